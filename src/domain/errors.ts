@@ -1,0 +1,33 @@
+/**
+ * Typed errors. Code anywhere throws these; exactly one HTTP middleware
+ * (src/http/error-middleware.ts, and the shell's own) translates them to status codes.
+ */
+export class ClonageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad input from a user, a form, a client or a config file. `field` names the culprit for form errors. */
+export class InputError extends ClonageError {
+  constructor(message: string, readonly field?: string) {
+    super(message);
+  }
+}
+
+export class NotFoundError extends ClonageError {}
+export class ForbiddenError extends ClonageError {}
+/** Authentication missing or wrong (no session, bad token). */
+export class UnauthorizedError extends ClonageError {}
+/** The request is valid but clashes with current state (duplicate, already running, already consumed). */
+export class ConflictError extends ClonageError {}
+
+export function httpStatusOf(err: unknown): number {
+  if (err instanceof InputError) return 400;
+  if (err instanceof UnauthorizedError) return 401;
+  if (err instanceof ForbiddenError) return 403;
+  if (err instanceof NotFoundError) return 404;
+  if (err instanceof ConflictError) return 409;
+  return 500;
+}
