@@ -1,0 +1,171 @@
+import crypto from 'node:crypto';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import cookieParser from 'cookie-parser';
+import type { Directory, Logger } from '../host/contract';
+import type { Authenticator } from '../directory/authenticator';
+import { httpStatusOf, InputError, UnauthorizedError } from '../domain/errors';
+import { parseParcName } from '../domain/hostname';
+import type { ModuleHost } from './module-host';
+import type { SessionStore } from './sessions';
+import { SESSION_COOKIE, type ShellWeb } from './shell-web';
+
+export interface ShellAppDeps {
+  readonly web: ShellWeb;
+  readonly sessions: SessionStore;
+  readonly modules: ModuleHost;
+  readonly directory: Directory;
+  readonly authenticator: Authenticator;
+  readonly localAdmin: { readonly login: string; readonly password: string } | null;
+  readonly logger: Logger;
+  readonly staticDir: string;
+  /** Extra shell pages (the DHCP module's) mounted before the error handler. */
+  readonly extraRoutes?: (app: Express) => void;
+}
+
+/** The standalone admin shell: login, home, module management, parcs, and the mount point of modules. */
+export function createShellApp(deps: ShellAppDeps): Express {
+  const { web } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(cookieParser());
+  app.use(express.urlencoded({ extended: false, limit: '256kb' }));
+  app.use(express.json({ limit: '256kb' }));
+  app.use((_req, res, next) => {
+    res.set('X-Frame-Options', 'DENY');
+    res.set('X-Content-Type-Options', 'nosniff');
+    res.set('Referrer-Policy', 'same-origin');
+    next();
+  });
+  app.use(web.attachSession);
+  app.use('/static', express.static(deps.staticDir, { maxAge: '1h' }));
+
+  app.get('/login', (req, res, next) => {
+    web.renderShell(req, res, 'login', { title: 'Connexion', next: safeNext(req.query.next), error: null }).catch(next);
+  });
+
+  app.post('/login', async (req, res, next) => {
+    try {
+      const login = String(req.body?.login ?? '').trim().toLowerCase();
+      const password = String(req.body?.password ?? '');
+      const target = safeNext(req.body?.next);
+      const user = await authenticate(deps, login, password);
+      if (!user) {
+        deps.logger.warn('login failed', { login: login.slice(0, 64), ip: req.ip });
+        res.status(401);
+        await web.renderShell(req, res, 'login', { title: 'Connexion', next: target, error: 'Identifiant ou mot de passe incorrect.' });
+        return;
+      }
+      const s = deps.sessions.create(user, deps.localAdmin?.login === user.login);
+      res.cookie(SESSION_COOKIE, s.id, { httpOnly: true, sameSite: 'lax', path: '/', maxAge: s.expiresAt - Date.now() });
+      deps.logger.info('login', { login: user.login });
+      res.redirect(303, target);
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  app.post('/logout', web.verifyCsrf, (req, res) => {
+    deps.sessions.destroy(req.cookies?.[SESSION_COOKIE]);
+    res.clearCookie(SESSION_COOKIE, { path: '/' });
+    res.redirect(303, '/login');
+  });
+
+  const loggedIn = (req: Request, res: Response, next: NextFunction): void => {
+    if (web.currentUser(req)) return next();
+    res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
+  };
+
+  app.get('/', loggedIn, async (req, res, next) => {
+    try {
+      const parcs = await deps.directory.listParcs();
+      await web.renderShell(req, res, 'home', { title: 'Accueil', parcCount: parcs.length });
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  app.get('/admin/modules', web.requireRight('system_is_admin'), (req, res, next) => {
+    web.renderShell(req, res, 'modules', { title: 'Gestion des modules', modules: deps.modules.list() }).catch(next);
+  });
+
+  app.post('/admin/modules/:id/:op', web.requireRight('system_is_admin'), web.verifyCsrf, async (req, res, next) => {
+    try {
+      const id = String(req.params.id);
+      const op = String(req.params.op);
+      if (op === 'enable') await deps.modules.enable(id);
+      else if (op === 'disable') await deps.modules.disable(id);
+      else throw new InputError(`unknown operation ${op}`);
+      deps.logger.info(`module ${op}d`, { module: id, by: web.currentUser(req)?.login });
+      res.redirect(303, `/admin/modules?flash=${encodeURIComponent(`Module ${id} : ${op === 'enable' ? 'activé' : 'désactivé'}`)}`);
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  app.get('/parcs', loggedIn, async (req, res, next) => {
+    try {
+      const parcs = (await deps.directory.listParcs()).sort((a, b) => a.name.localeCompare(b.name));
+      await web.renderShell(req, res, 'parcs', { title: 'Parcs', parcs });
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  app.get('/parcs/:name', loggedIn, async (req, res, next) => {
+    try {
+      const name = parseParcName(req.params.name);
+      const computers = await deps.directory.computersInParc(name);
+      await web.renderShell(req, res, 'parc', { title: `Parc ${name}`, parc: name, computers });
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  deps.extraRoutes?.(app);
+  app.use('/modules/:moduleId', deps.modules.dispatch);
+
+  app.use((_req: Request, res: Response) => {
+    res.status(404).type('text').send('Not found');
+  });
+  app.use(errorHandler(web, deps.logger));
+  return app;
+}
+
+/** The shell's single translation of typed errors to HTTP: HTML page for browsers, JSON otherwise. */
+function errorHandler(web: ShellWeb, logger: Logger) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    let status = httpStatusOf(err);
+    if ((err as { type?: string }).type === 'entity.too.large') status = 413;
+    else if ((err as { type?: string }).type === 'entity.parse.failed') status = 400;
+    const message = status === 500 ? 'Erreur interne du serveur' : (err as Error).message;
+    if (status === 500) logger.error('unhandled error', { error: String((err as Error)?.stack ?? err), url: req.originalUrl });
+    if (res.headersSent) return;
+    res.status(status);
+    if (err instanceof UnauthorizedError && req.accepts(['html', 'json']) === 'html' && req.method === 'GET') {
+      res.redirect(303, '/login');
+      return;
+    }
+    if (req.accepts(['html', 'json']) === 'json' || req.path.includes('/api/')) {
+      res.json({ error: message, field: (err as InputError).field });
+      return;
+    }
+    web.renderShell(req, res, 'error', { title: `Erreur ${status}`, status, message }).catch(() => res.type('text').send(message));
+  };
+}
+
+async function authenticate(deps: ShellAppDeps, login: string, password: string) {
+  if (!/^[a-z0-9._-]{1,64}$/.test(login) || password.length === 0 || password.length > 256) return null;
+  if (deps.localAdmin && login === deps.localAdmin.login) {
+    const a = crypto.createHash('sha256').update(password).digest();
+    const b = crypto.createHash('sha256').update(deps.localAdmin.password).digest();
+    return crypto.timingSafeEqual(a, b) ? { login, displayName: 'Administrateur local' } : null;
+  }
+  if (!(await deps.authenticator.authenticate(login, password))) return null;
+  return { login, displayName: login };
+}
+
+/** Only same-site relative paths are allowed after login (no open redirect). */
+function safeNext(v: unknown): string {
+  return typeof v === 'string' && /^\/[A-Za-z0-9/_?=&%.-]*$/.test(v) && !v.startsWith('//') ? v : '/';
+}

@@ -1,0 +1,106 @@
+import path from 'node:path';
+import ejs from 'ejs';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { HostUser, Right } from '../host/contract';
+import { ForbiddenError, InputError, UnauthorizedError } from '../domain/errors';
+import type { Rights } from './rights';
+import { safeEqual, type Session, type SessionStore } from './sessions';
+
+export const SESSION_COOKIE = 'shell_session';
+
+export interface MenuItem {
+  readonly section: string;
+  readonly label: string;
+  readonly href: string;
+  readonly order: number;
+}
+
+/** Sessions, rights checks, CSRF and the shell layout: what HostWeb exposes, shared by every module. */
+export class ShellWeb {
+  private readonly sessionOf = new WeakMap<Request, Session>();
+
+  constructor(
+    private readonly sessions: SessionStore,
+    readonly rights: Rights,
+    private readonly viewsDir: string,
+    private readonly menuFor: (user: HostUser) => Promise<MenuItem[]>,
+  ) {}
+
+  /** Attaches the session named by the cookie, if any and valid. */
+  readonly attachSession: RequestHandler = (req, _res, next) => {
+    const s = this.sessions.get(req.cookies?.[SESSION_COOKIE]);
+    if (s) this.sessionOf.set(req, s);
+    next();
+  };
+
+  session(req: Request): Session | null {
+    return this.sessionOf.get(req) ?? null;
+  }
+
+  currentUser(req: Request): HostUser | null {
+    return this.session(req)?.user ?? null;
+  }
+
+  requireRight(right: Right): RequestHandler {
+    return (req, res, next) => {
+      const user = this.currentUser(req);
+      if (!user) {
+        if (req.method === 'GET' && req.accepts(['html', 'json']) === 'html') {
+          res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
+          return;
+        }
+        next(new UnauthorizedError('not logged in'));
+        return;
+      }
+      this.rights.can(user, right).then(
+        (ok) => next(ok ? undefined : new ForbiddenError(`the right ${right} is required`)),
+        next,
+      );
+    };
+  }
+
+  csrfToken(req: Request): string {
+    const s = this.session(req);
+    if (!s) throw new UnauthorizedError('not logged in');
+    return s.csrf;
+  }
+
+  /** Synchronizer-token CSRF check on every unsafe method: form field `_csrf` or header `x-csrf-token`. */
+  readonly verifyCsrf: RequestHandler = (req: Request, _res: Response, next: NextFunction) => {
+    if (['GET', 'HEAD', 'OPTIONS'].includes(req.method)) return next();
+    const s = this.session(req);
+    const sent = (req.body && typeof req.body === 'object' ? req.body._csrf : undefined) ?? req.get('x-csrf-token');
+    if (!s || typeof sent !== 'string' || !safeEqual(sent, s.csrf)) {
+      return next(new ForbiddenError('invalid or missing CSRF token: reload the page and try again'));
+    }
+    next();
+  };
+
+  /** Renders `view` (absolute .ejs path) and wraps it in the shell layout with the user's menu. */
+  async renderPage(req: Request, res: Response, viewFile: string, locals: Record<string, unknown> & { title: string }): Promise<void> {
+    const session = this.session(req);
+    const common = { csrfToken: session?.csrf ?? '', user: session?.user ?? null };
+    const body = await ejs.renderFile(viewFile, { ...locals, ...common }, { async: false });
+    const menu = session ? await this.menuFor(session.user) : [];
+    const html = await ejs.renderFile(path.join(this.viewsDir, 'layout.ejs'), {
+      ...common,
+      title: locals.title,
+      body,
+      menu,
+      currentPath: req.originalUrl.split('?')[0],
+      flash: typeof req.query.flash === 'string' ? req.query.flash.slice(0, 200) : null,
+    });
+    res.type('html').send(html);
+  }
+
+  /** Renders one of the shell's own views. */
+  renderShell(req: Request, res: Response, view: string, locals: Record<string, unknown> & { title: string }): Promise<void> {
+    return this.renderPage(req, res, this.viewFile(this.viewsDir, view), locals);
+  }
+
+  /** Resolves a module-relative view name, refusing anything that could leave the folder. */
+  viewFile(dir: string, view: string): string {
+    if (!/^[a-z0-9_-]+(\/[a-z0-9_-]+)*$/.test(view)) throw new InputError(`bad view name ${view}`);
+    return path.join(dir, `${view}.ejs`);
+  }
+}
