@@ -24,7 +24,7 @@ export function parseManifest(data: unknown, source = 'module.json'): ModuleMani
     const why = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
     throw new InputError(`${source} is not a valid module manifest: ${why}`);
   }
-  const m = data as ModuleManifest;
+  const m = data as unknown as ModuleManifest;
   const paths = m.menu.map((e) => e.path);
   if (new Set(paths).size !== paths.length) throw new InputError(`${source}: menu paths must be unique`);
   for (const e of m.menu) {

@@ -1,0 +1,98 @@
+import type { Database } from 'better-sqlite3';
+import { migrate, type Migration } from './migrations';
+
+/**
+ * The module's own tables (prefix clonage_). Boot plans live in src/boot/boot-plan-store.ts
+ * with their own migration owner, so that the boot service can be tested alone.
+ */
+const MIGRATIONS: Migration[] = [
+  {
+    id: 1,
+    name: 'actions, targets, events, reports, backups, schedules',
+    sql: `
+      CREATE TABLE clonage_actions (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL CHECK (type IN ('clone','backup','restore','report','memtest')),
+        state TEXT NOT NULL CHECK (state IN ('scheduled','preparing','armed','running','succeeded','failed','cancelled')),
+        params_json TEXT NOT NULL,
+        parcs_json TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        start_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        port INTEGER,
+        schedule_id TEXT,
+        error TEXT
+      );
+      CREATE INDEX clonage_actions_state ON clonage_actions(state, start_at);
+      CREATE UNIQUE INDEX clonage_actions_active_port ON clonage_actions(port)
+        WHERE port IS NOT NULL AND state NOT IN ('succeeded','failed','cancelled');
+      CREATE TABLE clonage_targets (
+        id TEXT PRIMARY KEY,
+        action_id TEXT NOT NULL REFERENCES clonage_actions(id) ON DELETE CASCADE,
+        mac TEXT NOT NULL,
+        name TEXT NOT NULL,
+        ip TEXT NOT NULL,
+        role TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('scheduled','preparing','armed','running','succeeded','failed','cancelled')),
+        token_hash TEXT NOT NULL,
+        stage TEXT,
+        percent REAL,
+        bytes INTEGER,
+        rate_kbps INTEGER,
+        exit_code INTEGER,
+        message TEXT,
+        log TEXT NOT NULL DEFAULT '',
+        started_at TEXT,
+        finished_at TEXT,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX clonage_targets_action ON clonage_targets(action_id);
+      CREATE INDEX clonage_targets_mac ON clonage_targets(mac, state);
+      CREATE TABLE clonage_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        action_id TEXT NOT NULL REFERENCES clonage_actions(id) ON DELETE CASCADE,
+        target_id TEXT,
+        at TEXT NOT NULL,
+        level TEXT NOT NULL,
+        message TEXT NOT NULL
+      );
+      CREATE INDEX clonage_events_action ON clonage_events(action_id, id);
+      CREATE TABLE clonage_reports (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        mac TEXT NOT NULL,
+        name TEXT NOT NULL,
+        target_id TEXT,
+        created_at TEXT NOT NULL,
+        content TEXT NOT NULL
+      );
+      CREATE INDEX clonage_reports_mac ON clonage_reports(mac, created_at);
+      CREATE TABLE clonage_backups (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        mac TEXT NOT NULL,
+        name TEXT NOT NULL,
+        image TEXT NOT NULL,
+        location TEXT NOT NULL CHECK (location IN ('partition','smb','server')),
+        status TEXT NOT NULL CHECK (status IN ('succeeded','failed','deleted')),
+        created_at TEXT NOT NULL,
+        size_bytes INTEGER,
+        manifest_json TEXT
+      );
+      CREATE INDEX clonage_backups_mac ON clonage_backups(mac, created_at);
+      CREATE TABLE clonage_schedules (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        cron TEXT NOT NULL,
+        params_json TEXT NOT NULL,
+        targets_json TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        last_run_at TEXT
+      );`,
+  },
+];
+
+export function migrateClonage(db: Database): number[] {
+  return migrate(db, 'clonage', MIGRATIONS);
+}
