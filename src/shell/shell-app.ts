@@ -57,7 +57,7 @@ export function createShellApp(deps: ShellAppDeps): Express {
         return;
       }
       const s = deps.sessions.create(user, deps.localAdmin?.login === user.login);
-      res.cookie(SESSION_COOKIE, s.id, { httpOnly: true, sameSite: 'lax', path: '/', maxAge: s.expiresAt - Date.now() });
+      res.cookie(SESSION_COOKIE, s.id, { httpOnly: true, sameSite: 'lax', path: '/', expires: new Date(s.expiresAt) });
       deps.logger.info('login', { login: user.login });
       res.redirect(303, target);
     } catch (e) {

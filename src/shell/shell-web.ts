@@ -82,11 +82,13 @@ export class ShellWeb {
     const common = { csrfToken: session?.csrf ?? '', user: session?.user ?? null };
     const body = await ejs.renderFile(viewFile, { ...locals, ...common }, { async: false });
     const menu = session ? await this.menuFor(session.user) : [];
+    const isAdmin = session ? await this.rights.can(session.user, 'system_is_admin') : false;
     const html = await ejs.renderFile(path.join(this.viewsDir, 'layout.ejs'), {
       ...common,
       title: locals.title,
       body,
       menu,
+      isAdmin,
       currentPath: req.originalUrl.split('?')[0],
       flash: typeof req.query.flash === 'string' ? req.query.flash.slice(0, 200) : null,
     });

@@ -1,0 +1,128 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Server } from 'node:http';
+import type { Database } from 'better-sqlite3';
+import type { Clock, Directory, Logger } from '../host/contract';
+import type { Authenticator } from '../directory/authenticator';
+import { LdifDirectory } from '../directory/ldif-directory';
+import { LdapDirectory } from '../directory/ldap-directory';
+import { Ipv4Subnet } from '../domain/ipv4';
+import { Ipv4 } from '../domain/ipv4';
+import { openDatabase } from '../store/open-database';
+import type { ShellConfig } from './config';
+import { createDhcp, type ShellDhcp } from './dhcp-wiring';
+import { jsonLogger } from './logger';
+import { ModuleHost } from './module-host';
+import { Rights } from './rights';
+import { SessionStore } from './sessions';
+import { createShellApp } from './shell-app';
+import { ShellWeb } from './shell-web';
+
+export interface Shell {
+  readonly db: Database;
+  readonly modules: ModuleHost;
+  readonly dhcp: ShellDhcp;
+  readonly directory: Directory;
+  /** Listening port (useful when config.listen.port is 0). */
+  readonly port: number;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export interface ShellOptions {
+  readonly clock: Clock;
+  readonly logger?: (scope: string) => Logger;
+  /** Enable these modules at start if not yet enabled (the demo start does this for clonage). */
+  readonly autoEnable?: readonly string[];
+}
+
+/** Builds and starts the whole standalone host from its configuration. */
+export async function startShell(config: ShellConfig, opts: ShellOptions): Promise<Shell> {
+  const logger = opts.logger ?? ((scope: string) => jsonLogger(scope));
+  const log = logger('shell');
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const db = openDatabase(path.join(config.dataDir, 'shell.sqlite'));
+
+  const { directory, authenticator } = await openDirectory(config);
+  const subnet = Ipv4Subnet.parse(config.dhcp.subnet, 'dhcp.subnet');
+  const dhcp = createDhcp(db, config, opts.clock, logger('dhcp'));
+  if (config.seedReservationsFromDirectory) await dhcp.seedFromDirectory(directory);
+
+  const rights = new Rights(directory, config.delegations, config.localAdmin?.login ?? null);
+  const sessions = new SessionStore(db, opts.clock);
+  const viewsDir = path.join(config.appRoot, 'src/shell/views');
+  let modules: ModuleHost | null = null;
+  const web = new ShellWeb(sessions, rights, viewsDir, (user) => (modules ? modules.menuFor(user) : Promise.resolve([])));
+  modules = new ModuleHost({
+    db,
+    clock: opts.clock,
+    logger,
+    directory,
+    dhcp: dhcp.api,
+    network: {
+      serverIp: Ipv4.parse(config.network.serverIp, 'network.serverIp'),
+      publicBaseUrl: config.network.publicBaseUrl,
+      wakeBroadcasts: [subnet.broadcast],
+    },
+    web,
+    dataDir: config.dataDir,
+  });
+  modules.discover(config.modules);
+
+  const app = createShellApp({
+    web,
+    sessions,
+    modules,
+    directory,
+    authenticator,
+    localAdmin: config.localAdmin,
+    logger: log,
+    staticDir: path.join(config.appRoot, 'src/shell/static'),
+    extraRoutes: (a) => dhcp.routes(a, web),
+  });
+
+  for (const id of opts.autoEnable ?? []) {
+    if (!modules.list().find((m) => m.manifest.id === id)?.enabled) await modules.enable(id);
+  }
+  await modules.startEnabled();
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.listen.port, config.listen.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.listen.port;
+  const url = `http://${config.listen.host}:${port}`;
+  log.info('shell listening', { url });
+
+  const mh = modules;
+  return {
+    db,
+    modules: mh,
+    dhcp,
+    directory,
+    port,
+    url,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await mh.stopAll();
+      if ('close' in directory && typeof (directory as { close?: unknown }).close === 'function') {
+        await (directory as unknown as { close(): Promise<void> }).close();
+      }
+      db.close();
+    },
+  };
+}
+
+async function openDirectory(config: ShellConfig): Promise<{ directory: Directory; authenticator: Authenticator }> {
+  const d = config.directory;
+  if (d.kind === 'ldif') {
+    const dir = await LdifDirectory.fromFile(d.file);
+    return { directory: dir, authenticator: dir };
+  }
+  const dir = new LdapDirectory({ url: d.url, baseDn: d.baseDn, bindDn: d.bindDn, bindPassword: d.bindPassword });
+  return { directory: dir, authenticator: dir };
+}

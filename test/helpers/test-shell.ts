@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { defaultConfig, type ShellConfig } from '../../src/shell/config';
+import { startShell, type Shell } from '../../src/shell/shell';
+import { memoryLogger } from '../../src/shell/logger';
+import type { Clock } from '../../src/host/contract';
+
+export const APP_ROOT = path.resolve(__dirname, '..', '..');
+
+/** Test accounts of test/fixtures/se3.ldif. */
+export const USERS = {
+  admin: { login: 'admin', password: 'admin-test-pw' },
+  tech1: { login: 'tech1', password: 'tech1-test-pw' },
+  prof1: { login: 'prof1', password: 'prof1-test-pw' },
+  eleve1: { login: 'eleve1', password: 'eleve1-test-pw' },
+};
+
+export interface TestShell extends Shell {
+  readonly dataDir: string;
+  readonly logLines: string[];
+  stopAndClean(): Promise<void>;
+}
+
+/** The real standalone shell on a loopback ephemeral port, with a temporary data dir. */
+export async function startTestShell(
+  overrides: Partial<ShellConfig> = {},
+  opts: { autoEnable?: string[]; clock?: Clock } = {},
+): Promise<TestShell> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clonage-shell-'));
+  const base = defaultConfig(APP_ROOT);
+  const config: ShellConfig = {
+    ...base,
+    dataDir,
+    listen: { host: '127.0.0.1', port: 0 },
+    dhcp: { ...base.dhcp, configFile: path.join(dataDir, 'dnsmasq.conf') },
+    ...overrides,
+  };
+  const lines: string[] = [];
+  const shell = await startShell(config, {
+    clock: opts.clock ?? { now: () => new Date() },
+    logger: () => memoryLogger(lines),
+    autoEnable: opts.autoEnable ?? [],
+  });
+  return Object.assign(shell, {
+    dataDir,
+    logLines: lines,
+    async stopAndClean() {
+      await shell.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  });
+}
