@@ -1,0 +1,166 @@
+import Database from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
+import { jobPlan, localPlan, menuPlan } from '../../src/boot/boot-plan';
+import { BootPlanStore } from '../../src/boot/boot-plan-store';
+import { ConflictError, InputError } from '../../src/domain/errors';
+import { Mac } from '../../src/domain/mac';
+
+const TOKEN = 'q1w2e3r4t5y6u7i8o9p0a1s2d3f4g5h6j7k8l9z0x1c';
+const TOKEN2 = 'Z'.repeat(43);
+const A = Mac.parse('52:54:00:12:34:56');
+const B = Mac.parse('52:54:00:ab:cd:ef');
+
+class FakeClock {
+  constructor(public t = new Date('2025-03-10T08:00:00.000Z')) {}
+  now(): Date {
+    return new Date(this.t);
+  }
+  advance(ms: number): void {
+    this.t = new Date(this.t.getTime() + ms);
+  }
+}
+
+const job = (jobId: string, token = TOKEN) => jobPlan({ jobId, token, toolkit: 'bootenv', label: 'clonage-receiver' });
+
+describe('BootPlanStore', () => {
+  let db: Db;
+  let clock: FakeClock;
+  let store: BootPlanStore;
+
+  beforeEach(() => {
+    db = new Database(':memory:');
+    clock = new FakeClock();
+    store = new BootPlanStore(db, clock);
+  });
+  afterEach(() => db.close());
+
+  it('runs its migration once, under its own owner', () => {
+    new BootPlanStore(db, clock);
+    const rows = db.prepare("SELECT id FROM schema_migrations WHERE owner = 'clonage.boot'").all();
+    expect(rows).toEqual([{ id: 1 }]);
+  });
+
+  it('nothing armed: get is null, the MAC boots the menu', () => {
+    expect(store.get(A)).toBeNull();
+    expect(store.planFor(A)).toEqual(menuPlan());
+    expect(store.listArmed()).toEqual([]);
+  });
+
+  it('arm then get returns the same plan; reading does not consume it', () => {
+    store.arm(A, job('j1'));
+    expect(store.get(A)).toEqual(job('j1'));
+    expect(store.planFor(A)).toEqual(job('j1'));
+    expect(store.planFor(A)).toEqual(job('j1'));
+    expect(store.get(B)).toBeNull();
+  });
+
+  it('arm replaces the previous plan of the MAC', () => {
+    store.arm(A, job('j1'));
+    store.arm(A, localPlan());
+    expect(store.get(A)).toEqual(localPlan());
+    store.arm(A, job('j2', TOKEN2));
+    expect(store.get(A)).toEqual(job('j2', TOKEN2));
+    expect(store.consume(A, 'j1')).toBe(false);
+  });
+
+  it('consume: true once, then false; the token is erased; the MAC then boots locally', () => {
+    store.arm(A, job('j1'));
+    expect(store.consume(A, 'j1')).toBe(true);
+    expect(store.consume(A, 'j1')).toBe(false);
+    expect(store.get(A)).toBeNull();
+    expect(store.planFor(A)).toEqual(localPlan());
+    const row = db.prepare('SELECT token, consumed_at FROM clonage_boot_plans WHERE mac = ?').get(A.toString());
+    expect(row).toEqual({ token: null, consumed_at: '2025-03-10T08:00:00.000Z' });
+    expect(store.listArmed()).toEqual([]);
+  });
+
+  it('consume of the wrong job, the wrong MAC or a non-job plan is false and changes nothing', () => {
+    store.arm(A, job('j1'));
+    store.arm(B, menuPlan());
+    expect(store.consume(A, 'j2')).toBe(false);
+    expect(store.consume(B, 'j1')).toBe(false);
+    expect(store.get(A)).toEqual(job('j1'));
+    expect(() => store.consume(A, 'j1 OR 1=1')).toThrow(InputError);
+  });
+
+  it('a consumed job cannot be armed again (no replay); another job can', () => {
+    store.arm(A, job('j1'));
+    store.consume(A, 'j1');
+    expect(() => store.arm(A, job('j1'))).toThrow(ConflictError);
+    expect(() => store.arm(B, job('j1'))).toThrow(ConflictError);
+    store.arm(A, job('j2', TOKEN2));
+    expect(store.planFor(A)).toEqual(job('j2', TOKEN2));
+  });
+
+  it('one job id cannot be armed on two MACs', () => {
+    store.arm(A, job('j1'));
+    expect(() => store.arm(B, job('j1'))).toThrow(ConflictError);
+    expect(store.get(B)).toBeNull();
+  });
+
+  it('disarm forgets the plan, armed or consumed: back to the menu', () => {
+    store.arm(A, job('j1'));
+    expect(store.disarm(A)).toBe(true);
+    expect(store.disarm(A)).toBe(false);
+    expect(store.planFor(A)).toEqual(menuPlan());
+    store.arm(A, job('j2', TOKEN2));
+    store.consume(A, 'j2');
+    expect(store.disarm(A)).toBe(true);
+    expect(store.planFor(A)).toEqual(menuPlan());
+  });
+
+  it('disarmJob removes that job wherever it is', () => {
+    store.arm(A, job('j1'));
+    store.arm(B, job('j2', TOKEN2));
+    expect(store.disarmJob('j1')).toBe(true);
+    expect(store.disarmJob('j1')).toBe(false);
+    expect(store.get(A)).toBeNull();
+    expect(store.get(B)).toEqual(job('j2', TOKEN2));
+  });
+
+  it('listArmed: unconsumed plans by MAC with their arming time', () => {
+    store.arm(B, localPlan());
+    clock.advance(60_000);
+    store.arm(A, job('j1'));
+    store.arm(Mac.parse('52:54:00:00:00:01'), job('j3', TOKEN2));
+    store.consume(Mac.parse('52:54:00:00:00:01'), 'j3');
+    expect(store.listArmed().map((a) => [a.mac.toString(), a.plan.kind, a.createdAt.toISOString()])).toEqual([
+      ['52:54:00:12:34:56', 'job', '2025-03-10T08:01:00.000Z'],
+      ['52:54:00:ab:cd:ef', 'local', '2025-03-10T08:00:00.000Z'],
+    ]);
+  });
+
+  it('purgeConsumed forgets consumed plans older than the limit only', () => {
+    store.arm(A, job('j1'));
+    store.consume(A, 'j1');
+    clock.advance(3600_000);
+    store.arm(B, job('j2', TOKEN2));
+    store.consume(B, 'j2');
+    expect(store.purgeConsumed(new Date('2025-03-10T08:30:00.000Z'))).toBe(1);
+    expect(store.planFor(A)).toEqual(menuPlan());
+    expect(store.planFor(B)).toEqual(localPlan());
+  });
+
+  it('concurrent consumers: exactly one wins', () => {
+    store.arm(A, job('j1'));
+    const other = new BootPlanStore(db, clock);
+    const results = [store.consume(A, 'j1'), other.consume(A, 'j1'), store.consume(A, 'j1')];
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('a tampered row is re-validated before it can reach a boot file', () => {
+    store.arm(A, job('j1'));
+    db.prepare("UPDATE clonage_boot_plans SET job_id = 'x init=/bin/sh' WHERE mac = ?").run(A.toString());
+    expect(() => store.planFor(A)).toThrow(InputError);
+  });
+
+  it('the schema refuses incoherent rows', () => {
+    const insert = db.prepare(
+      'INSERT INTO clonage_boot_plans (mac, kind, job_id, token, toolkit, label, created_at, consumed_at) VALUES (?,?,?,?,?,?,?,?)',
+    );
+    expect(() => insert.run('x1', 'job', null, TOKEN, 'b', 'l', 't', null)).toThrow(/CHECK/);
+    expect(() => insert.run('x2', 'local', null, TOKEN, null, null, 't', null)).toThrow(/CHECK/);
+    expect(() => insert.run('x3', 'job', 'j9', TOKEN, 'b', 'l', 't', 't')).toThrow(/CHECK/);
+    expect(() => insert.run('x4', 'reboot', null, null, null, null, 't', null)).toThrow(/CHECK/);
+  });
+});
