@@ -91,6 +91,19 @@ const MIGRATIONS: Migration[] = [
         last_run_at TEXT
       );`,
   },
+  {
+    id: 2,
+    // Why: the armed-stage timeout runs from when plans were armed, not from when emitter
+    // preparation started; a schedule needs its parcs (who may manage the actions it creates) and
+    // its next due time (so a restart neither skips nor repeats a run).
+    name: 'action armed_at; schedule parcs, created_at, next_run_at',
+    sql: `
+      ALTER TABLE clonage_actions ADD COLUMN armed_at TEXT;
+      ALTER TABLE clonage_schedules ADD COLUMN parcs_json TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE clonage_schedules ADD COLUMN created_at TEXT;
+      ALTER TABLE clonage_schedules ADD COLUMN next_run_at TEXT;
+      CREATE INDEX clonage_schedules_due ON clonage_schedules(enabled, next_run_at);`,
+  },
 ];
 
 export function migrateClonage(db: Database): number[] {

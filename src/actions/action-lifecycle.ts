@@ -1,0 +1,198 @@
+/**
+ * Driving actions through time: starting due actions (emitter preparation, arming boot plans,
+ * waking machines) and failing the stages that last too long. Everything is decided from the
+ * database and the `now` passed in, so a restarted server (recover) picks up where it was.
+ */
+import { jobPlan } from '../boot/boot-plan';
+import { Ipv4 } from '../domain/ipv4';
+import { Mac } from '../domain/mac';
+import type { ActionCore } from './action-core';
+import type { ActionRow, TargetRow } from './action-types';
+import { isTerminal } from './action-types';
+import { hashToken, newToken } from './job-token';
+
+export interface WakeTarget {
+  readonly name: string;
+  readonly mac: Mac;
+  readonly ip: Ipv4;
+}
+
+/** Wake-on-LAN / RPC reboot; the real one lives in src/wake (someone else's). */
+export interface Waker {
+  wake(machine: WakeTarget): Promise<void>;
+}
+
+/** Prepares a domain PC to be cloned (leave the domain, sysprep) before its plan is armed (SE3 §3). */
+export interface EmitterPreparer {
+  prepare(action: ActionRow, emitter: TargetRow): Promise<void>;
+}
+
+export const noopWaker: Waker = { wake: async () => undefined };
+
+export interface StageTimeouts {
+  /** Emitter preparation (SE3 waited 40 minutes for the emitter's acknowledgement). */
+  readonly preparingMinutes: number;
+  /** From arming to the agent fetching its job: the PC must be woken and PXE-boot. */
+  readonly armedMinutes: number;
+  /** A running agent silent (no progress, log, report) for this long is considered dead. */
+  readonly silenceMinutes: number;
+}
+
+export const DEFAULT_TIMEOUTS: StageTimeouts = { preparingMinutes: 40, armedMinutes: 60, silenceMinutes: 30 };
+
+const MINUTE = 60_000;
+const plus = (iso: string, minutes: number) => Date.parse(iso) + minutes * MINUTE;
+
+export class ActionLifecycle {
+  /** Preparations running in this process; after a restart the set is empty and tick() relaunches them. */
+  private readonly preparing = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly core: ActionCore,
+    private readonly deps: {
+      readonly waker: Waker;
+      readonly emitterPreparer?: EmitterPreparer;
+      readonly toolkit: () => string;
+      readonly timeouts: () => StageTimeouts;
+    },
+  ) {}
+
+  /** Starts every scheduled action whose time has come. */
+  async startDue(now: Date): Promise<string[]> {
+    const started: string[] = [];
+    for (const action of this.core.store.dueScheduled(now.toISOString())) {
+      if (action.type === 'clone' && this.deps.emitterPreparer) {
+        this.core.change(() => {
+          const a = this.core.store.action(action.id);
+          if (a?.state !== 'scheduled') return;
+          for (const t of this.core.store.targets(a.id)) this.core.moveTarget(t, 'preparing', t.role === 'sender' ? 'preparing the emitter' : 'waiting for the emitter');
+          this.core.store.updateAction(a.id, { startedAt: this.core.nowIso() });
+          this.core.settle(a.id);
+        });
+        this.launchPreparation(action.id);
+      } else {
+        await this.armAndWake(action.id);
+      }
+      started.push(action.id);
+    }
+    return started;
+  }
+
+  /** Relaunches preparations lost by a restart (preparers must be idempotent). */
+  resumePreparations(): void {
+    for (const a of this.core.store.actionsIn(['preparing'])) {
+      if (!this.preparing.has(a.id) && this.deps.emitterPreparer) this.launchPreparation(a.id);
+    }
+  }
+
+  /** Resolves when the preparations started in this process are over (tests, shutdown). */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.preparing.values()]);
+  }
+
+  private launchPreparation(actionId: string): void {
+    const preparer = this.deps.emitterPreparer!;
+    const action = this.core.store.action(actionId)!;
+    const emitter = this.core.store.targets(actionId).find((t) => t.role === 'sender')!;
+    const run = preparer
+      .prepare(action, emitter)
+      .then(
+        () => this.armAndWake(actionId),
+        (e: unknown) => this.fail(actionId, `emitter preparation failed: ${(e as Error)?.message ?? e}`),
+      )
+      .catch((e: unknown) => this.core.logger.error('emitter preparation follow-up failed', { actionId, error: String(e) }))
+      .finally(() => this.preparing.delete(actionId));
+    this.preparing.set(actionId, run);
+  }
+
+  /**
+   * Arms one job plan per target (fresh token, only its hash kept) in one transaction, then wakes
+   * the machines. Arming first: a PC woken before its plan exists would boot the menu.
+   */
+  async armAndWake(actionId: string): Promise<void> {
+    let armed: TargetRow[] = [];
+    try {
+      armed = this.core.change(() => {
+        const action = this.core.store.action(actionId);
+        if (!action || (action.state !== 'scheduled' && action.state !== 'preparing')) return [];
+        const toolkit = this.deps.toolkit();
+        const targets = this.core.store.targets(actionId).filter((t) => t.state === 'scheduled' || t.state === 'preparing');
+        for (const t of targets) {
+          const token = newToken();
+          this.core.bootPlans.arm(Mac.parse(t.mac), jobPlan({ jobId: t.id, token, toolkit, label: t.role }));
+          this.core.moveTarget(t, 'armed', `boot plan armed (toolkit ${toolkit})`, { tokenHash: hashToken(token) });
+        }
+        const now = this.core.nowIso();
+        this.core.store.updateAction(actionId, { armedAt: now, startedAt: action.startedAt ?? now });
+        this.core.settle(actionId);
+        return targets;
+      });
+    } catch (e) {
+      // Nothing was armed (the transaction rolled back): say why on the action.
+      this.fail(actionId, `could not arm the boot plans: ${(e as Error).message}`);
+      return;
+    }
+    await Promise.all(armed.map((t) => this.wake(t)));
+  }
+
+  private async wake(t: TargetRow): Promise<void> {
+    try {
+      await this.deps.waker.wake({ name: t.name, mac: Mac.parse(t.mac), ip: Ipv4.parse(t.ip) });
+    } catch (e) {
+      // Not fatal: the PC may be on already, or someone boots it by hand.
+      this.core.event(t.actionId, t.id, 'warn', `${t.name}: wake failed (${(e as Error).message}); start it by hand`);
+    }
+  }
+
+  /** Fails every target that is not running (their plans disarmed) and records why on the action. */
+  fail(actionId: string, why: string): void {
+    this.core.change(() => {
+      const action = this.core.store.action(actionId);
+      if (!action || isTerminal(action.state)) return;
+      for (const t of this.core.store.targets(actionId)) {
+        if (isTerminal(t.state) || t.state === 'running') continue;
+        this.core.bootPlans.disarmJob(t.id);
+        this.core.moveTarget(t, 'failed', why, {}, 'error');
+      }
+      this.core.store.updateAction(actionId, { error: why.slice(0, 500) });
+      this.core.settle(actionId);
+    });
+  }
+
+  /** Fails stages that lasted too long. Returns the ids of the actions it changed. */
+  applyTimeouts(now: Date): string[] {
+    const limits = this.deps.timeouts();
+    const changed = new Set<string>();
+    const t = now.getTime();
+    for (const a of this.core.store.actionsIn(['preparing'])) {
+      if (a.startedAt && plus(a.startedAt, limits.preparingMinutes) < t) {
+        this.fail(a.id, `emitter preparation took more than ${limits.preparingMinutes} minutes`);
+        changed.add(a.id);
+      }
+    }
+    for (const a of this.core.store.actionsIn(['armed', 'running'])) {
+      this.core.change(() => {
+        const silence = silenceLimit(a, limits.silenceMinutes);
+        for (const { id } of this.core.store.targets(a.id)) {
+          const target = this.core.store.target(id)!; // fresh: a failed sender fails its waiting receivers
+          if (target.state === 'armed' && a.armedAt && plus(a.armedAt, limits.armedMinutes) < t) {
+            this.core.bootPlans.disarmJob(target.id);
+            this.core.moveTarget(target, 'failed', `did not fetch its job within ${limits.armedMinutes} minutes (powered off? not booting from the network?)`, {}, 'error');
+            changed.add(a.id);
+          } else if (target.state === 'running' && plus(target.updatedAt, silence) < t) {
+            this.core.moveTarget(target, 'failed', `no news from the agent for ${silence} minutes`, {}, 'error');
+            if (target.role === 'sender') this.core.failWaitingReceivers(a.id);
+            changed.add(a.id);
+          }
+        }
+        if (changed.has(a.id)) this.core.settle(a.id);
+      });
+    }
+    return [...changed];
+  }
+}
+
+/** A clone receiver may legitimately stay silent while udp-receiver waits for the sender. */
+function silenceLimit(a: ActionRow, base: number): number {
+  return a.params.type === 'clone' ? Math.max(base, a.params.startTimeoutMinutes + 10) : base;
+}

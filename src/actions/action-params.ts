@@ -1,0 +1,191 @@
+/**
+ * Validation of the per-type parameters of an action (SE3 step 3, se3-reference.md §1), with one
+ * error per field. SE3 silently replaced bad values (compression → lzop, port → 9002) and checked
+ * the wait times in JavaScript only; here every value is refused with a message naming its field,
+ * and everything that reaches a job description matches a closed character set.
+ */
+import { InputError } from '../domain/errors';
+import {
+  type ActionParams,
+  type ActionType,
+  AUTO_REBOOTS,
+  type AutoReboot,
+  COMPRESSIONS,
+  type Compression,
+  type CloneParams,
+} from './action-types';
+import { FieldErrorCollector } from './field-errors';
+
+/** Defaults of the clone form, from the module settings (module.json clone.* keys). */
+export interface ParamDefaults {
+  readonly compression: Compression;
+  readonly disk: string;
+  readonly minWaitMinutes: number;
+  readonly maxWaitMinutes: number;
+  readonly startTimeoutMinutes: number;
+  readonly autoReboot: AutoReboot;
+}
+
+export const BUILTIN_DEFAULTS: ParamDefaults = {
+  compression: 'zstd',
+  disk: 'sda',
+  minWaitMinutes: 10,
+  maxWaitMinutes: 15,
+  startTimeoutMinutes: 20,
+  autoReboot: 'always',
+};
+
+/** Wait times are bounded: a day at most, which no real clone needs and no udpcast argument overflows. */
+export const MAX_WAIT_MINUTES = 24 * 60;
+export const MAX_RECEIVERS = 500;
+
+/** Whole disks only: SCSI/SATA, IDE, virtio, NVMe namespaces, eMMC/SD. Partitions are not cloned alone. */
+const DISK_PATTERN = /^(?:(?:sd|hd|vd)[a-z]|nvme\d{1,2}n\d{1,2}|mmcblk\d{1,2})$/;
+const IMAGE_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
+
+type Raw = Readonly<Record<string, unknown>>;
+
+/** A single form value: absent or blank → undefined; repeated fields are refused. */
+function scalar(raw: Raw, field: string): string | undefined {
+  const v = raw[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number') return String(v);
+  if (typeof v !== 'string') throw new InputError(`${field}: a single value is expected`, field);
+  const s = v.trim();
+  return s === '' ? undefined : s;
+}
+
+export function parseDisk(raw: Raw, fallback: string): string {
+  const v = scalar(raw, 'disk') ?? fallback;
+  if (!DISK_PATTERN.test(v)) {
+    throw new InputError(`disk: "${v.slice(0, 20)}" is not a whole disk (sda, hdb, vda, nvme0n1, mmcblk0)`, 'disk');
+  }
+  return v;
+}
+
+export function parseCompression(raw: Raw, fallback: Compression): Compression {
+  const v = scalar(raw, 'compression') ?? fallback;
+  if (!(COMPRESSIONS as readonly string[]).includes(v)) {
+    throw new InputError(`compression: expected one of ${COMPRESSIONS.join(', ')}`, 'compression');
+  }
+  return v as Compression;
+}
+
+export function parseAutoReboot(raw: Raw, fallback: AutoReboot): AutoReboot {
+  const v = scalar(raw, 'auto_reboot') ?? fallback;
+  if (!(AUTO_REBOOTS as readonly string[]).includes(v)) {
+    throw new InputError(`auto_reboot: expected one of ${AUTO_REBOOTS.join(', ')}`, 'auto_reboot');
+  }
+  return v as AutoReboot;
+}
+
+/** A whole number in [min, max]; decimals, exponents and signs other than none are refused. */
+export function parseBoundedInt(raw: Raw, field: string, fallback: number, min: number, max: number, unit = ''): number {
+  const v = scalar(raw, field);
+  if (v === undefined) return fallback;
+  if (!/^\d{1,6}$/.test(v)) throw new InputError(`${field}: a whole number is expected`, field);
+  const n = Number(v);
+  if (n < min || n > max) throw new InputError(`${field}: must be between ${min} and ${max}${unit}`, field);
+  return n;
+}
+
+export function parseImageName(raw: Raw, fallback: string, allowEmpty: boolean): string {
+  const v = scalar(raw, 'image');
+  if (v === undefined) return allowEmpty ? '' : fallback;
+  if (!IMAGE_PATTERN.test(v)) {
+    throw new InputError('image: letters, digits, "_", "." and "-" only (at most 64, not starting with "." or "-")', 'image');
+  }
+  return v;
+}
+
+/** The SE3 default image name, image_YYYYMMDD, from the clock (UTC: the same on every server). */
+export function defaultImageName(now: Date): string {
+  return `image_${now.toISOString().slice(0, 10).replace(/-/g, '')}`;
+}
+
+/**
+ * Clone parameters. min_receivers defaults to the number of receivers (SE3) and may not exceed it;
+ * min_wait ≤ max_wait ≤ start_timeout so receivers never give up before the sender could start.
+ */
+export function parseCloneParams(raw: Raw, receivers: number, defaults: ParamDefaults = BUILTIN_DEFAULTS): CloneParams {
+  const errors = new FieldErrorCollector();
+  const minutes = ` minutes`;
+  const disk = errors.try('disk', () => parseDisk(raw, defaults.disk));
+  const compression = errors.try('compression', () => parseCompression(raw, defaults.compression));
+  const maxReceivers = Math.max(1, Math.min(receivers, MAX_RECEIVERS));
+  const minReceivers = errors.try('min_receivers', () =>
+    parseBoundedInt(raw, 'min_receivers', maxReceivers, 1, maxReceivers, ' (the number of receivers)'),
+  );
+  const minWait = errors.try('min_wait', () => parseBoundedInt(raw, 'min_wait', defaults.minWaitMinutes, 0, MAX_WAIT_MINUTES, minutes));
+  const maxWait = errors.try('max_wait', () => parseBoundedInt(raw, 'max_wait', defaults.maxWaitMinutes, 1, MAX_WAIT_MINUTES, minutes));
+  const startTimeout = errors.try('start_timeout', () =>
+    parseBoundedInt(raw, 'start_timeout', defaults.startTimeoutMinutes, 1, MAX_WAIT_MINUTES, minutes),
+  );
+  const autoReboot = errors.try('auto_reboot', () => parseAutoReboot(raw, defaults.autoReboot));
+  if (minWait !== undefined && maxWait !== undefined && minWait > maxWait) {
+    errors.add('max_wait', `max_wait: must be at least min_wait (${minWait} minutes)`);
+  }
+  if (maxWait !== undefined && startTimeout !== undefined && !errors.has('max_wait') && maxWait > startTimeout) {
+    errors.add('start_timeout', `start_timeout: must be at least max_wait (${maxWait} minutes), or receivers give up before the sender starts`);
+  }
+  errors.throwIfAny();
+  return {
+    type: 'clone',
+    disk: disk!,
+    compression: compression!,
+    minReceivers: minReceivers!,
+    minWaitMinutes: minWait!,
+    maxWaitMinutes: maxWait!,
+    startTimeoutMinutes: startTimeout!,
+    autoReboot: autoReboot!,
+  };
+}
+
+/** Parameters of any type. `receivers` matters for clones only. */
+export function parseActionParams(
+  type: ActionType,
+  raw: Raw,
+  ctx: { readonly receivers: number; readonly now: Date; readonly defaults?: ParamDefaults },
+): ActionParams {
+  const d = ctx.defaults ?? BUILTIN_DEFAULTS;
+  if (type === 'clone') return parseCloneParams(raw, ctx.receivers, d);
+  const errors = new FieldErrorCollector();
+  let params: ActionParams | undefined;
+  if (type === 'backup') {
+    const disk = errors.try('disk', () => parseDisk(raw, d.disk));
+    const compression = errors.try('compression', () => parseCompression(raw, d.compression));
+    const image = errors.try('image', () => parseImageName(raw, defaultImageName(ctx.now), false));
+    const autoReboot = errors.try('auto_reboot', () => parseAutoReboot(raw, d.autoReboot));
+    params = { type, disk: disk!, compression: compression!, image: image!, autoReboot: autoReboot! };
+  } else if (type === 'restore') {
+    const disk = errors.try('disk', () => parseDisk(raw, d.disk));
+    const image = errors.try('image', () => parseImageName(raw, '', true));
+    const autoReboot = errors.try('auto_reboot', () => parseAutoReboot(raw, d.autoReboot));
+    params = { type, disk: disk!, image: image!, autoReboot: autoReboot! };
+  } else if (type === 'report') {
+    const autoReboot = errors.try('auto_reboot', () => parseAutoReboot(raw, d.autoReboot));
+    params = { type, autoReboot: autoReboot! };
+  } else {
+    params = { type: 'memtest' };
+  }
+  errors.throwIfAny();
+  return params;
+}
+
+/** Reads clone defaults from settings, falling back field by field when a value is unusable. */
+export function paramDefaultsFrom(settings: { getOr<T>(key: string, fallback: T): T }): ParamDefaults {
+  const pick = <T>(key: string, fallback: T, ok: (v: unknown) => boolean): T => {
+    const v = settings.getOr<unknown>(key, fallback);
+    return ok(v) ? (v as T) : fallback;
+  };
+  const minutes = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_WAIT_MINUTES;
+  const b = BUILTIN_DEFAULTS;
+  return {
+    compression: pick('clone.compression', b.compression, (v) => (COMPRESSIONS as readonly unknown[]).includes(v)),
+    disk: pick('clone.disk', b.disk, (v) => typeof v === 'string' && DISK_PATTERN.test(v)),
+    minWaitMinutes: pick('clone.minWaitMinutes', b.minWaitMinutes, minutes),
+    maxWaitMinutes: pick('clone.maxWaitMinutes', b.maxWaitMinutes, minutes),
+    startTimeoutMinutes: pick('clone.startTimeoutMinutes', b.startTimeoutMinutes, minutes),
+    autoReboot: pick('clone.autoReboot', b.autoReboot, (v) => (AUTO_REBOOTS as readonly unknown[]).includes(v)),
+  };
+}

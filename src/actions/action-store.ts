@@ -1,0 +1,214 @@
+/**
+ * SQLite access for actions, targets, events and reports (tables of src/store/clonage-schema.ts).
+ * Plain statements, no state of its own: every fact lives in the database, so a restarted service
+ * reads exactly what the previous one wrote. Dates are ISO-8601 UTC strings, which sort as text.
+ */
+import type { Database } from 'better-sqlite3';
+import type { ActionParams, ActionRow, ActionState, EventRow, TargetRow } from './action-types';
+
+type Row = Record<string, unknown>;
+
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+function toAction(r: Row): ActionRow {
+  return {
+    id: String(r.id),
+    type: r.type as ActionRow['type'],
+    state: r.state as ActionState,
+    params: JSON.parse(String(r.params_json)) as ActionParams,
+    parcs: JSON.parse(String(r.parcs_json)) as string[],
+    createdBy: String(r.created_by),
+    createdAt: String(r.created_at),
+    startAt: String(r.start_at),
+    startedAt: str(r.started_at),
+    armedAt: str(r.armed_at),
+    finishedAt: str(r.finished_at),
+    port: num(r.port),
+    scheduleId: str(r.schedule_id),
+    error: str(r.error),
+  };
+}
+
+function toTarget(r: Row): TargetRow {
+  return {
+    id: String(r.id),
+    actionId: String(r.action_id),
+    mac: String(r.mac),
+    name: String(r.name),
+    ip: String(r.ip),
+    role: r.role as TargetRow['role'],
+    state: r.state as ActionState,
+    tokenHash: String(r.token_hash),
+    stage: str(r.stage),
+    percent: num(r.percent),
+    bytes: num(r.bytes),
+    rateKbps: num(r.rate_kbps),
+    exitCode: num(r.exit_code),
+    message: str(r.message),
+    log: String(r.log ?? ''),
+    startedAt: str(r.started_at),
+    finishedAt: str(r.finished_at),
+    updatedAt: String(r.updated_at),
+  };
+}
+
+function toEvent(r: Row): EventRow {
+  return {
+    id: Number(r.id),
+    actionId: String(r.action_id),
+    targetId: str(r.target_id),
+    at: String(r.at),
+    level: r.level as EventRow['level'],
+    message: String(r.message),
+  };
+}
+
+export interface NewAction {
+  readonly id: string;
+  readonly type: ActionRow['type'];
+  readonly params: ActionParams;
+  readonly parcs: readonly string[];
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly startAt: string;
+  readonly port: number | null;
+  readonly scheduleId: string | null;
+}
+
+export interface NewTarget {
+  readonly id: string;
+  readonly mac: string;
+  readonly name: string;
+  readonly ip: string;
+  readonly role: TargetRow['role'];
+  readonly tokenHash: string;
+}
+
+/** Columns a service may change on a target (camelCase → column). */
+const TARGET_COLUMNS = {
+  state: 'state',
+  tokenHash: 'token_hash',
+  stage: 'stage',
+  percent: 'percent',
+  bytes: 'bytes',
+  rateKbps: 'rate_kbps',
+  exitCode: 'exit_code',
+  message: 'message',
+  log: 'log',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  updatedAt: 'updated_at',
+} as const;
+export type TargetPatch = Partial<{ -readonly [K in keyof typeof TARGET_COLUMNS]: TargetRow[K] }>;
+
+const ACTION_COLUMNS = {
+  state: 'state',
+  params: 'params_json',
+  startedAt: 'started_at',
+  armedAt: 'armed_at',
+  finishedAt: 'finished_at',
+  error: 'error',
+} as const;
+export type ActionPatch = Partial<{ -readonly [K in keyof typeof ACTION_COLUMNS]: ActionRow[K] }>;
+
+export class ActionStore {
+  constructor(readonly db: Database) {}
+
+  insert(action: NewAction, targets: readonly NewTarget[]): void {
+    this.db
+      .prepare(
+        `INSERT INTO clonage_actions (id, type, state, params_json, parcs_json, created_by, created_at, start_at, port, schedule_id)
+         VALUES (?, ?, 'scheduled', ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(action.id, action.type, JSON.stringify(action.params), JSON.stringify(action.parcs), action.createdBy,
+        action.createdAt, action.startAt, action.port, action.scheduleId);
+    const ins = this.db.prepare(
+      `INSERT INTO clonage_targets (id, action_id, mac, name, ip, role, state, token_hash, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'scheduled', ?, ?)`,
+    );
+    for (const t of targets) ins.run(t.id, action.id, t.mac, t.name, t.ip, t.role, t.tokenHash, action.createdAt);
+  }
+
+  action(id: string): ActionRow | null {
+    const r = this.db.prepare('SELECT * FROM clonage_actions WHERE id = ?').get(id) as Row | undefined;
+    return r ? toAction(r) : null;
+  }
+
+  actionsIn(states: readonly ActionState[]): ActionRow[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM clonage_actions WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY start_at, id`)
+      .all(...states) as Row[];
+    return rows.map(toAction);
+  }
+
+  dueScheduled(nowIso: string): ActionRow[] {
+    const rows = this.db
+      .prepare("SELECT * FROM clonage_actions WHERE state = 'scheduled' AND start_at <= ? ORDER BY start_at, id")
+      .all(nowIso) as Row[];
+    return rows.map(toAction);
+  }
+
+  targets(actionId: string): TargetRow[] {
+    const rows = this.db.prepare('SELECT * FROM clonage_targets WHERE action_id = ? ORDER BY role DESC, name').all(actionId) as Row[];
+    return rows.map(toTarget);
+  }
+
+  target(jobId: string): TargetRow | null {
+    const r = this.db.prepare('SELECT * FROM clonage_targets WHERE id = ?').get(jobId) as Row | undefined;
+    return r ? toTarget(r) : null;
+  }
+
+  /** Active targets (not finished) on these MACs, to refuse a machine already busy with another action. */
+  busyMacs(macs: readonly string[]): { mac: string; name: string; actionId: string }[] {
+    if (macs.length === 0) return [];
+    return this.db
+      .prepare(
+        `SELECT mac, name, action_id AS actionId FROM clonage_targets
+         WHERE mac IN (${macs.map(() => '?').join(',')}) AND state NOT IN ('succeeded','failed','cancelled')`,
+      )
+      .all(...macs) as { mac: string; name: string; actionId: string }[];
+  }
+
+  updateTarget(id: string, patch: TargetPatch): void {
+    this.update('clonage_targets', TARGET_COLUMNS, id, patch);
+  }
+
+  updateAction(id: string, patch: ActionPatch): void {
+    const p: Record<string, unknown> = { ...patch };
+    if (patch.params) p.params = JSON.stringify(patch.params);
+    this.update('clonage_actions', ACTION_COLUMNS, id, p);
+  }
+
+  appendEvent(e: Omit<EventRow, 'id'>): EventRow {
+    const info = this.db
+      .prepare('INSERT INTO clonage_events (action_id, target_id, at, level, message) VALUES (?, ?, ?, ?, ?)')
+      .run(e.actionId, e.targetId, e.at, e.level, e.message);
+    return { ...e, id: Number(info.lastInsertRowid) };
+  }
+
+  /** The latest `limit` events, oldest first. */
+  events(actionId: string, limit = 200): EventRow[] {
+    const rows = this.db
+      .prepare('SELECT * FROM (SELECT * FROM clonage_events WHERE action_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id')
+      .all(actionId, limit) as Row[];
+    return rows.map(toEvent);
+  }
+
+  insertReport(r: { mac: string; name: string; targetId: string; createdAt: string; content: string }): void {
+    this.db
+      .prepare('INSERT INTO clonage_reports (mac, name, target_id, created_at, content) VALUES (?, ?, ?, ?, ?)')
+      .run(r.mac, r.name, r.targetId, r.createdAt, r.content);
+  }
+
+  private update(table: string, columns: Readonly<Record<string, string>>, id: string, patch: Record<string, unknown>): void {
+    const keys = Object.keys(patch).filter((k) => patch[k] !== undefined);
+    if (keys.length === 0) return;
+    const sets = keys.map((k) => {
+      const col = columns[k];
+      if (!col) throw new Error(`${table}: ${k} is not an updatable column`);
+      return `${col} = ?`;
+    });
+    this.db.prepare(`UPDATE ${table} SET ${sets.join(', ')} WHERE id = ?`).run(...keys.map((k) => patch[k]), id);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The job description the agent fetches (docs/agent-protocol.md): text/plain, one key=value per
+ * line. The agent is a POSIX shell script that reads these values without eval, so every key and
+ * value is re-checked here against a closed character set, whatever validated it before: a value
+ * that slipped through would otherwise become a shell or udpcast argument on a machine as root.
+ */
+import type { ActionParams, ActionRow, AutoReboot, TargetRow } from './action-types';
+
+const KEY = /^[a-z_]+$/;
+const VALUE = /^[A-Za-z0-9._:/,@+-]*$/;
+
+export function renderKeyValues(pairs: ReadonlyArray<readonly [string, string | number]>): string {
+  return pairs
+    .map(([k, v]) => {
+      const value = String(v);
+      if (!KEY.test(k)) throw new Error(`job description: bad key ${JSON.stringify(k)}`);
+      if (!VALUE.test(value)) throw new Error(`job description: unsafe value for ${k}`);
+      return `${k}=${value}\n`;
+    })
+    .join('');
+}
+
+function paramPairs(params: ActionParams, role: TargetRow['role'], port: number | null): Array<[string, string | number]> {
+  switch (params.type) {
+    case 'clone': {
+      const common: Array<[string, string | number]> = [
+        ['disk', params.disk],
+        ['port', port ?? 0],
+        ['compression', params.compression],
+      ];
+      if (role === 'sender') {
+        return [
+          ...common,
+          ['min_receivers', params.minReceivers],
+          // The form speaks minutes (as SE3 did); udpcast takes seconds.
+          ['min_wait', params.minWaitMinutes * 60],
+          ['max_wait', params.maxWaitMinutes * 60],
+          ['auto_reboot', params.autoReboot],
+        ];
+      }
+      return [...common, ['start_timeout', params.startTimeoutMinutes * 60], ['auto_reboot', params.autoReboot]];
+    }
+    case 'backup':
+      return [['disk', params.disk], ['compression', params.compression], ['image', params.image], ['auto_reboot', params.autoReboot]];
+    case 'restore':
+      return [['disk', params.disk], ['image', params.image], ['auto_reboot', params.autoReboot]];
+    case 'report':
+      return [['auto_reboot', params.autoReboot]];
+    case 'memtest':
+      return [];
+  }
+}
+
+export function jobDescription(action: ActionRow, target: TargetRow): string {
+  if (action.type === 'clone' && action.port === null) throw new Error('a clone action has a port');
+  return renderKeyValues([
+    ['job', target.id],
+    ['role', target.role],
+    ['name', target.name],
+    ...paramPairs(action.params, target.role, action.port),
+  ]);
+}
+
+/** What the agent does after its result: the answer line of POST …/result. */
+export function rebootAfter(params: ActionParams, status: 'succeeded' | 'failed'): 'always' | 'never' {
+  const policy: AutoReboot = params.type === 'memtest' ? 'never' : params.autoReboot;
+  if (policy === 'always') return 'always';
+  if (policy === 'success') return status === 'succeeded' ? 'always' : 'never';
+  return 'never';
+}

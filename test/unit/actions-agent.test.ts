@@ -1,0 +1,161 @@
+import { ConflictError, ForbiddenError, InputError, NotFoundError, UnauthorizedError } from '../../src/domain/errors';
+import { Mac } from '../../src/domain/mac';
+import { GoneError, lastBytes } from '../../src/actions/agent-jobs';
+import { hashToken, tokenMatches } from '../../src/actions/job-token';
+import { actionState, admin, armedJob, cloneInput, dbSnapshot, MACS, rig, type Rig, targetOf } from './actions-fixtures';
+
+describe('agent calls', () => {
+  let r: Rig;
+  let actionId: string;
+  beforeEach(async () => {
+    r = rig();
+    actionId = (await r.service.create(admin, cloneInput())).id;
+    await r.service.tick(r.host.clock.now());
+  });
+  afterEach(() => r.host.cleanup());
+
+  it('stores only the SHA-256 of each token; the cleartext is in the armed plan only', () => {
+    const { jobId, token } = armedJob(r.bootPlans, 'pc02');
+    const row = targetOf(r.host, jobId);
+    expect(row.token_hash).toBe(hashToken(token));
+    const everything = JSON.stringify(r.host.db.prepare('SELECT * FROM clonage_targets').all()) +
+      JSON.stringify(r.host.db.prepare('SELECT * FROM clonage_events').all()) +
+      JSON.stringify(r.host.db.prepare('SELECT * FROM clonage_actions').all());
+    expect(everything).not.toContain(token);
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('fetch: answers the job, consumes the plan and runs the target, in one step', () => {
+    const { jobId, token } = armedJob(r.bootPlans, 'pc01');
+    const body = r.service.fetchJob(jobId, token);
+    expect(body).toContain(`job=${jobId}\nrole=sender\n`);
+    expect(body).toContain('port=9002\n');
+    for (const line of body.trim().split('\n')) expect(line).toMatch(/^[a-z_]+=[A-Za-z0-9._:/,@+-]*$/);
+    expect(r.bootPlans.get(Mac.parse(MACS.pc01))).toBeNull();
+    expect(r.bootPlans.planFor(Mac.parse(MACS.pc01)).kind).toBe('local');
+    expect(targetOf(r.host, jobId).state).toBe('running');
+    expect(actionState(r.host, actionId)).toBe('running');
+  });
+
+  it.each<[string, (j: { jobId: string; token: string }) => [string, string | undefined], new (...a: never[]) => Error]>([
+    ['missing token', (j) => [j.jobId, undefined], UnauthorizedError],
+    ['empty token', (j) => [j.jobId, ''], UnauthorizedError],
+    ['malformed token', (j) => [j.jobId, 'short'], UnauthorizedError],
+    ['wrong token', (j) => [j.jobId, 'A'.repeat(43)], ForbiddenError],
+    ["another job's token", (j) => [j.jobId, 'OTHER'], ForbiddenError],
+    ['unknown job', (j) => ['j_doesnotexist', j.token], NotFoundError],
+    ['bad job id', (j) => ['../../etc', j.token], NotFoundError],
+  ])('fetch refused (%s): nothing changes', (_label, args, type) => {
+    const job = armedJob(r.bootPlans, 'pc02');
+    const other = armedJob(r.bootPlans, 'pc03');
+    const [jobId, token] = args(job);
+    const before = dbSnapshot(r.host);
+    expect(() => r.service.fetchJob(jobId, token === 'OTHER' ? other.token : token)).toThrow(type);
+    expect(dbSnapshot(r.host)).toEqual(before);
+  });
+
+  it('a second fetch is a conflict (409) and changes nothing', () => {
+    const { jobId, token } = armedJob(r.bootPlans, 'pc02');
+    r.service.fetchJob(jobId, token);
+    const before = dbSnapshot(r.host);
+    expect(() => r.service.fetchJob(jobId, token)).toThrow(ConflictError);
+    expect(() => r.service.fetchJob(jobId, token)).not.toThrow(GoneError);
+    expect(dbSnapshot(r.host)).toEqual(before);
+  });
+
+  it('progress and log need a running target; numbers are validated', () => {
+    const { jobId, token } = armedJob(r.bootPlans, 'pc02');
+    expect(() => r.service.progress(jobId, token, { percent: '5' })).toThrow(ConflictError);
+    r.service.fetchJob(jobId, token);
+    r.service.progress(jobId, token, { stage: 'receiving', percent: '42.5', bytes: '1048576', rate_kbps: '81920' });
+    expect(targetOf(r.host, jobId)).toMatchObject({ stage: 'receiving', percent: 42.5, bytes: 1048576, rate_kbps: 81920 });
+    for (const bad of [{ percent: '101' }, { percent: '-1' }, { bytes: '1.5' }, { rate_kbps: 'fast' }, { stage: 'Bad Stage' }, { percent: ['1', '2'] }]) {
+      const before = dbSnapshot(r.host);
+      expect(() => r.service.progress(jobId, token, bad)).toThrow(InputError);
+      expect(dbSnapshot(r.host)).toEqual(before);
+    }
+  });
+
+  it('log: at most 64 KiB per call, stored as the last 64 KiB', () => {
+    const { jobId, token } = armedJob(r.bootPlans, 'pc02');
+    r.service.fetchJob(jobId, token);
+    expect(() => r.service.log(jobId, token, 'x'.repeat(64 * 1024 + 1))).toThrow(InputError);
+    r.service.log(jobId, token, `${'a'.repeat(40 * 1024)}\n`);
+    r.service.log(jobId, token, `${'b'.repeat(40 * 1024)}\u0000\n`);
+    const log = String(targetOf(r.host, jobId).log);
+    expect(Buffer.byteLength(log)).toBeLessThanOrEqual(64 * 1024);
+    expect(log.endsWith(`${'b'.repeat(40 * 1024)}\n`)).toBe(true);
+    expect(log).not.toContain('\u0000');
+    expect(lastBytes('ééé', 3)).toBe('é');
+  });
+
+  it('results: target and action states follow, reboot line by policy, replay is gone (410)', () => {
+    const jobs = ['pc01', 'pc02', 'pc03'].map((n) => armedJob(r.bootPlans, n));
+    for (const j of jobs) r.service.fetchJob(j.jobId, j.token);
+    expect(r.service.result(jobs[1].jobId, jobs[1].token, { status: 'succeeded', exit_code: '0' })).toBe('reboot=always\n');
+    expect(actionState(r.host, actionId)).toBe('running');
+    r.service.result(jobs[0].jobId, jobs[0].token, { status: 'succeeded', exit_code: '0' });
+    r.service.result(jobs[2].jobId, jobs[2].token, { status: 'succeeded', exit_code: '0', message: 'done\nrole=x' });
+    expect(actionState(r.host, actionId)).toBe('succeeded');
+    expect(targetOf(r.host, jobs[2].jobId)).toMatchObject({ state: 'succeeded', exit_code: 0, message: 'done role=x' });
+    const before = dbSnapshot(r.host);
+    expect(() => r.service.fetchJob(jobs[0].jobId, jobs[0].token)).toThrow(GoneError);
+    expect(() => r.service.result(jobs[0].jobId, jobs[0].token, { status: 'failed' })).toThrow(GoneError);
+    expect(() => r.service.log(jobs[0].jobId, jobs[0].token, 'late')).toThrow(GoneError);
+    expect(() => r.service.fetchJob(jobs[0].jobId, 'A'.repeat(43))).toThrow(ForbiddenError);
+    expect(dbSnapshot(r.host)).toEqual(before);
+  });
+
+  it('a failed sender fails the receivers still waiting for their job', () => {
+    const sender = armedJob(r.bootPlans, 'pc01');
+    const early = armedJob(r.bootPlans, 'pc02');
+    r.service.fetchJob(sender.jobId, sender.token);
+    r.service.fetchJob(early.jobId, early.token);
+    expect(r.service.result(sender.jobId, sender.token, { status: 'failed', exit_code: '3', message: 'disk read error' })).toBe('reboot=always\n');
+    const late = r.host.db.prepare("SELECT state FROM clonage_targets WHERE name = 'pc03'").get() as { state: string };
+    expect(late.state).toBe('failed');
+    expect(r.bootPlans.get(Mac.parse(MACS.pc03))).toBeNull();
+    expect(targetOf(r.host, early.jobId).state).toBe('running');
+    r.service.result(early.jobId, early.token, { status: 'failed', exit_code: '1' });
+    expect(actionState(r.host, actionId)).toBe('failed');
+  });
+
+  it('result: bad status or exit code refused', () => {
+    const { jobId, token } = armedJob(r.bootPlans, 'pc02');
+    r.service.fetchJob(jobId, token);
+    expect(() => r.service.result(jobId, token, { status: 'ok' })).toThrow(InputError);
+    expect(() => r.service.result(jobId, token, { status: 'succeeded', exit_code: 'zero' })).toThrow(InputError);
+    expect(targetOf(r.host, jobId).state).toBe('running');
+  });
+
+  it('report: stored in clonage_reports for the machine', () => {
+    const { jobId, token } = armedJob(r.bootPlans, 'pc02');
+    r.service.fetchJob(jobId, token);
+    r.service.report(jobId, token, '[disks]\nsda 500G\n');
+    const rows = r.host.db.prepare('SELECT mac, name, target_id, content FROM clonage_reports').all();
+    expect(rows).toEqual([{ mac: MACS.pc02, name: 'pc02', target_id: jobId, content: '[disks]\nsda 500G\n' }]);
+  });
+
+  it('reboot policy: success reboots only on success', async () => {
+    const r2 = rig();
+    try {
+      const a = await r2.service.create(admin, { type: 'backup', parcs: ['salle2'], machines: ['pc05', 'pc06'], params: { auto_reboot: 'success' } });
+      await r2.service.tick();
+      const [j5, j6] = ['pc05', 'pc06'].map((n) => armedJob(r2.bootPlans, n));
+      expect(r2.service.fetchJob(j5.jobId, j5.token)).toContain('role=backup\n');
+      r2.service.fetchJob(j6.jobId, j6.token);
+      expect(r2.service.result(j5.jobId, j5.token, { status: 'succeeded', exit_code: '0' })).toBe('reboot=always\n');
+      expect(r2.service.result(j6.jobId, j6.token, { status: 'failed', exit_code: '2' })).toBe('reboot=never\n');
+      expect(actionState(r2.host, a.id)).toBe('failed');
+    } finally {
+      r2.host.cleanup();
+    }
+  });
+
+  it('token comparison is exact', () => {
+    const t = 'x'.repeat(43);
+    expect(tokenMatches(t, hashToken(t))).toBe(true);
+    expect(tokenMatches(`${t.slice(0, 42)}y`, hashToken(t))).toBe(false);
+    expect(tokenMatches(t, 'not-a-hash')).toBe(false);
+  });
+});

@@ -1,0 +1,252 @@
+import { ConflictError, ForbiddenError, InputError, NotFoundError } from '../../src/domain/errors';
+import { Mac } from '../../src/domain/mac';
+import type { ActionUpdate } from '../../src/actions/action-bus';
+import type { EmitterPreparer } from '../../src/actions/action-lifecycle';
+import { createFakeHost } from '../helpers/fake-host';
+import { actionState, admin, armedJob, cloneInput, MACS, makeService, prof, rig, type Rig, targetOf } from './actions-fixtures';
+
+const states = (r: Rig, id: string) =>
+  Object.fromEntries((r.host.db.prepare('SELECT name, state FROM clonage_targets WHERE action_id = ?').all(id) as { name: string; state: string }[]).map((t) => [t.name, t.state]));
+const armedMacs = (r: Rig) => r.bootPlans.listArmed().map((p) => p.mac.toString()).sort();
+
+describe('action lifecycle', () => {
+  let r: Rig;
+  beforeEach(() => {
+    r = rig({ timeouts: { armedMinutes: 60, silenceMinutes: 30, preparingMinutes: 40 } });
+  });
+  afterEach(() => r.host.cleanup());
+
+  it('create stores a scheduled action; tick arms one job plan per target (toolkit from settings) and wakes them', async () => {
+    r.host.settings.set('toolkit.default', 'udpcast-2025');
+    const { id } = await r.service.create(admin, cloneInput());
+    expect(actionState(r.host, id)).toBe('scheduled');
+    expect(armedMacs(r)).toEqual([]);
+    await r.service.tick(r.host.clock.now());
+    expect(actionState(r.host, id)).toBe('armed');
+    expect(armedMacs(r)).toEqual([MACS.pc01, MACS.pc02, MACS.pc03]);
+    const plan = r.bootPlans.get(Mac.parse(MACS.pc01));
+    expect(plan).toMatchObject({ kind: 'job', toolkit: 'udpcast-2025', label: 'sender' });
+    expect(r.waker.woken.sort()).toEqual(['pc01', 'pc02', 'pc03']);
+  });
+
+  it('a start time in the future waits for it', async () => {
+    const { id } = await r.service.create(admin, cloneInput({ start: 'at', start_at: '2025-03-10T09:00:00Z' }));
+    await r.service.tick(r.host.clock.now());
+    expect(actionState(r.host, id)).toBe('scheduled');
+    await r.service.tick(r.host.clock.advanceMinutes(61));
+    expect(actionState(r.host, id)).toBe('armed');
+  });
+
+  it('a wake failure is recorded, not fatal', async () => {
+    r.waker.failFor.add('pc02');
+    const { id } = await r.service.create(admin, cloneInput());
+    await r.service.tick();
+    expect(actionState(r.host, id)).toBe('armed');
+    const events = (await r.service.view(id, admin)).events.map((e) => e.message);
+    expect(events.some((m) => m.includes('pc02: wake failed'))).toBe(true);
+  });
+
+  it('refuses a machine already in an unfinished action', async () => {
+    await r.service.create(admin, cloneInput());
+    await expect(r.service.create(admin, { type: 'report', parcs: ['salle1'], machines: ['pc03'] })).rejects.toMatchObject({ field: 'machines' });
+  });
+
+  it('armed too long → failed, plans disarmed', async () => {
+    const { id } = await r.service.create(admin, cloneInput());
+    await r.service.tick();
+    const sender = armedJob(r.bootPlans, 'pc01');
+    r.service.fetchJob(sender.jobId, sender.token);
+    // The sender waits for receivers; its agent keeps reporting, so it is not "silent".
+    r.host.clock.advanceMinutes(29);
+    r.service.progress(sender.jobId, sender.token, { stage: 'waiting' });
+    await r.service.tick(r.host.clock.advanceMinutes(30));
+    expect(armedMacs(r)).toHaveLength(2);
+    r.service.progress(sender.jobId, sender.token, { stage: 'waiting' });
+    await r.service.tick(r.host.clock.advanceMinutes(2));
+    expect(states(r, id)).toEqual({ pc01: 'running', pc02: 'failed', pc03: 'failed' });
+    expect(armedMacs(r)).toEqual([]);
+    expect(actionState(r.host, id)).toBe('running');
+  });
+
+  it('running without news too long → failed; news keeps it alive (clone: at least start_timeout + 10)', async () => {
+    const { id } = await r.service.create(admin, { type: 'backup', parcs: ['salle2'], machines: ['pc05'] });
+    await r.service.tick();
+    const j = armedJob(r.bootPlans, 'pc05');
+    r.service.fetchJob(j.jobId, j.token);
+    r.host.clock.advanceMinutes(25);
+    r.service.progress(j.jobId, j.token, { percent: '50' });
+    await r.service.tick(r.host.clock.advanceMinutes(25));
+    expect(actionState(r.host, id)).toBe('running');
+    await r.service.tick(r.host.clock.advanceMinutes(6));
+    expect(actionState(r.host, id)).toBe('failed');
+    expect(String(targetOf(r.host, j.jobId).message ?? '')).toBe('');
+    const clone = await r.service.create(admin, cloneInput({ params: { start_timeout: '40', max_wait: '30' } }));
+    await r.service.tick();
+    const rcv = armedJob(r.bootPlans, 'pc02');
+    r.service.fetchJob(rcv.jobId, rcv.token);
+    await r.service.tick(r.host.clock.advanceMinutes(45));
+    expect(targetOf(r.host, rcv.jobId).state).toBe('running');
+    await r.service.tick(r.host.clock.advanceMinutes(6));
+    expect(targetOf(r.host, rcv.jobId).state).toBe('failed');
+    expect(actionState(r.host, clone.id)).toBe('running');
+  });
+
+  it('a silent sender fails, and with it the receivers still waiting (plans disarmed)', async () => {
+    const { id } = await r.service.create(admin, cloneInput());
+    await r.service.tick();
+    const sender = armedJob(r.bootPlans, 'pc01');
+    r.service.fetchJob(sender.jobId, sender.token);
+    await r.service.tick(r.host.clock.advanceMinutes(31));
+    expect(states(r, id)).toEqual({ pc01: 'failed', pc02: 'failed', pc03: 'failed' });
+    expect(armedMacs(r)).toEqual([]);
+    expect(actionState(r.host, id)).toBe('failed');
+    const messages = (await r.service.view(id, admin)).events.map((e) => e.message);
+    expect(messages.filter((m) => m.includes('the sender failed'))).toHaveLength(2);
+  });
+
+  it('cancel disarms every plan, cancels waiting targets, leaves running ones alone (recorded)', async () => {
+    const { id } = await r.service.create(admin, cloneInput());
+    await r.service.tick();
+    const rcv = armedJob(r.bootPlans, 'pc02');
+    r.service.fetchJob(rcv.jobId, rcv.token);
+    await r.service.cancel(id, admin);
+    expect(states(r, id)).toEqual({ pc01: 'cancelled', pc02: 'running', pc03: 'cancelled' });
+    expect(armedMacs(r)).toEqual([]);
+    const events = (await r.service.view(id, admin)).events.map((e) => e.message);
+    expect(events.some((m) => m.includes('pc02 is already running: its disk is not touched'))).toBe(true);
+    await expect(r.service.cancel(id, admin)).resolves.toBeUndefined();
+    r.service.result(rcv.jobId, rcv.token, { status: 'failed', exit_code: '1' });
+    expect(actionState(r.host, id)).toBe('failed');
+    await expect(r.service.cancel(id, admin)).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('cancel of a scheduled action: nothing is ever armed', async () => {
+    const { id } = await r.service.create(admin, cloneInput({ start: 'at', start_at: '2025-03-10T09:00:00Z' }));
+    await r.service.cancel(id, admin);
+    await r.service.tick(r.host.clock.advanceMinutes(120));
+    expect(actionState(r.host, id)).toBe('cancelled');
+    expect(armedMacs(r)).toEqual([]);
+  });
+
+  it('a user outside the action parcs gets 403; unknown action 404', async () => {
+    const { id } = await r.service.create(admin, cloneInput());
+    await expect(r.service.view(id, prof)).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(r.service.cancel(id, prof)).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(r.service.startNow(id, prof)).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(r.service.view('a_nope', admin)).rejects.toBeInstanceOf(NotFoundError);
+    expect(actionState(r.host, id)).toBe('scheduled');
+  });
+
+  it('start now: min_receivers = receivers that fetched, the others left out', async () => {
+    const { id } = await r.service.create(admin, cloneInput({ receivers: ['pc02', 'pc03', 'pc04'] }));
+    await r.service.tick();
+    await expect(r.service.startNow(id, admin)).rejects.toBeInstanceOf(ConflictError);
+    const rcv = armedJob(r.bootPlans, 'pc02');
+    r.service.fetchJob(rcv.jobId, rcv.token);
+    expect((await r.service.view(id, admin)).canStartNow).toBe(true);
+    expect(await r.service.startNow(id, admin)).toBe(1);
+    expect(states(r, id)).toEqual({ pc01: 'armed', pc02: 'running', pc03: 'cancelled', pc04: 'cancelled' });
+    const sender = armedJob(r.bootPlans, 'pc01');
+    expect(r.service.fetchJob(sender.jobId, sender.token)).toContain('min_receivers=1\n');
+    expect(armedMacs(r)).toEqual([]);
+  });
+
+  it('notifies subscribers after each committed change; unsubscribe stops it', async () => {
+    const { id } = await r.service.create(admin, cloneInput());
+    const seen: ActionUpdate[] = [];
+    const off = r.service.subscribe(id, (u) => seen.push(u));
+    await r.service.tick();
+    expect(seen).toHaveLength(1);
+    expect(seen[0].events.map((e) => e.message)).toContain('action: scheduled → armed');
+    const j = armedJob(r.bootPlans, 'pc02');
+    r.service.fetchJob(j.jobId, j.token);
+    r.service.progress(j.jobId, j.token, { percent: '1' });
+    expect(seen).toHaveLength(3);
+    expect(seen[2].events).toEqual([]);
+    off();
+    r.service.progress(j.jobId, j.token, { percent: '2' });
+    expect(seen).toHaveLength(3);
+  });
+
+  it('emitter preparation: preparing, then armed; a failure fails the action with nothing armed', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((res) => (release = res));
+    const prepared: string[] = [];
+    const preparer: EmitterPreparer = { prepare: async (_a, emitter) => { prepared.push(emitter.name); await gate; } };
+    const p = rig({ emitterPreparer: preparer });
+    try {
+      const { id } = await p.service.create(admin, cloneInput());
+      await p.service.tick();
+      expect(actionState(p.host, id)).toBe('preparing');
+      expect(prepared).toEqual(['pc01']);
+      expect(p.bootPlans.listArmed()).toEqual([]);
+      release();
+      await p.service.idle();
+      expect(actionState(p.host, id)).toBe('armed');
+      const failing = rig({ emitterPreparer: { prepare: async () => { throw new Error('smbclient: access denied'); } } });
+      const f = await failing.service.create(admin, cloneInput());
+      await failing.service.tick();
+      await failing.service.idle();
+      expect(actionState(failing.host, f.id)).toBe('failed');
+      expect((failing.host.db.prepare('SELECT error FROM clonage_actions').get() as { error: string }).error).toContain('access denied');
+      failing.host.cleanup();
+    } finally {
+      p.host.cleanup();
+    }
+  });
+
+  it('restart: a new service on the same database resumes timeouts and disarms dead plans', async () => {
+    const { id } = await r.service.create(admin, cloneInput());
+    await r.service.tick();
+    const rcv = armedJob(r.bootPlans, 'pc02');
+    r.service.fetchJob(rcv.jobId, rcv.token);
+    // Simulate a crash between a state change and the disarm: a cancelled target keeps its plan.
+    r.host.db.prepare("UPDATE clonage_targets SET state = 'cancelled', finished_at = ? WHERE name = 'pc03'").run(r.host.clock.now().toISOString());
+    const again = createFakeHost({ dbFile: r.host.dbFile, clock: r.host.clock });
+    try {
+      const restarted = makeService(again, { timeouts: { armedMinutes: 60, silenceMinutes: 30 } });
+      await restarted.service.recover(again.clock.now());
+      expect(restarted.bootPlans.get(Mac.parse(MACS.pc03))).toBeNull();
+      expect(restarted.bootPlans.get(Mac.parse(MACS.pc01))).not.toBeNull();
+      expect(restarted.service.progress(rcv.jobId, rcv.token, { percent: '10' })).toBeUndefined();
+      again.clock.advanceMinutes(61);
+      restarted.service.log(rcv.jobId, rcv.token, 'still receiving\n');
+      await restarted.service.recover(again.clock.now());
+      expect(states(r, id)).toEqual({ pc01: 'failed', pc02: 'running', pc03: 'cancelled' });
+      expect(restarted.bootPlans.listArmed()).toEqual([]);
+      expect(restarted.service.result(rcv.jobId, rcv.token, { status: 'succeeded', exit_code: '0' })).toBe('reboot=always\n');
+      expect(actionState(again, id)).toBe('failed');
+    } finally {
+      again.db.close();
+    }
+  });
+
+  it('recurring backup: a schedule creates one action per due run, image named per run', async () => {
+    const created = await r.service.create(admin, { type: 'backup', parcs: ['salle2'], machines: ['pc05'], start: 'cron', cron: '0 18 * * *' });
+    expect(created.kind).toBe('schedule');
+    await r.service.tick(r.host.clock.now());
+    expect(r.host.db.prepare('SELECT COUNT(*) AS n FROM clonage_actions').get()).toEqual({ n: 0 });
+    r.host.clock.set('2025-03-12T18:00:30Z');
+    await r.service.tick(r.host.clock.now());
+    await r.service.tick(r.host.clock.now());
+    const rows = r.host.db.prepare('SELECT state, params_json, schedule_id FROM clonage_actions').all() as { state: string; params_json: string; schedule_id: string }[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ state: 'armed', schedule_id: created.id });
+    expect(JSON.parse(rows[0].params_json).image).toBe('image_20250312');
+    expect(r.service.schedules.get(created.id)!.nextRunAt).toBe(new Date('2025-03-13T18:00:00').toISOString());
+  });
+
+  it('a bad toolkit setting fails the action instead of arming anything', async () => {
+    r.host.settings.set('toolkit.default', '../evil');
+    const { id } = await r.service.create(admin, cloneInput());
+    await r.service.tick();
+    expect(actionState(r.host, id)).toBe('failed');
+    expect(armedMacs(r)).toEqual([]);
+  });
+
+  it('create needs parcs delegated to the user', async () => {
+    await expect(r.service.create(prof, cloneInput())).rejects.toBeInstanceOf(ForbiddenError);
+    await expect(r.service.create(prof, { type: 'report', parcs: ['salle2'], machines: ['pc05'] })).resolves.toMatchObject({ kind: 'action' });
+    await expect(r.service.create(prof, { type: 'report', parcs: ['salle2'], machines: ['pc07'] })).rejects.toBeInstanceOf(InputError);
+  });
+});
