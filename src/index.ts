@@ -2,66 +2,14 @@ import type { HostContext, ModuleInstance } from './host/contract';
 import { migrateClonage } from './store/clonage-schema';
 import { MachineInventory } from './inventory/machine-inventory';
 import { registerPageRoutes } from './http/page-routes';
+import { registerConfigRoutes } from './http/config-routes';
 import { errorMiddleware } from './http/error-middleware';
 import { BootPlanStore } from './boot/boot-plan-store';
-import type { BootPlans } from './actions/action-core';
-import { type EmitterPreparer, noopWaker, type StageTimeouts, type Waker } from './actions/action-lifecycle';
-import { ActionService } from './actions/action-service';
-import { registerAgentRoutes } from './http/agent-routes';
-import { registerActionRoutes } from './http/action-routes';
+import { BootService } from './boot/boot-service';
+import { ToolkitRegistry } from './toolkits/toolkit-registry';
+import { wireActions } from './actions/wire-actions';
 
-/** What the action wiring can be given instead of its defaults (tests, other hosts). */
-export interface ActionWiringOptions {
-  readonly bootPlans?: BootPlans;
-  /** Default: no-op (logged), until the Wake-on-LAN / RPC reboot service is wired here. */
-  readonly waker?: Waker;
-  readonly emitterPreparer?: EmitterPreparer;
-  readonly timeouts?: Partial<StageTimeouts>;
-  /** Scheduler period; 0 disables the timer (tests call tick()). */
-  readonly tickMs?: number;
-  readonly heartbeatMs?: number;
-}
-
-export interface ActionWiring {
-  readonly service: ActionService;
-  stop(): Promise<void>;
-}
-
-/**
- * Actions: service, agent endpoints, action pages, and the timer that starts due actions and
- * applies timeouts. recover() runs first so a restart never leaves plans armed for dead jobs.
- */
-export async function wireActions(host: HostContext, inventory: MachineInventory, opts: ActionWiringOptions = {}): Promise<ActionWiring> {
-  const waker = opts.waker ?? noopWaker;
-  if (!opts.waker) host.logger.warn('actions: no waker wired, machines must be started by hand');
-  const service = new ActionService({
-    db: host.db,
-    clock: host.clock,
-    bootPlans: opts.bootPlans ?? new BootPlanStore(host.db, host.clock),
-    logger: host.logger,
-    machines: inventory,
-    access: { parcsOf: (user) => host.web.parcsOf(user, 'parc_can_clone') },
-    waker,
-    emitterPreparer: opts.emitterPreparer,
-    settings: host.settings,
-    timeouts: opts.timeouts,
-  });
-  registerAgentRoutes(host.web.router, service, host.logger);
-  const routes = registerActionRoutes({ host, service, inventory, heartbeatMs: opts.heartbeatMs });
-  await service.recover(host.clock.now());
-  const tick = () => service.tick(host.clock.now()).catch((e) => host.logger.error('action tick failed', { error: String((e as Error)?.stack ?? e) }));
-  const tickMs = opts.tickMs ?? 15_000;
-  const timer = tickMs > 0 ? setInterval(tick, tickMs) : null;
-  if (timer) void tick();
-  return {
-    service,
-    async stop() {
-      if (timer) clearInterval(timer);
-      routes.closeStreams();
-      await service.idle();
-    },
-  };
-}
+export { wireActions, type ActionWiring, type ActionWiringOptions } from './actions/wire-actions';
 
 /**
  * The module's only entry point: the host calls register() when the module is enabled and
@@ -70,13 +18,25 @@ export async function wireActions(host: HostContext, inventory: MachineInventory
 export async function register(host: HostContext): Promise<ModuleInstance> {
   migrateClonage(host.db);
   const inventory = new MachineInventory(host.directory, host.dhcp);
+  const plans = new BootPlanStore(host.db, host.clock);
+  const toolkits = new ToolkitRegistry(`${host.dataDir}/toolkits`);
+  const boot = new BootService({ host, plans, toolkits });
+  await boot.start();
   registerPageRoutes({ host, inventory });
-  const actions = await wireActions(host, inventory);
+  registerConfigRoutes(host, toolkits);
+  let actions;
+  try {
+    actions = await wireActions(host, inventory, { bootPlans: plans });
+  } catch (e) {
+    await boot.stop();
+    throw e;
+  }
   host.web.router.use(errorMiddleware(host.web, host.logger));
   host.logger.info('clonage module started');
   return {
     async stop() {
       await actions.stop();
+      await boot.stop();
       host.logger.info('clonage module stopped');
     },
   };

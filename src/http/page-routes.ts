@@ -57,7 +57,4 @@ export function registerPageRoutes({ host, inventory }: PageDeps): void {
     await web.render(req, res, 'reports', { title: 'Rapports et sauvegardes', reports, backups });
   }));
 
-  r.get('/config', web.requireRight('system_is_admin'), wrap(async (req, res) => {
-    await web.render(req, res, 'config', { title: 'Configuration du clonage', settings: host.settings.all(), errors: {} });
-  }));
 }

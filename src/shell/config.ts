@@ -31,6 +31,8 @@ export interface ShellConfig {
   };
   /** Module package roots the shell offers on its module page. */
   readonly modules: readonly string[];
+  /** Initial module settings merged over each manifest's defaults (never over values already saved). */
+  readonly moduleSettings: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Seed the DHCP reservations from the directory's computers on first start (demo data). */
   readonly seedReservationsFromDirectory: boolean;
 }
@@ -54,6 +56,7 @@ export function defaultConfig(appRoot: string): ShellConfig {
       pidFile: null,
     },
     modules: [appRoot],
+    moduleSettings: {},
     seedReservationsFromDirectory: true,
   };
 }

@@ -33,6 +33,7 @@ export interface ModuleHostDeps {
   readonly network: HostNetwork;
   readonly web: ShellWeb;
   readonly dataDir: string;
+  readonly moduleSettings?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 interface Loaded {
@@ -178,7 +179,7 @@ export class ModuleHost {
       moduleRoot: m.root,
       dataDir,
       db: this.deps.db,
-      settings: new SqliteSettingsStore(this.deps.db, m.manifest.id, m.manifest.settings),
+      settings: new SqliteSettingsStore(this.deps.db, m.manifest.id, { ...m.manifest.settings, ...this.deps.moduleSettings?.[m.manifest.id] }),
       logger: this.deps.logger(m.manifest.id),
       clock: this.deps.clock,
     };

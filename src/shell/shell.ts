@@ -66,6 +66,7 @@ export async function startShell(config: ShellConfig, opts: ShellOptions): Promi
     },
     web,
     dataDir: config.dataDir,
+    moduleSettings: config.moduleSettings,
   });
   modules.discover(config.modules);
 

@@ -1,0 +1,62 @@
+import type { HostContext } from '../host/contract';
+import type { MachineInventory } from '../inventory/machine-inventory';
+import { BootPlanStore } from '../boot/boot-plan-store';
+import type { BootPlans } from './action-core';
+import { type EmitterPreparer, noopWaker, type StageTimeouts, type Waker } from './action-lifecycle';
+import { ActionService } from './action-service';
+import { registerAgentRoutes } from '../http/agent-routes';
+import { registerActionRoutes } from '../http/action-routes';
+
+/** What the action wiring can be given instead of its defaults (tests, other hosts). */
+export interface ActionWiringOptions {
+  readonly bootPlans?: BootPlans;
+  /** Default: no-op (logged), until the Wake-on-LAN / RPC reboot service is wired here. */
+  readonly waker?: Waker;
+  readonly emitterPreparer?: EmitterPreparer;
+  readonly timeouts?: Partial<StageTimeouts>;
+  /** Scheduler period; 0 disables the timer (tests call tick()). */
+  readonly tickMs?: number;
+  readonly heartbeatMs?: number;
+}
+
+export interface ActionWiring {
+  readonly service: ActionService;
+  stop(): Promise<void>;
+}
+
+/**
+ * Actions: service, agent endpoints, action pages, and the timer that starts due actions and
+ * applies timeouts. recover() runs first so a restart never leaves plans armed for dead jobs.
+ */
+export async function wireActions(host: HostContext, inventory: MachineInventory, opts: ActionWiringOptions = {}): Promise<ActionWiring> {
+  const waker = opts.waker ?? noopWaker;
+  if (!opts.waker) host.logger.warn('actions: no waker wired, machines must be started by hand');
+  const service = new ActionService({
+    db: host.db,
+    clock: host.clock,
+    bootPlans: opts.bootPlans ?? new BootPlanStore(host.db, host.clock),
+    logger: host.logger,
+    machines: inventory,
+    access: { parcsOf: (user) => host.web.parcsOf(user, 'parc_can_clone') },
+    waker,
+    emitterPreparer: opts.emitterPreparer,
+    settings: host.settings,
+    timeouts: opts.timeouts,
+  });
+  registerAgentRoutes(host.web.router, service, host.logger);
+  const routes = registerActionRoutes({ host, service, inventory, heartbeatMs: opts.heartbeatMs });
+  await service.recover(host.clock.now());
+  const tick = () => service.tick(host.clock.now()).catch((e) => host.logger.error('action tick failed', { error: String((e as Error)?.stack ?? e) }));
+  const tickMs = opts.tickMs ?? 15_000;
+  const timer = tickMs > 0 ? setInterval(tick, tickMs) : null;
+  if (timer) void tick();
+  return {
+    service,
+    async stop() {
+      if (timer) clearInterval(timer);
+      routes.closeStreams();
+      await service.idle();
+    },
+  };
+}
+
