@@ -67,7 +67,9 @@ export class BootService {
       nextServer: host.network.serverIp,
       biosBootFile: 'pxelinux.0',
       efiX64BootFile: 'ipxe.efi',
-      ipxeScriptUrl: `${this.serverUrl}/boot/ipxe?mac=\${net0/mac}`,
+      // iPXE clients (QEMU's ROM, chained undionly.kpxe) get the plan as an HTTP script, which is
+      // faster than TFTP; off, they load pxelinux.0 over TFTP like any PXE ROM.
+      ipxeScriptUrl: host.settings.getOr<boolean>('boot.ipxeHttpScript', true) ? `${this.serverUrl}/boot/ipxe?mac=\${net0/mac}` : null,
     });
     host.logger.info('boot service started', { tftpPort: this.tftp.port, bootRoot: this.bootRoot, missing: this.lastReport?.missing.map((m) => m.file) });
   }
