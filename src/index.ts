@@ -8,6 +8,7 @@ import { BootPlanStore } from './boot/boot-plan-store';
 import { BootService } from './boot/boot-service';
 import { ToolkitRegistry } from './toolkits/toolkit-registry';
 import { wireActions } from './actions/wire-actions';
+import { actionWaker } from './wake/action-waker';
 
 export { wireActions, type ActionWiring, type ActionWiringOptions } from './actions/wire-actions';
 
@@ -26,7 +27,7 @@ export async function register(host: HostContext): Promise<ModuleInstance> {
   registerConfigRoutes(host, toolkits);
   let actions;
   try {
-    actions = await wireActions(host, inventory, { bootPlans: plans });
+    actions = await wireActions(host, inventory, { bootPlans: plans, waker: actionWaker(host) });
   } catch (e) {
     await boot.stop();
     throw e;

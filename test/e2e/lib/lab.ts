@@ -1,0 +1,202 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The PXE lab for end-to-end tests: a bridge with the server address, one tap per virtual PC,
+ * dnsmasq serving our generated DHCP config, and QEMU PCs (TCG) booting from the network.
+ * It runs only inside the network namespace made by scripts/e2e.sh, never on the host's network.
+ */
+export const LAB = { bridge: 'br0', serverIp: '10.77.0.1', prefix: 24, subnet: '10.77.0.0/24' } as const;
+
+export function assertInsideTestNamespace(): void {
+  const ns = process.env.CLONAGE_E2E_NETNS;
+  if (!ns) throw new Error('e2e suites run through `npm run test:e2e` (scripts/e2e.sh), inside their own network namespace');
+  const r = spawnSync('ip', ['netns', 'identify', String(process.pid)], { encoding: 'utf8' });
+  if (r.stdout.trim() !== ns) throw new Error(`not inside the test namespace ${ns} (found "${r.stdout.trim()}"): refusing to touch the network`);
+}
+
+function ip(...args: string[]): void {
+  const r = spawnSync('ip', args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
+}
+
+export interface VmOptions {
+  readonly index: number;
+  readonly mac: string;
+  readonly disk: string;
+  readonly memMiB?: number;
+}
+
+export class Vm {
+  private proc: ChildProcess | null = null;
+  private exited: Promise<number | null> | null = null;
+  readonly serialFile: string;
+  boots = 0;
+
+  constructor(readonly opts: VmOptions, private readonly workDir: string) {
+    this.serialFile = path.join(workDir, `vm${opts.index}.serial`);
+  }
+
+  get tap(): string {
+    return `tap${this.opts.index}`;
+  }
+
+  /** Powers the PC on, booting from the network; QEMU exits when the guest reboots or powers off. */
+  start(): void {
+    if (this.proc) throw new Error(`vm${this.opts.index} already running`);
+    this.boots++;
+    const serial = `${this.serialFile}.${this.boots}`;
+    this.proc = spawn(
+      'qemu-system-x86_64',
+      [
+        '-machine', 'pc,accel=tcg', '-cpu', 'qemu64', '-smp', '1', '-m', String(this.opts.memMiB ?? 256),
+        '-display', 'none', '-monitor', 'none', '-serial', `file:${serial}`, '-no-reboot', '-boot', 'n',
+        '-netdev', `tap,id=n0,ifname=${this.tap},script=no,downscript=no`,
+        '-device', `virtio-net-pci,netdev=n0,mac=${this.opts.mac}`,
+        '-drive', `file=${this.opts.disk},format=raw,if=virtio,cache=unsafe`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let err = '';
+    this.proc.stderr?.on('data', (d) => (err += String(d)));
+    this.exited = new Promise((resolve) => this.proc!.once('exit', (code) => {
+      if (code && err) fs.writeFileSync(path.join(this.workDir, `vm${this.opts.index}.qemu.err`), err);
+      this.proc = null;
+      resolve(code);
+    }));
+  }
+
+  get running(): boolean {
+    return this.proc !== null;
+  }
+
+  serial(boot = this.boots): string {
+    try {
+      return fs.readFileSync(`${this.serialFile}.${boot}`, 'latin1');
+    } catch {
+      return '';
+    }
+  }
+
+  /** Waits for the guest to stop (reboot or poweroff), bounded. */
+  async waitExit(timeoutMs: number): Promise<number | null> {
+    if (!this.exited) return null;
+    let t: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      t = setTimeout(() => reject(new Error(`vm${this.opts.index} still running after ${timeoutMs} ms\n--- serial ---\n${this.serial().slice(-3000)}`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(t);
+    }
+  }
+
+  async waitSerial(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const m = this.serial().match(pattern);
+      if (m) return m;
+      if (Date.now() > end) throw new Error(`vm${this.opts.index}: ${pattern} not seen within ${timeoutMs} ms\n--- serial ---\n${this.serial().slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  async kill(): Promise<void> {
+    if (this.proc) {
+      this.proc.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+}
+
+export class Lab {
+  private dnsmasq: ChildProcess | null = null;
+  readonly vms: Vm[] = [];
+
+  private constructor(readonly workDir: string) {}
+
+  /** Bridge (IGMP snooping off, or multicast to receivers is lost) with the server address. */
+  static create(workDir: string): Lab {
+    assertInsideTestNamespace();
+    fs.mkdirSync(workDir, { recursive: true });
+    ip('link', 'add', LAB.bridge, 'type', 'bridge');
+    ip('link', 'set', LAB.bridge, 'type', 'bridge', 'mcast_snooping', '0');
+    ip('addr', 'add', `${LAB.serverIp}/${LAB.prefix}`, 'brd', '+', 'dev', LAB.bridge);
+    ip('link', 'set', LAB.bridge, 'up');
+    // udp-sender/receiver on the server side (multicast restore) route multicast out of the bridge
+    spawnSync('ip', ['route', 'add', '224.0.0.0/4', 'dev', LAB.bridge]);
+    return new Lab(workDir);
+  }
+
+  addVm(mac: string, diskFile: string, memMiB?: number): Vm {
+    const index = this.vms.length;
+    ip('tuntap', 'add', 'dev', `tap${index}`, 'mode', 'tap');
+    ip('link', 'set', `tap${index}`, 'master', LAB.bridge);
+    ip('link', 'set', `tap${index}`, 'up');
+    const vm = new Vm({ index, mac, disk: diskFile, memMiB }, this.workDir);
+    this.vms.push(vm);
+    return vm;
+  }
+
+  /** Real dnsmasq with the DHCP module's generated config (DHCP only; our own TFTP server answers). */
+  async startDnsmasq(configFile: string): Promise<void> {
+    const log = path.join(this.workDir, 'dnsmasq.log');
+    this.dnsmasq = spawn('dnsmasq', [
+      '--keep-in-foreground', `--conf-file=${configFile}`, '--user=root',
+      `--dhcp-leasefile=${path.join(this.workDir, 'leases')}`, `--log-facility=${log}`, '--log-dhcp',
+      // iPXE waits for ProxyDHCP offers unless the server says it is the PXE server (lab recipe)
+      '--dhcp-option-force=60,PXEClient',
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    this.dnsmasq.stderr?.on('data', (d) => (err += String(d)));
+    await new Promise((r) => setTimeout(r, 500));
+    if (this.dnsmasq.exitCode !== null) throw new Error(`dnsmasq exited: ${err}`);
+  }
+
+  dnsmasqLog(): string {
+    try {
+      return fs.readFileSync(path.join(this.workDir, 'dnsmasq.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const vm of this.vms) await vm.kill();
+    if (this.dnsmasq && this.dnsmasq.exitCode === null) {
+      const p = this.dnsmasq;
+      p.kill('SIGTERM');
+      await new Promise((r) => p.once('exit', r));
+    }
+    for (const vm of this.vms) spawnSync('ip', ['link', 'del', vm.tap]);
+    spawnSync('ip', ['link', 'del', LAB.bridge]);
+  }
+}
+
+/** A raw disk image of `mib` MiB, random (an emitter's system) or zero (a blank receiver). */
+export function makeDisk(file: string, mib: number, random: boolean): void {
+  if (random) {
+    const fd = fs.openSync(file, 'w');
+    const chunk = Buffer.alloc(1 << 20);
+    for (let i = 0; i < mib; i++) {
+      require('node:crypto').randomFillSync(chunk);
+      fs.writeSync(fd, chunk);
+    }
+    fs.closeSync(fd);
+  } else {
+    fs.writeFileSync(file, '');
+    fs.truncateSync(file, mib << 20);
+  }
+}
+
+export function sha256File(file: string): string {
+  const h = require('node:crypto').createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  const buf = Buffer.alloc(1 << 20);
+  let n: number;
+  while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
+  fs.closeSync(fd);
+  return h.digest('hex');
+}
