@@ -20,7 +20,12 @@ export interface ShellConfig {
   readonly localAdmin: { readonly login: string; readonly password: string } | null;
   /** Parc delegations for holders of a right who are not system_is_admin (SE3's `delegation` table). */
   readonly delegations: readonly { readonly login: string; readonly parc: string }[];
-  readonly network: { readonly serverIp: string; readonly publicBaseUrl: string };
+  readonly network: {
+    readonly serverIp: string;
+    readonly publicBaseUrl: string;
+    /** Wake-on-LAN destinations; default: the directed broadcast of dhcp.subnet. */
+    readonly wakeBroadcasts?: readonly string[];
+  };
   readonly dhcp: {
     readonly interface: string;
     readonly subnet: string;

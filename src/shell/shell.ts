@@ -62,7 +62,7 @@ export async function startShell(config: ShellConfig, opts: ShellOptions): Promi
     network: {
       serverIp: Ipv4.parse(config.network.serverIp, 'network.serverIp'),
       publicBaseUrl: config.network.publicBaseUrl,
-      wakeBroadcasts: [subnet.broadcast],
+      wakeBroadcasts: config.network.wakeBroadcasts?.map((a, i) => Ipv4.parse(a, `network.wakeBroadcasts[${i}]`)) ?? [subnet.broadcast],
     },
     web,
     dataDir: config.dataDir,

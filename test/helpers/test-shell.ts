@@ -34,6 +34,8 @@ export async function startTestShell(
     dataDir,
     listen: { host: '127.0.0.1', port: 0 },
     dhcp: { ...base.dhcp, configFile: path.join(dataDir, 'dnsmasq.conf') },
+    // tests send Wake-on-LAN to loopback only, never to the demo subnet's broadcast on a real network
+    network: { ...base.network, wakeBroadcasts: ['127.255.255.255'] },
     // parallel test shells must not fight over the embedded TFTP port
     moduleSettings: { clonage: { 'tftp.port': 0, 'tftp.bindAddress': '127.0.0.1' } },
     ...overrides,

@@ -34,7 +34,7 @@ describe('host contract, through a probe module', () => {
       pcMac: '52:54:00:12:00:0b',
       reservationName: 's101-pc01',
       serverIp: '10.77.0.1',
-      wake: ['10.77.0.255'],
+      wake: ['127.255.255.255'],
       installs: 1,
       csrfLength: 43,
       now: fixed.toISOString(),
