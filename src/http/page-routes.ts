@@ -2,6 +2,7 @@ import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import type { HostContext } from '../host/contract';
 import { UnauthorizedError } from '../domain/errors';
 import type { MachineInventory } from '../inventory/machine-inventory';
+import { listActions, parseActionListFilter } from '../consult/action-list';
 
 type AsyncHandler = (req: Request, res: Response) => Promise<void>;
 const wrap = (h: AsyncHandler): RequestHandler => (req: Request, res: Response, next: NextFunction) => {
@@ -39,12 +40,11 @@ export function registerPageRoutes({ host, inventory }: PageDeps): void {
   }));
 
   r.get('/actions', clone, wrap(async (req, res) => {
-    const actions = db
-      .prepare(`SELECT a.id, a.type, a.state, a.created_by, a.created_at, a.start_at, a.finished_at,
-                  (SELECT COUNT(*) FROM clonage_targets t WHERE t.action_id = a.id) AS targets
-                FROM clonage_actions a ORDER BY a.created_at DESC LIMIT 200`)
-      .all();
-    await web.render(req, res, 'actions', { title: 'Consulter les actions', actions });
+    const allowed = await web.parcsOf(user(req), 'parc_can_clone');
+    const filter = parseActionListFilter(req.query as Record<string, unknown>);
+    const actions = listActions(db, allowed, filter);
+    const parcs = await inventory.parcs(allowed);
+    await web.render(req, res, 'actions', { title: 'Consulter les actions', actions, filter, parcs });
   }));
 
   r.get('/reports', clone, wrap(async (req, res) => {

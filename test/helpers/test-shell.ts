@@ -25,7 +25,7 @@ export interface TestShell extends Shell {
 /** The real standalone shell on a loopback ephemeral port, with a temporary data dir. */
 export async function startTestShell(
   overrides: Partial<ShellConfig> = {},
-  opts: { autoEnable?: string[]; clock?: Clock } = {},
+  opts: { autoEnable?: string[]; clock?: Clock; beforeStart?: (dataDir: string) => void } = {},
 ): Promise<TestShell> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clonage-shell-'));
   const base = defaultConfig(APP_ROOT);
@@ -40,6 +40,7 @@ export async function startTestShell(
     moduleSettings: { clonage: { 'tftp.port': 0, 'tftp.bindAddress': '127.0.0.1' } },
     ...overrides,
   };
+  opts.beforeStart?.(dataDir);
   const lines: string[] = [];
   const shell = await startShell(config, {
     clock: opts.clock ?? { now: () => new Date() },
