@@ -1,0 +1,126 @@
+/**
+ * pxe/build-bootenv.sh for real (Debian packages through the .deb cache), then a QEMU smoke test:
+ * the built kernel + initrd boot in a namespace, get an address by DHCP, and the agent, refused by
+ * the server, touches no disk and reboots (QEMU runs with -no-reboot, so it exits).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { createHash, randomBytes } from 'crypto';
+import { execFileSync, spawnSync } from 'child_process';
+import { addTap, createTestNet, destroyTestNet, netnsUnavailableReason, spawnInNs, TestNet, waitForExit } from '../helpers/netns';
+import { AgentTestServer } from '../helpers/agent-test-server';
+
+const ROOT = path.resolve(__dirname, '../..');
+const BUILD = path.join(ROOT, 'pxe/build-bootenv.sh');
+const SOURCE_DATE_EPOCH = '1767225600'; // 2026-01-01T00:00:00Z
+
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const buildSkip = ['apt-get', 'dpkg-deb', 'depmod', 'readelf', 'cpio', 'zstd'].find((c) => !has(c));
+if (buildSkip) console.warn(`boot environment build test SKIPPED: ${buildSkip} is not installed`);
+const qemuSkip = buildSkip ? 'no build' : (netnsUnavailableReason() ?? (['qemu-system-x86_64', 'dnsmasq'].find((c) => !has(c)) ? 'qemu-system-x86_64 or dnsmasq missing' : null));
+if (qemuSkip && !buildSkip) console.warn(`boot environment QEMU smoke test SKIPPED: ${qemuSkip}`);
+
+const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+function build(out: string): { ms: number; stderr: string } {
+  const t0 = Date.now();
+  const r = spawnSync('bash', [BUILD, out], { env: { ...process.env, SOURCE_DATE_EPOCH }, encoding: 'utf8', timeout: 600000 });
+  if (r.status !== 0) throw new Error(`build-bootenv.sh failed (${r.status}):\n${r.stderr}`);
+  return { ms: Date.now() - t0, stderr: r.stderr };
+}
+
+(buildSkip ? describe.skip : describe)('boot environment', () => {
+  let tmp: string;
+  let out: string;
+  let listing: string[];
+
+  beforeAll(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'clonage-bootenv-'));
+    out = path.join(tmp, 'bootenv');
+    const { ms, stderr } = build(out);
+    console.log(`boot environment built in ${ms} ms\n${stderr.trim().split('\n').slice(-1)[0]}`);
+    const cpio = execFileSync('sh', ['-c', 'zstd -dc "$1" | cpio -t --quiet', 'sh', path.join(out, 'initrd.img')], { maxBuffer: 64 << 20 });
+    listing = cpio.toString().split('\n').filter(Boolean);
+  }, 900000);
+
+  afterAll(() => {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('manifest describes the files it sits beside', () => {
+    const m = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+    expect(m).toMatchObject({ name: 'clonage', kernel: 'vmlinuz', initrd: 'initrd.img', sourceDateEpoch: Number(SOURCE_DATE_EPOCH), buildDate: '2026-01-01T00:00:00Z' });
+    expect(m.kernelVersion).toMatch(/^\d+\.\d+\.\d+-\d+-amd64$/);
+    expect(m.sha256).toEqual({ vmlinuz: sha256(path.join(out, 'vmlinuz')), 'initrd.img': sha256(path.join(out, 'initrd.img')) });
+    for (const p of ['busybox-static', 'udpcast', 'partclone', 'zstd', 'fdisk', 'libc6', `linux-image-${m.kernelVersion}`]) {
+      expect(m.packages[p]).toMatch(/^[0-9]/);
+    }
+    const size = fs.statSync(path.join(out, 'initrd.img')).size;
+    console.log(`initrd.img: ${size} bytes, vmlinuz: ${fs.statSync(path.join(out, 'vmlinuz')).size} bytes`);
+    expect(size).toBeLessThan(12 * 1024 * 1024);
+  });
+
+  test('initrd holds init, busybox, udpcast, the agent and indexed modules', () => {
+    const kver = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')).kernelVersion;
+    for (const f of ['init', 'bin/busybox', 'bin/sh', 'usr/bin/wget', 'sbin/modprobe', 'usr/bin/udp-sender', 'usr/bin/udp-receiver',
+      'usr/bin/zstd', 'sbin/sfdisk', 'sbin/blkid', 'usr/sbin/partclone.extfs', 'lib64/ld-linux-x86-64.so.2', 'lib/x86_64-linux-gnu/libc.so.6',
+      'usr/share/clonage/agent/clonage-agent.sh', 'usr/share/clonage/agent/agent-lib.sh', 'usr/share/clonage/agent/agent-run.sh',
+      'usr/share/clonage/udhcpc.script', `lib/modules/${kver}/modules.dep`, `lib/modules/${kver}/modules.alias`]) {
+      expect(listing).toContain(f);
+    }
+    for (const ko of ['virtio_net', 'virtio_blk', 'e1000', 'e1000e', 'r8169', 'igb', 'ahci', 'sd_mod', 'nvme', 'ext4', 'loop']) {
+      expect(listing.some((f) => f.endsWith(`/${ko}.ko`))).toBe(true);
+    }
+    expect(listing.some((f) => f.startsWith('dev/') && f !== 'dev')).toBe(false);
+  });
+
+  test('a second run is a fast no-op and gives the same bytes', () => {
+    const before = sha256(path.join(out, 'initrd.img'));
+    const { ms, stderr } = build(out);
+    expect(stderr).toMatch(/up to date/);
+    expect(ms).toBeLessThan(45000); // apt-cache look-ups only; a rebuild takes minutes on a loaded machine
+    expect(sha256(path.join(out, 'initrd.img'))).toBe(before);
+  }, 60000);
+
+  (qemuSkip ? describe.skip : describe)('QEMU smoke (TCG)', () => {
+    let net: TestNet | undefined;
+    let server: AgentTestServer | undefined;
+    afterAll(async () => {
+      await server?.stop();
+      destroyTestNet(net);
+    });
+
+    test('refused job: the agent says so on the console, touches no disk, and the VM goes down', async () => {
+      net = createTestNet(0);
+      addTap(net, 'tap0');
+      const run = path.join(tmp, 'qemu');
+      fs.mkdirSync(run);
+      const subnet = net.bridgeIp.replace(/\.1$/, '');
+      spawnInNs(net, net.bridgeNs, 'dnsmasq', ['--keep-in-foreground', '--port=0', '--user=root', '--interface=br0', '--bind-interfaces',
+        `--dhcp-range=${subnet}.100,${subnet}.150,255.255.255.0,1h`, `--dhcp-leasefile=${run}/leases`, `--pid-file=${run}/dnsmasq.pid`,
+        '--no-resolv', '--no-hosts', `--log-facility=${run}/dnsmasq.log`]);
+      server = await AgentTestServer.start(path.join(tmp, 'server.sock'));
+      const url = await server.exposeIn(net, net.bridgeNs, net.bridgeIp, 8080);
+      server.addJob('jq_smoke', randomBytes(32).toString('base64url'), { job: 'jq_smoke', role: 'receiver', disk: 'vda', port: 9002 });
+      const disk = path.join(run, 'disk.img');
+      fs.writeFileSync(disk, randomBytes(4 * 1024 * 1024));
+      const before = sha256(disk);
+      const wrongToken = randomBytes(32).toString('base64url');
+      const append = `console=ttyS0,115200 panic=5 clonage.server=${url} clonage.job=jq_smoke clonage.token=${wrongToken} BOOTIF=01-52-54-00-12-00-01`;
+      const t0 = Date.now();
+      const qemu = spawnInNs(net, net.bridgeNs, 'qemu-system-x86_64', ['-machine', 'pc,accel=tcg', '-m', '256', '-display', 'none', '-monitor', 'none',
+        '-serial', `file:${run}/serial`, '-no-reboot', '-kernel', path.join(out, 'vmlinuz'), '-initrd', path.join(out, 'initrd.img'), '-append', append,
+        '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', 'virtio-net-pci,netdev=n0,mac=52:54:00:12:00:01',
+        '-drive', `file=${disk},format=raw,if=virtio`]);
+      const res = await waitForExit(qemu, 170000);
+      const serial = fs.existsSync(`${run}/serial`) ? fs.readFileSync(`${run}/serial`, 'utf8') : '';
+      console.log(`QEMU exited after ${Date.now() - t0} ms (code ${res.code}); console tail:\n${serial.split('\n').slice(-8).join('\n')}`);
+      expect(res.code).toBe(0);
+      expect(serial).toMatch(/network interface eth0/);
+      expect(serial).toMatch(/BOOT LOCAL: job refused or unreachable \(HTTP 403\)/);
+      expect(server.callsOf('jq_smoke').map((c) => [c.kind, c.status])).toEqual([['get', 403]]);
+      expect(sha256(disk)).toBe(before);
+    }, 180000);
+  });
+});
