@@ -12,7 +12,7 @@ import * as http from 'http';
 import * as fs from 'fs';
 import { timingSafeEqual } from 'crypto';
 import { ChildProcess } from 'child_process';
-import { spawnInNs, TestNet } from './netns';
+import { relayTcpToUnix, TestNet } from './netns';
 
 export type JobState = 'ready' | 'running' | 'finished' | 'cancelled';
 
@@ -88,27 +88,9 @@ export class AgentTestServer {
     return self;
   }
 
-  /** Starts the TCP→Unix relay on ip:port inside `ns`; resolves once it listens. */
+  /** Starts the TCP→Unix relay on ip:port inside `ns`; resolves to the module base URL. */
   async exposeIn(net: TestNet, ns: string, ip: string, port: number): Promise<string> {
-    const code = [
-      "const net = require('net');",
-      'const [host, port, sock] = process.argv.slice(1);',
-      'net.createServer((c) => {',
-      '  const u = net.connect(sock);',
-      '  c.pipe(u); u.pipe(c);',
-      '  c.on("error", () => u.destroy()); u.on("error", () => c.destroy());',
-      '}).listen(Number(port), host, () => console.log("ready"));',
-    ].join('\n');
-    const relay = spawnInNs(net, ns, process.execPath, ['-e', code, ip, String(port), this.socketPath]);
-    this.relay = relay;
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      relay.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('ready')) resolve();
-      });
-      relay.once('exit', (c) => reject(new Error(`relay exited with ${c}`)));
-    });
+    this.relay = await relayTcpToUnix(net, ns, ip, port, this.socketPath);
     return `http://${ip}:${port}/modules/clonage`;
   }
 

@@ -97,6 +97,33 @@ export function spawnInNs(net: TestNet, ns: string, cmd: string, args: string[],
   return child;
 }
 
+/**
+ * Makes a server listening on a Unix socket of the host reachable at ip:port inside `ns`: Node
+ * cannot listen inside another namespace, but socket paths cross network namespaces. Resolves
+ * once the relay listens; the relay is one of the net's children (killed by destroyTestNet).
+ */
+export async function relayTcpToUnix(net: TestNet, ns: string, ip: string, port: number, socketPath: string): Promise<ChildProcess> {
+  const code = [
+    "const net = require('net');",
+    'const [host, port, sock] = process.argv.slice(1);',
+    'net.createServer((c) => {',
+    '  const u = net.connect(sock);',
+    '  c.pipe(u); u.pipe(c);',
+    '  c.on("error", () => u.destroy()); u.on("error", () => c.destroy());',
+    '}).listen(Number(port), host, () => console.log("ready"));',
+  ].join('\n');
+  const relay = spawnInNs(net, ns, process.execPath, ['-e', code, ip, String(port), socketPath]);
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    relay.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready')) resolve();
+    });
+    relay.once('exit', (c) => reject(new Error(`relay exited with ${c}`)));
+  });
+  return relay;
+}
+
 export interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;
