@@ -76,7 +76,7 @@ const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(fil
   });
 
   test('wizard clone, armed plans, three agents: disks identical, targets succeeded', async () => {
-    const fields = [['type', 'clone'], ['parc', 'salle1'], ['emitter', 'pc01'], ['machine', 'pc02'], ['machine', 'pc03'],
+    const fields: [string, string][] = [['type', 'clone'], ['parc', 'salle1'], ['emitter', 'pc01'], ['machine', 'pc02'], ['machine', 'pc03'],
       ['disk', 'sda'], ['compression', 'lzop'], ['min_wait', '0'], ['max_wait', '1'], ['start_timeout', '2'], ['auto_reboot', 'success'], ['confirm', '1']];
     const res = await fetch(`${base}/modules/clonage/actions`, {
       method: 'POST', redirect: 'manual', body: new URLSearchParams(fields).toString(),
