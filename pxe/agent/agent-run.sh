@@ -136,11 +136,16 @@ write_report() {
   mkdir -p /mnt/clonage-report
   for _p in $(awk 'NR > 2 { print $4 }' /proc/partitions); do
     case "$_p" in sd[a-z]*[0-9]|vd[a-z]*[0-9]|hd[a-z]*[0-9]|nvme*p[0-9]*|mmcblk*p[0-9]*) ;; *) continue ;; esac
-    if mount -o ro "/dev/$_p" /mnt/clonage-report 2>/dev/null ||
-       ntfs-3g -o ro "/dev/$_p" /mnt/clonage-report 2>/dev/null; then
-      df -k /mnt/clonage-report | sed "s|/mnt/clonage-report|$_p|"
-      umount /mnt/clonage-report
-    fi
+    # Read-only for real: "noload" stops ext3/4 from replaying a dirty journal onto the disk.
+    _t=$(blkid -o value -s TYPE "/dev/$_p" 2>/dev/null)
+    case "$_t" in
+      ext2|ext3|ext4) mount -t "$_t" -o ro,noload "/dev/$_p" /mnt/clonage-report 2>/dev/null ;;
+      vfat|exfat) mount -t "$_t" -o ro "/dev/$_p" /mnt/clonage-report 2>/dev/null ;;
+      ntfs) ntfs-3g -o ro "/dev/$_p" /mnt/clonage-report 2>/dev/null ;;
+      *) false ;;
+    esac || continue
+    df -k /mnt/clonage-report | sed "s|/mnt/clonage-report|$_p $_t|"
+    umount /mnt/clonage-report
   done
 }
 run_report() {

@@ -86,41 +86,71 @@ function build(out: string): { ms: number; stderr: string } {
   (qemuSkip ? describe.skip : describe)('QEMU smoke (TCG)', () => {
     let net: TestNet | undefined;
     let server: AgentTestServer | undefined;
-    afterAll(async () => {
-      await server?.stop();
-      destroyTestNet(net);
-    });
+    let url: string;
+    let run: string;
 
-    test('refused job: the agent says so on the console, touches no disk, and the VM goes down', async () => {
+    beforeAll(async () => {
       net = createTestNet(0);
       addTap(net, 'tap0');
-      const run = path.join(tmp, 'qemu');
+      run = path.join(tmp, 'qemu');
       fs.mkdirSync(run);
       const subnet = net.bridgeIp.replace(/\.1$/, '');
       spawnInNs(net, net.bridgeNs, 'dnsmasq', ['--keep-in-foreground', '--port=0', '--user=root', '--interface=br0', '--bind-interfaces',
         `--dhcp-range=${subnet}.100,${subnet}.150,255.255.255.0,1h`, `--dhcp-leasefile=${run}/leases`, `--pid-file=${run}/dnsmasq.pid`,
         '--no-resolv', '--no-hosts', `--log-facility=${run}/dnsmasq.log`]);
       server = await AgentTestServer.start(path.join(tmp, 'server.sock'));
-      const url = await server.exposeIn(net, net.bridgeNs, net.bridgeIp, 8080);
-      server.addJob('jq_smoke', randomBytes(32).toString('base64url'), { job: 'jq_smoke', role: 'receiver', disk: 'vda', port: 9002 });
-      const disk = path.join(run, 'disk.img');
-      fs.writeFileSync(disk, randomBytes(4 * 1024 * 1024));
-      const before = sha256(disk);
-      const wrongToken = randomBytes(32).toString('base64url');
-      const append = `console=ttyS0,115200 panic=5 clonage.server=${url} clonage.job=jq_smoke clonage.token=${wrongToken} BOOTIF=01-52-54-00-12-00-01`;
+      url = await server.exposeIn(net, net.bridgeNs, net.bridgeIp, 8080);
+    });
+    afterAll(async () => {
+      await server?.stop();
+      destroyTestNet(net);
+    });
+
+    /** Boots the built kernel + initrd with one virtio disk; resolves with the serial console. */
+    async function bootVm(name: string, disk: string, args: string): Promise<string> {
+      const serialFile = path.join(run, `${name}.serial`);
       const t0 = Date.now();
-      const qemu = spawnInNs(net, net.bridgeNs, 'qemu-system-x86_64', ['-machine', 'pc,accel=tcg', '-m', '256', '-display', 'none', '-monitor', 'none',
-        '-serial', `file:${run}/serial`, '-no-reboot', '-kernel', path.join(out, 'vmlinuz'), '-initrd', path.join(out, 'initrd.img'), '-append', append,
+      const qemu = spawnInNs(net!, net!.bridgeNs, 'qemu-system-x86_64', ['-machine', 'pc,accel=tcg', '-m', '256', '-display', 'none', '-monitor', 'none',
+        '-serial', `file:${serialFile}`, '-no-reboot', '-kernel', path.join(out, 'vmlinuz'), '-initrd', path.join(out, 'initrd.img'),
+        '-append', `console=ttyS0,115200 panic=5 clonage.server=${url} ${args} BOOTIF=01-52-54-00-12-00-01`,
         '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', 'virtio-net-pci,netdev=n0,mac=52:54:00:12:00:01',
         '-drive', `file=${disk},format=raw,if=virtio`]);
-      const res = await waitForExit(qemu, 170000);
-      const serial = fs.existsSync(`${run}/serial`) ? fs.readFileSync(`${run}/serial`, 'utf8') : '';
-      console.log(`QEMU exited after ${Date.now() - t0} ms (code ${res.code}); console tail:\n${serial.split('\n').slice(-8).join('\n')}`);
+      const res = await waitForExit(qemu, 240000); // ~20 s alone; minutes when the host is loaded
+      const serial = fs.existsSync(serialFile) ? fs.readFileSync(serialFile, 'utf8') : '';
+      console.log(`${name}: QEMU exited after ${Date.now() - t0} ms (code ${res.code}); console tail:\n${serial.split('\n').slice(-8).join('\n')}`);
       expect(res.code).toBe(0);
       expect(serial).toMatch(/network interface eth0/);
+      return serial;
+    }
+
+    test('refused job: the agent says so on the console, touches no disk, and the VM goes down', async () => {
+      server!.addJob('jq_refused', randomBytes(32).toString('base64url'), { job: 'jq_refused', role: 'receiver', disk: 'vda', port: 9002 });
+      const disk = path.join(run, 'refused.img');
+      fs.writeFileSync(disk, randomBytes(4 * 1024 * 1024));
+      const before = sha256(disk);
+      const serial = await bootVm('refused', disk, `clonage.job=jq_refused clonage.token=${randomBytes(32).toString('base64url')}`);
       expect(serial).toMatch(/BOOT LOCAL: job refused or unreachable \(HTTP 403\)/);
-      expect(server.callsOf('jq_smoke').map((c) => [c.kind, c.status])).toEqual([['get', 403]]);
+      expect(server!.callsOf('jq_refused').map((c) => [c.kind, c.status])).toEqual([['get', 403]]);
       expect(sha256(disk)).toBe(before);
-    }, 180000);
+    }, 250000);
+
+    test('report job on a real block device: partition table, ext4 seen and mounted read-only, disk unchanged, halt', async () => {
+      const disk = path.join(run, 'report.img');
+      fs.writeFileSync(disk, Buffer.alloc(16 * 1024 * 1024));
+      execFileSync('sfdisk', ['--quiet', disk], { input: 'label: dos\n,8MiB,L\n' });
+      execFileSync('mke2fs', ['-q', '-t', 'ext4', '-F', '-E', 'offset=1048576', disk, '8192']);
+      const before = sha256(disk);
+      const token = randomBytes(32).toString('base64url');
+      server!.addJob('jq_report', token, { job: 'jq_report', role: 'report', auto_reboot: 'always' }, 'halt');
+      const serial = await bootVm('report', disk, `clonage.job=jq_report clonage.token=${token}`);
+      expect(serial).toMatch(/powering off/);
+      const report = server!.callsOf('jq_report', 'report');
+      expect(report).toHaveLength(1);
+      expect(report[0].body).toMatch(/### sfdisk -d vda\n[\s\S]*\/dev\/vda1 : start= *2048, size= *16384, type=83/);
+      expect(report[0].body).toMatch(/\/dev\/vda1: .*TYPE="ext4"/);
+      expect(report[0].body).toMatch(/### df\n[\s\S]*vda1 ext4/);
+      expect(server!.callsOf('jq_report', 'result')[0].form).toMatchObject({ status: 'succeeded', exit_code: '0' });
+      expect(sha256(disk)).toBe(before);
+    }, 250000);
   });
 });
