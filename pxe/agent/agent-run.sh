@@ -34,6 +34,10 @@ wait_for_disk() { # path
 # Last "bytes=" figure printed by udpcast (lines end in \r, digits grouped with spaces).
 # A receiver with --pipe prints "bytes= N (x Mbps) M": M is the uncompressed count, preferred.
 last_bytes() {
+  if [ "$J_ROLE" = sender ] && [ "$J_COMPRESSION" != none ]; then
+    sender_read_bytes
+    return
+  fi
   _l=$(tail -c 400 "$UDPLOG" 2>/dev/null | tr '\r' '\n' | grep 'bytes=' | tail -n 1)
   [ -n "$_l" ] || { echo 0; return; }
   case "$_l" in
@@ -41,6 +45,16 @@ last_bytes() {
     *) _b=$(echo "$_l" | sed 's/^.*bytes= *//; s/ *(.*//; s/ *re-xmits.*//' | tr -d ' ') ;;
   esac
   is_number "$_b" 15 && echo "$_b" || echo 0
+}
+
+# A compressing sender prints compressed bytes only. The compressor udp-sender starts reads the
+# disk on its stdin: that file position is the uncompressed progress.
+sender_read_bytes() {
+  for _c in $(ps -o pid,ppid 2>/dev/null | awk -v p="$_pid" '$2 == p { print $1 }'); do
+    _pos=$(sed -n 's/^pos:[[:space:]]*//p' "/proc/$_c/fdinfo/0" 2>/dev/null)
+    is_number "$_pos" 15 && [ "$_pos" -gt 0 ] && { echo "$_pos"; return; }
+  done
+  echo 0
 }
 
 # Runs udpcast ("$@") in the background and posts progress every PROGRESS_SECONDS.
@@ -56,7 +70,7 @@ run_udpcast() {
     sleep "$PROGRESS_SECONDS"
     kill -0 "$_pid" 2>/dev/null || break
     _b=$(last_bytes) _t=$(uptime_cs)
-    [ "$_b" -gt 0 ] || continue
+    [ "$_b" -gt 0 ] || { _lastt=$_t; continue; }   # still waiting: rates count from the start
     _dt=$((_t - _lastt)); [ "$_dt" -gt 0 ] || _dt=1
     _rate=$(( (_b - _lastb) * 8 * 100 / 1000 / _dt )); [ "$_rate" -ge 0 ] || _rate=0
     _pct=0; [ "$_size" -gt 0 ] && _pct=$((_b * 100 / _size))
