@@ -1,0 +1,118 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ForbiddenError } from '../../src/domain/errors';
+import { CompositeSource, DirectorySource, routes } from '../../src/tftp/directory-source';
+import { bufferFile, type FileSource, type TftpFile } from '../../src/tftp/file-source';
+
+const client = { address: '127.0.0.1', port: 1234 };
+
+async function readAll(file: TftpFile, chunk: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (let offset = 0; offset < file.size; offset += chunk) parts.push(await file.read(offset, chunk));
+  return Buffer.concat(parts);
+}
+
+describe('DirectorySource', () => {
+  let base: string;
+  let root: string;
+
+  beforeAll(async () => {
+    base = await fs.mkdtemp(path.join(os.tmpdir(), 'clonage-tftp-'));
+    root = path.join(base, 'root');
+    await fs.mkdir(path.join(root, 'boot'), { recursive: true });
+    await fs.writeFile(path.join(base, 'secret'), 'outside the root');
+    await fs.writeFile(path.join(root, 'boot', 'vmlinuz'), Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 256)));
+    await fs.symlink('boot/vmlinuz', path.join(root, 'kernel'));
+    await fs.symlink('../secret', path.join(root, 'escape'));
+    await fs.symlink(path.join(base, 'secret'), path.join(root, 'escape-absolute'));
+    await fs.symlink(base, path.join(root, 'parent-dir'));
+  });
+
+  afterAll(async () => {
+    await fs.rm(base, { recursive: true, force: true });
+  });
+
+  it('reads a file at offsets, in chunks, byte-exact', async () => {
+    const file = await new DirectorySource(root).open('boot/vmlinuz', client);
+    expect(file?.size).toBe(5000);
+    if (file === null) return;
+    expect(await readAll(file, 512)).toEqual(await fs.readFile(path.join(root, 'boot', 'vmlinuz')));
+    expect((await file.read(4990, 512)).length).toBe(10);
+    expect((await file.read(5000, 512)).length).toBe(0);
+    await file.close();
+    await file.close(); // idempotent
+  });
+
+  it('follows a symlink that stays inside the root', async () => {
+    const file = await new DirectorySource(root).open('kernel', client);
+    expect(file?.size).toBe(5000);
+    await file?.close();
+  });
+
+  it.each(['escape', 'escape-absolute', 'parent-dir/secret'])('refuses the symlink %s that leaves the root', async (name) => {
+    await expect(new DirectorySource(root).open(name, client)).rejects.toBeInstanceOf(ForbiddenError);
+  });
+
+  it.each(['../secret', '/etc/passwd', 'boot/../../secret', 'a\\b', ''])('refuses the unsafe path %j even if called directly', async (name) => {
+    await expect(new DirectorySource(root).open(name, client)).rejects.toBeInstanceOf(ForbiddenError);
+  });
+
+  it('refuses a directory', async () => {
+    await expect(new DirectorySource(root).open('boot', client)).rejects.toBeInstanceOf(ForbiddenError);
+  });
+
+  it.each(['missing', 'boot/missing', 'boot/vmlinuz/below-a-file'])('returns null for the missing %s', async (name) => {
+    expect(await new DirectorySource(root).open(name, client)).toBeNull();
+  });
+
+  it('works when the root itself is reached through a symlink', async () => {
+    const link = path.join(base, 'root-link');
+    await fs.symlink(root, link);
+    const file = await new DirectorySource(link).open('kernel', client);
+    expect(file?.size).toBe(5000);
+    await file?.close();
+  });
+});
+
+describe('CompositeSource / routes', () => {
+  const named = (label: string): FileSource & { asked: string[] } => {
+    const asked: string[] = [];
+    return {
+      asked,
+      open: async (p) => {
+        asked.push(p);
+        return p.startsWith('missing') ? null : bufferFile(Buffer.from(`${label}:${p}`));
+      },
+    };
+  };
+  const text = async (f: TftpFile | null) => (f === null ? null : (await f.read(0, f.size)).toString());
+
+  it('sends a prefix to its source without the prefix, the rest to the fallback', async () => {
+    const cfg = named('cfg');
+    const disk = named('disk');
+    const source = routes([{ prefix: 'pxelinux.cfg/', source: cfg }], disk);
+    expect(await text(await source.open('pxelinux.cfg/01-aa-bb-cc-dd-ee-ff', client))).toBe('cfg:01-aa-bb-cc-dd-ee-ff');
+    expect(await text(await source.open('pxelinux.0', client))).toBe('disk:pxelinux.0');
+    expect(await source.open('pxelinux.cfg/', client)).toBeNull();
+  });
+
+  it('prefers the longest prefix', async () => {
+    const source = new CompositeSource([{ prefix: 'a/', source: named('short') }, { prefix: 'a/b/', source: named('long') }], named('disk'));
+    expect(await text(await source.open('a/b/c', client))).toBe('long:c');
+    expect(await text(await source.open('a/c', client))).toBe('short:c');
+  });
+
+  it('answers not found from the route unless fallThrough is set', async () => {
+    const disk = named('disk');
+    const owned = routes([{ prefix: 'cfg/', source: named('cfg') }], disk);
+    expect(await owned.open('cfg/missing', client)).toBeNull();
+    expect(disk.asked).toEqual([]);
+    const shared = routes([{ prefix: 'cfg/', source: named('cfg'), fallThrough: true }], disk);
+    expect(await text(await shared.open('cfg/missing-x', client))).toBe('disk:cfg/missing-x');
+  });
+
+  it('refuses an empty prefix', () => {
+    expect(() => routes([{ prefix: '', source: named('x') }], named('y'))).toThrow(RangeError);
+  });
+});
