@@ -31,7 +31,7 @@ say() { echo "build-bootenv: $*" >&2; }
 # Tools and the packages bringing their shared libraries (the closure is checked below).
 TOOL_PKGS=(busybox-static udpcast partclone zstd fdisk util-linux e2fsprogs ntfs-3g)
 LIB_PKGS=(libc6 zlib1g liblzma5 liblz4-1 libzstd1 libfdisk1 libsmartcols1 libblkid1 libuuid1
-  libtinfo6 libreadline8 libncursesw6 libext2fs2 libcom-err2 libssl3 libntfs-3g89)
+  libtinfo6 libreadline8 libncursesw6 libext2fs2 libcom-err2 libssl3 libntfs-3g89 libgcc-s1)
 # Files taken from the unpacked packages: path in the package -> same path in the initrd.
 TOOLS=(bin/busybox usr/bin/udp-sender usr/bin/udp-receiver usr/bin/zstd sbin/sfdisk sbin/blkid
   sbin/e2fsck sbin/resize2fs bin/ntfs-3g usr/sbin/partclone.extfs usr/sbin/partclone.ntfs
@@ -140,6 +140,10 @@ printf 'root:x:0:\n' > "$S/etc/group"
 # ---- 4. shared libraries: follow DT_NEEDED until closed, taking each from the packages.
 ldso=$(find_in_trees lib64/ld-linux-x86-64.so.2) || ldso=$(find_in_trees lib/x86_64-linux-gnu/ld-linux-x86-64.so.2)
 cp -L "$ldso" "$S/lib64/ld-linux-x86-64.so.2"
+# glibc dlopen()s libgcc_s for pthread_cancel: no DT_NEEDED names it, yet without it udp-sender
+# aborts ("libgcc_s.so.1 must be installed for pthread_cancel to work") at the end of a transfer.
+gcc_s=$(find_in_trees lib/x86_64-linux-gnu/libgcc_s.so.1) || { say "libgcc_s.so.1 not found (package libgcc-s1)"; exit 1; }
+cp -L "$gcc_s" "$S/lib/x86_64-linux-gnu/libgcc_s.so.1"
 while :; do
   added=0
   for so in $(find "$S" -type f \( -perm -u+x -o -name '*.so*' \) -exec readelf -d {} + 2>/dev/null |
