@@ -38,6 +38,7 @@ mkdir -p "$WORK" || exit "$EXIT_BOOT_LOCAL"
 # ---- the kernel command line: only clonage.* words matter, the rest is ignored.
 SERVER= JOB= TOKEN= MANUAL= M_DISK= M_PORT= M_COMP= M_RECEIVERS=
 [ -r "$CMDLINE_FILE" ] || boot_local "cannot read $CMDLINE_FILE"
+set -f   # split the command line into words, but never expand a word as a file pattern
 for word in $(cat "$CMDLINE_FILE"); do
   case "$word" in
     clonage.server=*) SERVER=${word#*=} ;;
@@ -50,6 +51,7 @@ for word in $(cat "$CMDLINE_FILE"); do
     clonage.receivers=*) M_RECEIVERS=${word#*=} ;;
   esac
 done
+set +f
 
 IFACE=${CLONAGE_IFACE:-$(guess_iface)}
 valid_iface "$IFACE" || boot_local "no usable network interface"
