@@ -9,6 +9,7 @@ import { BootService } from './boot/boot-service';
 import { ToolkitRegistry } from './toolkits/toolkit-registry';
 import { wireActions } from './actions/wire-actions';
 import { actionWaker } from './wake/action-waker';
+import { createEmitterPreparation } from './emitter';
 
 export { wireActions, type ActionWiring, type ActionWiringOptions } from './actions/wire-actions';
 
@@ -27,7 +28,11 @@ export async function register(host: HostContext): Promise<ModuleInstance> {
   registerConfigRoutes(host, toolkits);
   let actions;
   try {
-    actions = await wireActions(host, inventory, { bootPlans: plans, waker: actionWaker(host) });
+    const waker = actionWaker(host);
+    // Clones of Windows domain PCs: the emitter leaves the domain and acknowledges first (src/emitter/).
+    const emitter = createEmitterPreparation(host, { wakeEmitter: (m) => waker.wake(m) });
+    emitter.registerRoutes();
+    actions = await wireActions(host, inventory, { bootPlans: plans, waker, emitterPreparer: emitter.preparer });
   } catch (e) {
     await boot.stop();
     throw e;

@@ -16,8 +16,37 @@ import {
 } from './action-types';
 import { FieldErrorCollector } from './field-errors';
 
+/**
+ * What happens to the emitter before the clone (SE3's `type_os`, se3-reference §1, §3):
+ * `windows-domain` — a domain PC: it leaves the domain and acknowledges before any boot plan is
+ * armed, and the clones rejoin with their own names afterwards (src/emitter/);
+ * `none` — Linux or workgroup PC: no preparation.
+ */
+export const CLONE_DOMAINS = ['none', 'windows-domain'] as const;
+export type CloneDomain = (typeof CLONE_DOMAINS)[number];
+
+/**
+ * Clone parameters with the domain choice. `domain` is stored only for `windows-domain`: absent
+ * means `none`, which is also how clones stored before the field existed read. Read it with
+ * cloneDomainOf(), never directly.
+ */
+export type CloneParamsWithDomain = CloneParams & { readonly domain?: 'windows-domain' };
+
+export function cloneDomainOf(params: ActionParams): CloneDomain {
+  return params.type === 'clone' && (params as CloneParamsWithDomain).domain === 'windows-domain' ? 'windows-domain' : 'none';
+}
+
+export function parseCloneDomain(raw: Raw, fallback: CloneDomain): CloneDomain {
+  const v = scalar(raw, 'domain') ?? fallback;
+  if (!(CLONE_DOMAINS as readonly string[]).includes(v)) {
+    throw new InputError(`domain: expected one of ${CLONE_DOMAINS.join(', ')}`, 'domain');
+  }
+  return v as CloneDomain;
+}
+
 /** Defaults of the clone form, from the module settings (module.json clone.* keys). */
 export interface ParamDefaults {
+  readonly domain: CloneDomain;
   readonly compression: Compression;
   readonly disk: string;
   readonly minWaitMinutes: number;
@@ -27,6 +56,7 @@ export interface ParamDefaults {
 }
 
 export const BUILTIN_DEFAULTS: ParamDefaults = {
+  domain: 'none',
   compression: 'zstd',
   disk: 'sda',
   minWaitMinutes: 10,
@@ -107,8 +137,9 @@ export function defaultImageName(now: Date): string {
  * Clone parameters. min_receivers defaults to the number of receivers (SE3) and may not exceed it;
  * min_wait ≤ max_wait ≤ start_timeout so receivers never give up before the sender could start.
  */
-export function parseCloneParams(raw: Raw, receivers: number, defaults: ParamDefaults = BUILTIN_DEFAULTS): CloneParams {
+export function parseCloneParams(raw: Raw, receivers: number, defaults: ParamDefaults = BUILTIN_DEFAULTS): CloneParamsWithDomain {
   const errors = new FieldErrorCollector();
+  const domain = errors.try('domain', () => parseCloneDomain(raw, defaults.domain ?? 'none'));
   const minutes = ` minutes`;
   const disk = errors.try('disk', () => parseDisk(raw, defaults.disk));
   const compression = errors.try('compression', () => parseCompression(raw, defaults.compression));
@@ -138,6 +169,7 @@ export function parseCloneParams(raw: Raw, receivers: number, defaults: ParamDef
     maxWaitMinutes: maxWait!,
     startTimeoutMinutes: startTimeout!,
     autoReboot: autoReboot!,
+    ...(domain === 'windows-domain' ? { domain } : {}),
   };
 }
 
@@ -181,6 +213,7 @@ export function paramDefaultsFrom(settings: { getOr<T>(key: string, fallback: T)
   const minutes = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_WAIT_MINUTES;
   const b = BUILTIN_DEFAULTS;
   return {
+    domain: pick('clone.domain', b.domain, (v) => (CLONE_DOMAINS as readonly unknown[]).includes(v)),
     compression: pick('clone.compression', b.compression, (v) => (COMPRESSIONS as readonly unknown[]).includes(v)),
     disk: pick('clone.disk', b.disk, (v) => typeof v === 'string' && DISK_PATTERN.test(v)),
     minWaitMinutes: pick('clone.minWaitMinutes', b.minWaitMinutes, minutes),

@@ -7,12 +7,20 @@ import { ActionService } from './action-service';
 import { registerAgentRoutes } from '../http/agent-routes';
 import { registerActionRoutes } from '../http/action-routes';
 
+/** Optional extras of an emitter preparer (src/emitter/netlogon-emitter-preparer.ts has both). */
+export interface PreparerHooks {
+  /** Given the service before recover(): the preparer follows action changes (cancel, timeout). */
+  attach?(changes: { subscribe(actionId: string, listener: () => void): () => void }): void;
+  /** On stop: lets go of preparations waiting for an acknowledgement (they resume after a restart). */
+  suspend?(): Promise<void>;
+}
+
 /** What the action wiring can be given instead of its defaults (tests, other hosts). */
 export interface ActionWiringOptions {
   readonly bootPlans?: BootPlans;
   /** Default: no-op (logged), until the Wake-on-LAN / RPC reboot service is wired here. */
   readonly waker?: Waker;
-  readonly emitterPreparer?: EmitterPreparer;
+  readonly emitterPreparer?: EmitterPreparer & PreparerHooks;
   readonly timeouts?: Partial<StageTimeouts>;
   /** Scheduler period; 0 disables the timer (tests call tick()). */
   readonly tickMs?: number;
@@ -43,6 +51,7 @@ export async function wireActions(host: HostContext, inventory: MachineInventory
     settings: host.settings,
     timeouts: opts.timeouts,
   });
+  opts.emitterPreparer?.attach?.(service);
   registerAgentRoutes(host.web.router, service, host.logger);
   const routes = registerActionRoutes({ host, service, inventory, heartbeatMs: opts.heartbeatMs });
   await service.recover(host.clock.now());
@@ -55,7 +64,14 @@ export async function wireActions(host: HostContext, inventory: MachineInventory
     async stop() {
       if (timer) clearInterval(timer);
       routes.closeStreams();
-      await service.idle();
+      // A preparation waiting for its emitter would hold the stop until the ack timeout: the
+      // preparer lets go of it (without arming or failing the action) and the rest is awaited.
+      const preparer = opts.emitterPreparer;
+      if (preparer?.suspend) {
+        const suspended = preparer.suspend();
+        await Promise.race([service.idle(), suspended]);
+        await suspended;
+      } else await service.idle();
     },
   };
 }

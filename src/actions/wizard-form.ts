@@ -4,15 +4,15 @@
  */
 import type { ActionInput } from './action-request';
 import { nameList } from './action-request';
-import type { ParamDefaults } from './action-params';
+import { cloneDomainOf, type CloneDomain, type ParamDefaults } from './action-params';
 import { ACTION_TYPES, type ActionRequest, type ActionType, RECURRING_TYPES } from './action-types';
 
-export const PARAM_FIELDS = ['disk', 'compression', 'min_receivers', 'min_wait', 'max_wait', 'start_timeout', 'auto_reboot', 'image'] as const;
+export const PARAM_FIELDS = ['domain', 'disk', 'compression', 'min_receivers', 'min_wait', 'max_wait', 'start_timeout', 'auto_reboot', 'image'] as const;
 export const TIMING_FIELDS = ['start', 'start_at', 'cron'] as const;
 
 /** Which parameter fields each type's form shows. */
 export const FIELDS_OF: Readonly<Record<ActionType, readonly (typeof PARAM_FIELDS)[number][]>> = {
-  clone: ['disk', 'compression', 'min_receivers', 'min_wait', 'max_wait', 'start_timeout', 'auto_reboot'],
+  clone: ['domain', 'disk', 'compression', 'min_receivers', 'min_wait', 'max_wait', 'start_timeout', 'auto_reboot'],
   backup: ['disk', 'compression', 'image', 'auto_reboot'],
   restore: ['disk', 'image', 'auto_reboot'],
   report: ['auto_reboot'],
@@ -25,6 +25,12 @@ export const TYPE_LABELS: Readonly<Record<ActionType, string>> = {
   restore: 'Restauration',
   report: 'Remontée de rapport',
   memtest: 'Test mémoire',
+};
+
+/** How the wizard names the clone's domain choice (SE3's type_os). */
+export const DOMAIN_LABELS: Readonly<Record<CloneDomain, string>> = {
+  'windows-domain': 'Windows intégré au domaine (sortie du domaine avant, réintégration après)',
+  none: 'Linux ou Windows hors domaine (aucune préparation)',
 };
 
 type Body = Readonly<Record<string, unknown>>;
@@ -81,6 +87,7 @@ export function selectionOf(body: Body): WizardSelection {
 /** Field values to show: what was submitted, else the default from the settings. */
 export function formValues(body: Body, defaults: ParamDefaults, receivers: number): Record<string, string> {
   const d: Record<string, string> = {
+    domain: defaults.domain,
     disk: defaults.disk,
     compression: defaults.compression,
     min_receivers: String(Math.max(receivers, 1)),
@@ -113,6 +120,7 @@ export function summaryOf(r: ActionRequest): { label: string; value: string }[] 
   rows.push({ label: r.type === 'clone' ? 'Récepteurs' : 'Machines', value: others.map((t) => t.name).join(', ') });
   const p = r.params;
   if (p.type === 'clone') {
+    rows.push({ label: 'Domaine', value: DOMAIN_LABELS[cloneDomainOf(p)] });
     rows.push({ label: 'Disque', value: p.disk }, { label: 'Compression', value: p.compression });
     rows.push({ label: 'Récepteurs minimum', value: String(p.minReceivers) });
     rows.push({ label: 'Attente min / max / abandon', value: `${p.minWaitMinutes} / ${p.maxWaitMinutes} / ${p.startTimeoutMinutes} min` });

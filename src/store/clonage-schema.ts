@@ -104,6 +104,25 @@ const MIGRATIONS: Migration[] = [
       ALTER TABLE clonage_schedules ADD COLUMN next_run_at TEXT;
       CREATE INDEX clonage_schedules_due ON clonage_schedules(enabled, next_run_at);`,
   },
+  {
+    id: 3,
+    // Why: a clone of Windows domain PCs prepares its emitter first (src/emitter/). Tokens are
+    // stored as SHA-256 only; the row survives a restart so a resumed preparation reuses them.
+    name: 'emitter preparations (ack and post-clone token hashes, script placement and removal)',
+    sql: `
+      CREATE TABLE clonage_emitter_preparations (
+        action_id TEXT PRIMARY KEY REFERENCES clonage_actions(id) ON DELETE CASCADE,
+        emitter_target_id TEXT NOT NULL,
+        ack_token_hash TEXT NOT NULL,
+        postclone_token_hash TEXT NOT NULL,
+        scripts_written_at TEXT,
+        acked_at TEXT,
+        removed_at TEXT,
+        failure TEXT
+      );
+      CREATE UNIQUE INDEX clonage_emitter_preparations_postclone ON clonage_emitter_preparations(postclone_token_hash);
+      CREATE INDEX clonage_emitter_preparations_pending ON clonage_emitter_preparations(removed_at);`,
+  },
 ];
 
 export function migrateClonage(db: Database): number[] {
