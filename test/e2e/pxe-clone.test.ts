@@ -66,7 +66,12 @@ describe('PXE boot and clone with QEMU PCs', () => {
 
   afterAll(async () => {
     await lab?.stop();
-    if (shell) fs.writeFileSync(path.join(WORK, 'shell.log'), shell.logLines.join('\n'));
+    if (shell) {
+      fs.writeFileSync(path.join(WORK, 'shell.log'), shell.logLines.join('\n'));
+      // what the agents sent (progress, logs, results), kept for the CI artifacts
+      const rows = shell.db.prepare('SELECT name, role, state, exit_code, message, log FROM clonage_targets ORDER BY name').all();
+      fs.writeFileSync(path.join(WORK, 'targets.json'), JSON.stringify(rows, null, 2));
+    }
     if (lab) fs.writeFileSync(path.join(WORK, 'dnsmasq.copy.log'), lab.dnsmasqLog());
     await shell?.stopAndClean();
   });
