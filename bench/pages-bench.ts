@@ -10,7 +10,8 @@ import { hashUserPassword } from '../src/directory/password';
 import { defaultConfig } from '../src/shell/config';
 import { startShell } from '../src/shell/shell';
 
-const ROOT = path.resolve(__dirname, '..', fs.existsSync(path.resolve(__dirname, '..', 'module.json')) ? '' : '..');
+// compiled to dist/bench/: the repository root is two levels up
+const ROOT = path.resolve(__dirname, '..', '..');
 
 function bigLdif(machines: number): string {
   const base = 'dc=bench,dc=test';
