@@ -131,6 +131,7 @@ done
 install -m 0755 "$HERE/initramfs/init" "$S/init"
 mkdir -p "$S/usr/share/clonage/agent"
 install -m 0755 "$HERE/initramfs/udhcpc.script" "$S/usr/share/clonage/udhcpc.script"
+install -m 0755 "$HERE/initramfs/power" "$S/usr/share/clonage/power"
 install -m 0755 "$HERE/agent/clonage-agent.sh" "$S/usr/share/clonage/agent/clonage-agent.sh"
 install -m 0644 "$HERE"/agent/agent-*.sh "$S/usr/share/clonage/agent/"
 ln -s /proc/mounts "$S/etc/mtab"

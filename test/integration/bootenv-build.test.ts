@@ -66,7 +66,7 @@ function build(out: string): { ms: number; stderr: string } {
     for (const f of ['init', 'bin/busybox', 'bin/sh', 'usr/bin/wget', 'sbin/modprobe', 'usr/bin/udp-sender', 'usr/bin/udp-receiver',
       'usr/bin/zstd', 'sbin/sfdisk', 'sbin/blkid', 'usr/sbin/partclone.extfs', 'lib64/ld-linux-x86-64.so.2', 'lib/x86_64-linux-gnu/libc.so.6',
       'usr/share/clonage/agent/clonage-agent.sh', 'usr/share/clonage/agent/agent-lib.sh', 'usr/share/clonage/agent/agent-run.sh',
-      'usr/share/clonage/udhcpc.script', `lib/modules/${kver}/modules.dep`, `lib/modules/${kver}/modules.alias`]) {
+      'usr/share/clonage/udhcpc.script', 'usr/share/clonage/power', `lib/modules/${kver}/modules.dep`, `lib/modules/${kver}/modules.alias`]) {
       expect(listing).toContain(f);
     }
     for (const ko of ['virtio_net', 'virtio_blk', 'e1000', 'e1000e', 'r8169', 'igb', 'ahci', 'sd_mod', 'nvme', 'ext4', 'loop']) {
@@ -112,7 +112,9 @@ function build(out: string): { ms: number; stderr: string } {
       const t0 = Date.now();
       const qemu = spawnInNs(net!, net!.bridgeNs, 'qemu-system-x86_64', ['-machine', 'pc,accel=tcg', '-m', '256', '-display', 'none', '-monitor', 'none',
         '-serial', `file:${serialFile}`, '-no-reboot', '-kernel', path.join(out, 'vmlinuz'), '-initrd', path.join(out, 'initrd.img'),
-        '-append', `console=ttyS0,115200 panic=5 clonage.server=${url} ${args} BOOTIF=01-52-54-00-12-00-01`,
+        // Consoles as src/boot/kernel-args.ts renders them: /dev/console is tty0 (the last one),
+        // so the agent's lines reach the serial port only through init's copy to ttyS0.
+        '-append', `panic=5 clonage.server=${url} ${args} console=ttyS0,115200 console=tty0 BOOTIF=01-52-54-00-12-00-01`,
         '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', 'virtio-net-pci,netdev=n0,mac=52:54:00:12:00:01',
         '-drive', `file=${disk},format=raw,if=virtio`]);
       const res = await waitForExit(qemu, 240000); // ~20 s alone; minutes when the host is loaded
