@@ -139,7 +139,8 @@ export interface HostWeb {
 
 // ---------------------------------------------------------------- what a module receives
 
-export interface HostContext {
+/** What lifecycle hooks (module.json `hooks`) receive: no web, the module is not running. */
+export interface HookContext {
   readonly moduleId: string;
   /** The module package's root folder (where module.json is). */
   readonly moduleRoot: string;
@@ -150,6 +151,10 @@ export interface HostContext {
   readonly settings: SettingsStore;
   readonly logger: Logger;
   readonly clock: Clock;
+}
+
+/** What register() receives: the hook context plus the host's services and web. */
+export interface HostContext extends HookContext {
   readonly directory: Directory;
   readonly dhcp: DhcpApi;
   readonly network: HostNetwork;
@@ -163,17 +168,6 @@ export interface ModuleInstance {
 
 /** The module entry point named by module.json `entry`: `export async function register(host)`. */
 export type RegisterModule = (host: HostContext) => Promise<ModuleInstance>;
-
-/** What lifecycle hooks (module.json `hooks`) receive: no web, the module is not running. */
-export interface HookContext {
-  readonly moduleId: string;
-  readonly moduleRoot: string;
-  readonly dataDir: string;
-  readonly db: Database;
-  readonly settings: SettingsStore;
-  readonly logger: Logger;
-  readonly clock: Clock;
-}
 
 export type LifecycleHook = (ctx: HookContext) => Promise<void>;
 
