@@ -107,7 +107,7 @@ function build(out: string): { ms: number; stderr: string } {
     });
 
     /** Boots the built kernel + initrd with one virtio disk; resolves with the serial console. */
-    async function bootVm(name: string, disk: string, args: string): Promise<string> {
+    async function bootVm(name: string, disk: string, args: string, hw: { nic?: string; disks?: string[] } = {}): Promise<string> {
       const serialFile = path.join(run, `${name}.serial`);
       const t0 = Date.now();
       const qemu = spawnInNs(net!, net!.bridgeNs, 'qemu-system-x86_64', ['-machine', 'pc,accel=tcg', '-m', '256', '-display', 'none', '-monitor', 'none',
@@ -115,8 +115,8 @@ function build(out: string): { ms: number; stderr: string } {
         // Consoles as src/boot/kernel-args.ts renders them: /dev/console is tty0 (the last one),
         // so the agent's lines reach the serial port only through init's copy to ttyS0.
         '-append', `panic=5 clonage.server=${url} ${args} console=ttyS0,115200 console=tty0 BOOTIF=01-52-54-00-12-00-01`,
-        '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', 'virtio-net-pci,netdev=n0,mac=52:54:00:12:00:01',
-        '-drive', `file=${disk},format=raw,if=virtio`]);
+        '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', `${hw.nic ?? 'virtio-net-pci'},netdev=n0,mac=52:54:00:12:00:01`,
+        ...(hw.disks ?? ['-drive', `file=${disk},format=raw,if=virtio`])]);
       const res = await waitForExit(qemu, 240000); // ~20 s alone; minutes when the host is loaded
       const serial = fs.existsSync(serialFile) ? fs.readFileSync(serialFile, 'utf8') : '';
       console.log(`${name}: QEMU exited after ${Date.now() - t0} ms (code ${res.code}); console tail:\n${serial.split('\n').slice(-8).join('\n')}`);
@@ -153,6 +153,26 @@ function build(out: string): { ms: number; stderr: string } {
       expect(report[0].body).toMatch(/### df\n[\s\S]*vda1 ext4/);
       expect(server!.callsOf('jq_report', 'result')[0].form).toMatchObject({ status: 'succeeded', exit_code: '0' });
       expect(sha256(disk)).toBe(before);
+    }, 250000);
+
+    test('other hardware: e1000e NIC, AHCI and NVMe disks found through modules.alias', async () => {
+      const sata = path.join(run, 'sata.img');
+      const nvme = path.join(run, 'nvme.img');
+      fs.writeFileSync(sata, Buffer.alloc(8 * 1024 * 1024));
+      fs.writeFileSync(nvme, Buffer.alloc(8 * 1024 * 1024));
+      execFileSync('sfdisk', ['--quiet', nvme], { input: 'label: gpt\n,4MiB,L\n' });
+      const token = randomBytes(32).toString('base64url');
+      server!.addJob('jq_hw', token, { job: 'jq_hw', role: 'report' }, 'halt');
+      await bootVm('hardware', sata, `clonage.job=jq_hw clonage.token=${token}`, {
+        nic: 'e1000e',
+        disks: ['-device', 'ahci,id=ahci', '-drive', `id=d0,file=${sata},format=raw,if=none`, '-device', 'ide-hd,drive=d0,bus=ahci.0',
+          '-drive', `id=d1,file=${nvme},format=raw,if=none`, '-device', 'nvme,drive=d1,serial=clonage1'],
+      });
+      const report = server!.callsOf('jq_hw', 'report');
+      expect(report).toHaveLength(1);
+      expect(report[0].body).toMatch(/### disk sda\nsize=8388608/);
+      expect(report[0].body).toMatch(/### disk nvme0n1\nsize=8388608/);
+      expect(report[0].body).toMatch(/label: gpt/);
     }, 250000);
   });
 });
