@@ -7,6 +7,7 @@ import { errorMiddleware } from './http/error-middleware';
 import { BootPlanStore } from './boot/boot-plan-store';
 import { BootService } from './boot/boot-service';
 import { ToolkitRegistry } from './toolkits/toolkit-registry';
+import { ToolkitInstaller } from './toolkits/toolkit-installer';
 import { wireActions } from './actions/wire-actions';
 import { actionWaker } from './wake/action-waker';
 import { createEmitterPreparation } from './emitter';
@@ -25,7 +26,11 @@ export async function register(host: HostContext): Promise<ModuleInstance> {
   const boot = new BootService({ host, plans, toolkits });
   await boot.start();
   registerPageRoutes({ host, inventory });
-  registerConfigRoutes(host, toolkits);
+  const installer = new ToolkitInstaller({
+    toolkitsDir: toolkits.dir, moduleRoot: host.moduleRoot, clock: host.clock, logger: host.logger,
+    onChange: () => boot.refreshBootRoot(),
+  });
+  registerConfigRoutes(host, toolkits, installer);
   let actions;
   try {
     const waker = actionWaker(host);

@@ -2,8 +2,10 @@ import type { NextFunction, Request, Response } from 'express';
 import type { HostContext } from '../host/contract';
 import { InputError } from '../domain/errors';
 import { hashMenuPassword } from '../boot/menu-password';
-import { MAX_TIMEOUT_SECONDS, MENU_SETTING_KEYS } from '../boot/menu-settings';
+import { MAINTENANCE_ENTRIES, MAX_TIMEOUT_SECONDS, MENU_SETTING_KEYS, type MaintenanceEntry } from '../boot/menu-settings';
+import { MAX_WAIT_MINUTES, parseAutoReboot, parseBoundedInt, parseCloneDomain, parseCompression, parseDisk } from '../actions/action-params';
 import type { ToolkitRegistry } from '../toolkits/toolkit-registry';
+import type { ToolkitInstaller } from '../toolkits/toolkit-installer';
 
 export interface ConfigFormResult {
   readonly changes: Record<string, unknown>;
@@ -11,9 +13,16 @@ export interface ConfigFormResult {
 }
 
 /** Validates the configuration form: every field checked, nothing saved unless all are valid. */
-export function parseConfigForm(body: Record<string, unknown>): ConfigFormResult {
+export function parseConfigForm(body: Record<string, unknown>, current: { getOr<T>(k: string, f: T): T }): ConfigFormResult {
   const errors: Record<string, string> = {};
   const changes: Record<string, unknown> = {};
+  const field = (name: string, key: string, parse: () => unknown) => {
+    try {
+      changes[key] = parse();
+    } catch (e) {
+      errors[name] = e instanceof InputError ? e.message.replace(/^[a-z_.]+: /i, '') : 'valeur refusée';
+    }
+  };
   const mode = body.menuMode;
   if (mode === 'text' || mode === 'graphical') changes[MENU_SETTING_KEYS.mode] = mode;
   else errors.menuMode = 'choisir « texte » ou « graphique »';
@@ -22,36 +31,109 @@ export function parseConfigForm(body: Record<string, unknown>): ConfigFormResult
   else errors.menuTimeoutSeconds = `un nombre entier de secondes entre 0 et ${MAX_TIMEOUT_SECONDS}`;
   const pw = body.maintenancePassword;
   if (typeof pw === 'string' && pw !== '') {
-    try {
-      // only the hash is kept: the cleartext never reaches the database, a boot file or a log
-      changes[MENU_SETTING_KEYS.maintenancePasswordHash] = hashMenuPassword(pw);
-    } catch (e) {
-      errors.maintenancePassword = e instanceof InputError ? e.message.replace(/^password: /, '') : 'mot de passe refusé';
-    }
+    // only the hash is kept: the cleartext never reaches the database, a boot file or a log
+    field('maintenancePassword', MENU_SETTING_KEYS.maintenancePasswordHash, () => hashMenuPassword(pw));
+  }
+  // Defaults offered by the wizard (SE3's pref_clonage_*), validated by the same parsers as an action.
+  if (body.cloneDisk !== undefined) {
+    // the form's fields under the names the action parsers read
+    const raw: Record<string, unknown> = {
+      disk: body.cloneDisk, compression: body.cloneCompression, auto_reboot: body.cloneAutoReboot, domain: body.cloneDomain,
+      min_wait: body.cloneMinWait, max_wait: body.cloneMaxWait, start_timeout: body.cloneStartTimeout,
+    };
+    field('cloneDisk', 'clone.disk', () => parseDisk(raw, current.getOr('clone.disk', 'sda')));
+    field('cloneCompression', 'clone.compression', () => parseCompression(raw, 'zstd'));
+    field('cloneAutoReboot', 'clone.autoReboot', () => parseAutoReboot(raw, 'always'));
+    field('cloneDomain', 'clone.domain', () => parseCloneDomain(raw, 'none'));
+    field('cloneMinWait', 'clone.minWaitMinutes', () => parseBoundedInt(raw, 'min_wait', 10, 0, MAX_WAIT_MINUTES));
+    field('cloneMaxWait', 'clone.maxWaitMinutes', () => parseBoundedInt(raw, 'max_wait', 15, 1, MAX_WAIT_MINUTES));
+    field('cloneStartTimeout', 'clone.startTimeoutMinutes', () => parseBoundedInt(raw, 'start_timeout', 20, 1, MAX_WAIT_MINUTES));
+    const min = changes['clone.minWaitMinutes'] as number;
+    const max = changes['clone.maxWaitMinutes'] as number;
+    const start = changes['clone.startTimeoutMinutes'] as number;
+    if (!errors.cloneMaxWait && max < min) errors.cloneMaxWait = "l'attente maximale doit être au moins l'attente minimale";
+    if (!errors.cloneStartTimeout && start < max) errors.cloneStartTimeout = "le délai des récepteurs doit être au moins l'attente maximale de l'émetteur";
+    const ret = String(body.backupRetention ?? '');
+    if (/^(all|keep-last-(?:[1-9]|[1-9]\d)|older-than-(?:[1-9]|1\d|2[0-4])-months)$/.test(ret)) changes['backup.retention'] = ret;
+    else errors.backupRetention = 'garder tout, les K dernières (1–99) ou supprimer après N mois (1–24)';
+    const wake = String(body.wakeMethod ?? '');
+    if (['wol', 'reboot', 'wol+reboot'].includes(wake)) changes['wake.method'] = wake;
+    else errors.wakeMethod = 'méthode de réveil inconnue';
   }
   return { changes, errors };
 }
 
-/** The module's Configuration page (system_is_admin): boot menu settings and installed toolkits. */
-export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistry): void {
-  const { web } = host;
-  const admin = web.requireRight('system_is_admin');
-  const render = (req: Request, res: Response, errors: Record<string, string>) =>
-    web.render(req, res, 'config', { title: 'Configuration du clonage', settings: host.settings.all(), errors, toolkits: toolkits.list() });
+function entriesOf(v: unknown): MaintenanceEntry[] {
+  const arr = Array.isArray(v) ? v : v === undefined ? [] : [v];
+  return arr.filter((e): e is MaintenanceEntry => typeof e === 'string' && MAINTENANCE_ENTRIES.includes(e as MaintenanceEntry));
+}
 
-  web.router.get('/config', admin, (req: Request, res: Response, next: NextFunction) => {
+/** The module's Configuration page (system_is_admin): boot menu, wizard defaults, toolkits. */
+export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistry, installer: ToolkitInstaller): void {
+  const { web } = host;
+  const r = web.router;
+  const admin = web.requireRight('system_is_admin');
+  const render = (req: Request, res: Response, errors: Record<string, string>, form: Record<string, unknown> = {}) =>
+    web.render(req, res, 'config', {
+      title: 'Configuration du clonage', settings: host.settings.all(), errors, form,
+      toolkits: toolkits.list(), jobs: installer.list(), entries: MAINTENANCE_ENTRIES,
+    });
+  const done = (res: Response, msg: string) => res.redirect(303, `${web.mountPath}/config?flash=${encodeURIComponent(msg)}`);
+
+  r.get('/config', admin, (req: Request, res: Response, next: NextFunction) => {
     render(req, res, {}).catch(next);
   });
 
-  web.router.post('/config', admin, web.verifyCsrf, (req: Request, res: Response, next: NextFunction) => {
-    const { changes, errors } = parseConfigForm(req.body ?? {});
+  r.post('/config', admin, web.verifyCsrf, (req: Request, res: Response, next: NextFunction) => {
+    const { changes, errors } = parseConfigForm(req.body ?? {}, host.settings);
     if (Object.keys(errors).length) {
       res.status(400);
-      render(req, res, errors).catch(next);
+      render(req, res, errors, req.body ?? {}).catch(next);
       return;
     }
     for (const [k, v] of Object.entries(changes)) host.settings.set(k, v);
     host.logger.info('configuration changed', { by: web.currentUser(req)?.login, keys: Object.keys(changes) });
-    res.redirect(303, `${web.mountPath}/config?flash=${encodeURIComponent('Configuration enregistrée')}`);
+    done(res, 'Configuration enregistrée');
+  });
+
+  r.post('/config/toolkits/build', admin, web.verifyCsrf, (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const job = installer.build();
+      res.redirect(303, `${web.mountPath}/config?job=${job.id}#toolkits`);
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  r.post('/config/toolkits/download', admin, web.verifyCsrf, (req: Request, res: Response, next: NextFunction) => {
+    const b = req.body ?? {};
+    try {
+      const job = installer.download({
+        name: String(b.name ?? ''), version: String(b.version ?? ''), entries: entriesOf(b.entries),
+        kernelUrl: String(b.kernelUrl ?? ''), kernelSha256: String(b.kernelSha256 ?? ''),
+        initrdUrl: b.initrdUrl ? String(b.initrdUrl) : null, initrdSha256: b.initrdSha256 ? String(b.initrdSha256) : null,
+      });
+      res.redirect(303, `${web.mountPath}/config?job=${job.id}#toolkits`);
+    } catch (e) {
+      if (e instanceof InputError && e.field) {
+        res.status(400);
+        render(req, res, { [`dl_${e.field}`]: e.message }, b).catch(next);
+        return;
+      }
+      next(e);
+    }
+  });
+
+  r.post('/config/toolkits/:name/remove', admin, web.verifyCsrf, (req: Request, res: Response, next: NextFunction) => {
+    installer.remove(String(req.params.name)).then(() => done(res, `Environnement ${req.params.name} supprimé`), next);
+  });
+
+  r.get('/config/toolkits/jobs/:id', admin, (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const j = installer.job(String(req.params.id));
+      res.set('cache-control', 'no-store').json({ id: j.id, toolkit: j.toolkit, state: j.state, percent: j.percent, lines: j.lines.slice(-30) });
+    } catch (e) {
+      next(e);
+    }
   });
 }
