@@ -10,6 +10,7 @@ import type { ActionService } from '../actions/action-service';
 import type { ActionUpdate } from '../actions/action-bus';
 import type { ActionView } from '../actions/action-view';
 import { paramDefaultsFrom } from '../actions/action-params';
+import { adminDefaults, rememberAdminDefaults } from '../actions/admin-defaults';
 import { fieldErrorsOf } from '../actions/field-errors';
 import { ACTION_ID_PATTERN } from '../actions/job-token';
 import type { MachineInventory } from '../inventory/machine-inventory';
@@ -73,7 +74,7 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
       typeLabels: TYPE_LABELS,
       fields: sel.type ? FIELDS_OF[sel.type] : [],
       canRecur: canRecur(sel.type),
-      values: formValues(body, paramDefaultsFrom(host.settings), receivers),
+      values: formValues(body, paramDefaultsFrom(adminDefaults(host.settings, user(req).login)), receivers),
       errors: {},
       summary: [],
       ...extra,
@@ -98,6 +99,7 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
         return;
       }
       const created = await service.create(user(req), input);
+      rememberAdminDefaults(host.settings, user(req).login, body);
       if (created.kind === 'schedule') {
         res.redirect(303, `${base}/actions?flash=${encodeURIComponent(`Planification ${created.id} enregistrée`)}`);
         return;
