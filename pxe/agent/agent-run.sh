@@ -62,30 +62,58 @@ run_udpcast() {
   _size=$(disk_size "$DEV_DIR/$J_DISK")
   log "disk $J_DISK: $_size bytes; running: $*"
   : > "$UDPLOG"
-  if [ -n "$MANUAL" ]; then "$@" > "$UDPLOG" 2>&1 & else "$@" > "$UDPLOG" 2>&1 < /dev/null & fi
+  if [ -n "$MANUAL" ]; then
+    # In front of the PC: udpcast talks to the console itself (key press to start, progress).
+    { "$@"; echo "$?" > "$WORK/udpcast.rc"; } 2>&1 | tee "$UDPLOG"
+    _rc=$(cat "$WORK/udpcast.rc" 2>/dev/null)
+    sync
+    is_number "$_rc" 3 || _rc=1
+    [ "$_rc" = 0 ] || FAIL_MSG="$1 exit $_rc"
+    return "$_rc"
+  fi
+  "$@" > "$UDPLOG" 2>&1 < /dev/null &
   _pid=$!
-  [ -n "$MANUAL" ] || post_progress waiting 0 0 0
-  _lastb=0 _lastt=$(uptime_cs)
+  post_progress waiting 0 0 0
+  _lastb=0 _lastt=$(uptime_cs) _n=0 CANCELLED=
   while kill -0 "$_pid" 2>/dev/null; do
     sleep "$PROGRESS_SECONDS"
     kill -0 "$_pid" 2>/dev/null || break
     _b=$(last_bytes) _t=$(uptime_cs)
-    [ "$_b" -gt 0 ] || { _lastt=$_t; continue; }   # still waiting: rates count from the start
-    _dt=$((_t - _lastt)); [ "$_dt" -gt 0 ] || _dt=1
-    _rate=$(( (_b - _lastb) * 8 * 100 / 1000 / _dt )); [ "$_rate" -ge 0 ] || _rate=0
-    _pct=0; [ "$_size" -gt 0 ] && _pct=$((_b * 100 / _size))
-    [ "$_pct" -le 99 ] || _pct=99   # 100 only once udpcast has said it is done
-    _lastb=$_b _lastt=$_t
-    if [ -n "$MANUAL" ]; then log "progress $_pct% $_b bytes $_rate kbit/s"; else post_progress transfer "$_pct" "$_b" "$_rate"; fi
+    if [ "$_b" -gt 0 ]; then
+      _stage=transfer
+      _dt=$((_t - _lastt)); [ "$_dt" -gt 0 ] || _dt=1
+      _rate=$(( (_b - _lastb) * 8 * 100 / 1000 / _dt )); [ "$_rate" -ge 0 ] || _rate=0
+      _pct=0; [ "$_size" -gt 0 ] && _pct=$((_b * 100 / _size))
+      [ "$_pct" -le 99 ] || _pct=99   # 100 only once udpcast has said it is done
+      _lastb=$_b _lastt=$_t
+    else
+      # Still waiting for the transfer: rates count from its start; a heartbeat every ~5 periods
+      # lets a cancellation reach a PC that waits for the others.
+      _lastt=$_t _n=$((_n + 1))
+      [ $((_n % 5)) = 0 ] || continue
+      _stage=waiting _pct=0 _rate=0
+    fi
+    post_progress "$_stage" "$_pct" "$_b" "$_rate"
+    if [ "$HTTP_STATUS" = 410 ]; then
+      # 410: the action was cancelled (or the job is over): stop instead of finishing for nobody.
+      log "the server cancelled this job: stopping $1"
+      CANCELLED=1
+      kill "$_pid" 2>/dev/null
+      sleep 1
+      kill -9 "$_pid" 2>/dev/null   # udp-sender ignores SIGTERM while it waits for its receivers
+    fi
   done
   wait "$_pid"
   _rc=$?
   sync
   tr '\r' '\n' < "$UDPLOG" | grep -v '^bytes=' | tail -n 5 >&2
   log "$1 exited with $_rc"
-  if [ "$_rc" = 0 ]; then
+  if [ -n "$CANCELLED" ]; then
+    FAIL_MSG="cancelled by the server"
+    [ "$_rc" != 0 ] || _rc=1
+  elif [ "$_rc" = 0 ]; then
     _b=$(last_bytes); [ "$_b" -gt 0 ] || _b=$_size
-    [ -n "$MANUAL" ] || post_progress done 100 "$_b" 0
+    post_progress done 100 "$_b" 0
   else
     FAIL_MSG="$1 exit $_rc"
   fi

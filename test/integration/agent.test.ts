@@ -173,6 +173,27 @@ describeNs('clonage agent + udpcast in network namespaces', () => {
     expect(server.callsOf(ids.s, 'result')[0].form.status).toBe('succeeded');
   }, 150000);
 
+  test('action cancelled mid-transfer (410 on progress): udpcast stopped, agents fail and reboot', async () => {
+    const [d0, d1] = [makeDisk(0, 'random'), makeDisk(1, 'zero')];
+    const { ids, toks } = cloneJobs('jf', 9008, { compression: 'none', max_bitrate: '16m', min_receivers: 1 });
+    const r1 = startAgent(net.hosts[1], d1, cmdlineFor(ids.r1, toks.r1));
+    await sleep(300);
+    const s = startAgent(net.hosts[0], d0, cmdlineFor(ids.s, toks.s));
+    const deadline = Date.now() + 60000;
+    while (!server.callsOf(ids.r1, 'progress').some((c) => c.form.stage === 'transfer') && Date.now() < deadline) await sleep(200);
+    const t0 = Date.now();
+    for (const id of [ids.s, ids.r1]) server.jobs.get(id)!.state = 'cancelled';
+    const [rs, rr] = await Promise.all([s.done, r1.done]);
+    expect(Date.now() - t0).toBeLessThan(15000); // ~17 s of transfer were left at 16 Mbit/s
+    for (const [run, res] of [[s, rs], [r1, rr]] as const) {
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(/the server cancelled this job/);
+      expect(fs.existsSync(path.join(run.work, 'reboot-requested'))).toBe(true); // auto_reboot=always
+    }
+    expect(server.callsOf(ids.r1, 'result').map((c) => c.status)).toEqual([410]);
+    expect(pidsInNs(net.hosts[0].ns).concat(pidsInNs(net.hosts[1].ns)).map(processName)).not.toContain('udp-sender');
+  }, 120000);
+
   // Refusals: the agent must not open the disk nor start udpcast, and must ask to boot locally.
   async function expectBootLocal(host: NetHost, cmdline: string): Promise<{ res: RunResult; work: string }> {
     const dir = makeDisk(3, 'random', 1 * MIB);
