@@ -11,6 +11,7 @@ import { ToolkitInstaller } from './toolkits/toolkit-installer';
 import { wireActions } from './actions/wire-actions';
 import { actionWaker } from './wake/action-waker';
 import { createEmitterPreparation } from './emitter';
+import { wireImages } from './images/wire-images';
 
 export { wireActions, type ActionWiring, type ActionWiringOptions } from './actions/wire-actions';
 
@@ -31,6 +32,8 @@ export async function register(host: HostContext): Promise<ModuleInstance> {
     onChange: () => boot.refreshBootRoot(),
   });
   registerConfigRoutes(host, toolkits, installer);
+  // Image store routes go first: the agent router (wireActions) answers 404 to paths it does not know.
+  const images = wireImages(host);
   let actions;
   try {
     const waker = actionWaker(host);
@@ -38,6 +41,7 @@ export async function register(host: HostContext): Promise<ModuleInstance> {
     const emitter = createEmitterPreparation(host, { wakeEmitter: (m) => waker.wake(m) });
     emitter.registerRoutes();
     actions = await wireActions(host, inventory, { bootPlans: plans, waker, emitterPreparer: emitter.preparer });
+    images.attach(actions.service);
   } catch (e) {
     await boot.stop();
     throw e;

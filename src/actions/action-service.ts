@@ -12,7 +12,7 @@ import type { ActionListener } from './action-bus';
 import { paramDefaultsFrom } from './action-params';
 import { type ActionInput, type MachineSource, parseActionRequest } from './action-request';
 import { ActionSchedules } from './action-schedules';
-import type { ActionRequest, ActionRow, PlannedTarget } from './action-types';
+import type { ActionRequest, ActionRow, PlannedTarget, TargetRow } from './action-types';
 import { isTerminal } from './action-types';
 import { type ActionView, canStartNow, toActionView } from './action-view';
 import {
@@ -275,5 +275,12 @@ export class ActionService {
   }
   report(jobId: string, token: string | undefined, text: unknown): void {
     this.agent.report(jobId, token, text);
+  }
+  /** For the image store's agent endpoints (src/images/image-service.ts JobAuthority). */
+  authorizeJob(jobId: string, token: string | undefined): { target: TargetRow; action: ActionRow } {
+    return this.agent.authorize(jobId, token);
+  }
+  jobEvent(jobId: string, level: 'info' | 'warn' | 'error', message: string): void {
+    this.agent.note(jobId, level, message);
   }
 }

@@ -123,6 +123,26 @@ export class AgentJobs {
     });
   }
 
+  /**
+   * Other agent endpoints (the server image store, src/images/): the running target and its
+   * action, with the same checks as every agent call; the call counts as news from the agent.
+   */
+  authorize(jobId: string, token: string | undefined): { target: TargetRow; action: ActionRow } {
+    return this.core.change(() => {
+      const found = this.authenticate(jobId, token, 'running');
+      this.core.store.updateTarget(found.target.id, { updatedAt: this.core.nowIso() });
+      return found;
+    });
+  }
+
+  /** An event about a job, on its action's page. */
+  note(jobId: string, level: 'info' | 'warn' | 'error', message: string): void {
+    this.core.change(() => {
+      const target = this.core.store.target(jobId);
+      if (target) this.core.event(target.actionId, target.id, level, message);
+    });
+  }
+
   private authenticate(jobId: string, token: string | undefined, needed: ActionState): { target: TargetRow; action: ActionRow } {
     if (token === undefined || token === '') throw new UnauthorizedError('missing bearer token');
     if (!JOB_ID.test(jobId)) throw new NotFoundError('unknown job');

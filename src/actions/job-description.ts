@@ -7,6 +7,8 @@
 import type { ActionParams, ActionRow, AutoReboot, TargetRow } from './action-types';
 
 const KEY = /^[a-z_]+$/;
+/** Backup upload piece size (src/images/image-types.ts DEFAULT_CHUNK_BYTES). */
+export const BACKUP_CHUNK_MB = 64;
 const VALUE = /^[A-Za-z0-9._:/,@+-]*$/;
 
 export function renderKeyValues(pairs: ReadonlyArray<readonly [string, string | number]>): string {
@@ -40,10 +42,13 @@ function paramPairs(params: ActionParams, role: TargetRow['role'], port: number 
       }
       return [...common, ['start_timeout', params.startTimeoutMinutes * 60], ['auto_reboot', params.autoReboot]];
     }
+    // store=server: images go to / come from the server image store (docs/backup-restore.md);
+    // chunk_mb: size of the pieces the agent uploads. An empty restore image means the newest.
     case 'backup':
-      return [['disk', params.disk], ['compression', params.compression], ['image', params.image], ['auto_reboot', params.autoReboot]];
+      return [['disk', params.disk], ['compression', params.compression], ['image', params.image], ['store', 'server'],
+        ['chunk_mb', BACKUP_CHUNK_MB], ['auto_reboot', params.autoReboot]];
     case 'restore':
-      return [['disk', params.disk], ['image', params.image], ['auto_reboot', params.autoReboot]];
+      return [['disk', params.disk], ['image', params.image], ['store', 'server'], ['auto_reboot', params.autoReboot]];
     case 'report':
       return [['auto_reboot', params.autoReboot]];
     case 'memtest':

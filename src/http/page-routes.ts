@@ -1,6 +1,9 @@
 import type { Request, Response, NextFunction, RequestHandler } from 'express';
 import type { HostContext } from '../host/contract';
-import { UnauthorizedError } from '../domain/errors';
+import { ForbiddenError, NotFoundError, UnauthorizedError } from '../domain/errors';
+import { Mac } from '../domain/mac';
+import { BackupRecords } from '../images/backup-records';
+import { machineReportView, machineSummaries } from '../images/machine-report';
 import type { MachineInventory } from '../inventory/machine-inventory';
 import { listActions, parseActionListFilter } from '../consult/action-list';
 
@@ -47,14 +50,30 @@ export function registerPageRoutes({ host, inventory }: PageDeps): void {
     await web.render(req, res, 'actions', { title: 'Consulter les actions', actions, filter, parcs });
   }));
 
+  /** MACs of the machines in the user's parcs, or null for every machine (system_is_admin). */
+  const visibleMacs = async (req: Request): Promise<Set<string> | null> => {
+    const allowed = await web.parcsOf(user(req), 'parc_can_clone');
+    if (allowed === 'all') return null;
+    const machines = await inventory.machines(allowed, allowed);
+    return new Set(machines.flatMap((m) => (m.mac ? [m.mac.toString()] : [])));
+  };
+
   r.get('/reports', clone, wrap(async (req, res) => {
-    const reports = db
-      .prepare('SELECT name, mac, MAX(created_at) AS last FROM clonage_reports GROUP BY mac ORDER BY name LIMIT 2000')
-      .all();
-    const backups = db
-      .prepare("SELECT name, mac, image, location, created_at FROM clonage_backups WHERE status = 'succeeded' ORDER BY created_at DESC LIMIT 500")
-      .all();
-    await web.render(req, res, 'reports', { title: 'Rapports et sauvegardes', reports, backups });
+    const macs = await visibleMacs(req);
+    const machines = machineSummaries(db, macs);
+    const backups = new BackupRecords(db).allSucceeded().filter((b) => !macs || macs.has(b.mac));
+    await web.render(req, res, 'reports', { title: 'Rapports et sauvegardes', machines, backups });
+  }));
+
+  r.get('/reports/:mac', clone, wrap(async (req, res) => {
+    const mac = Mac.parse(String(req.params.mac)).toString();
+    const macs = await visibleMacs(req);
+    if (macs && !macs.has(mac)) throw new ForbiddenError('this machine is not in a parc delegated to you');
+    const raw = req.query.report;
+    const reportId = typeof raw === 'string' && /^\d{1,12}$/.test(raw) ? Number(raw) : undefined;
+    const view = machineReportView(db, mac, reportId);
+    if (!view) throw new NotFoundError(`nothing reported or backed up for ${mac}`);
+    await web.render(req, res, 'report-machine', { title: `Rapport de ${view.name}`, view, base: web.mountPath });
   }));
 
 }

@@ -123,6 +123,18 @@ const MIGRATIONS: Migration[] = [
       CREATE UNIQUE INDEX clonage_emitter_preparations_postclone ON clonage_emitter_preparations(postclone_token_hash);
       CREATE INDEX clonage_emitter_preparations_pending ON clonage_emitter_preparations(removed_at);`,
   },
+  {
+    id: 4,
+    // Why: the server image store (src/images/) records which job made a backup, and why and when
+    // a backup was deleted (retention, replaced by a same-named image); restore picks the newest
+    // succeeded image of a MAC.
+    name: 'backups: target_id, deleted_at, deleted_reason; index by mac, location, status',
+    sql: `
+      ALTER TABLE clonage_backups ADD COLUMN target_id TEXT;
+      ALTER TABLE clonage_backups ADD COLUMN deleted_at TEXT;
+      ALTER TABLE clonage_backups ADD COLUMN deleted_reason TEXT;
+      CREATE INDEX clonage_backups_mac_status ON clonage_backups(mac, location, status, created_at);`,
+  },
 ];
 
 export function migrateClonage(db: Database): number[] {

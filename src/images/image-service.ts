@@ -1,0 +1,209 @@
+/**
+ * The server image store as the agent uses it (docs/backup-restore.md): uploads of a backup job,
+ * the commit that verifies and records the image, then retention; the manifest and files of the
+ * image a restore job names. Every call is authenticated by the job's bearer token through the
+ * action service (same checks as the other agent calls, and it counts as news from the agent).
+ */
+import type { Database } from 'better-sqlite3';
+import { ConflictError, InputError, NotFoundError } from '../domain/errors';
+import type { Clock, Logger, SettingsStore } from '../host/contract';
+import type { ActionRow, TargetRow } from '../actions/action-types';
+import { BackupRecords, type BackupRow } from './backup-records';
+import { buildManifest, manifestFiles, parseCommit, renderAgentManifest } from './image-manifest';
+import { assertFileName, isSha256, sanitiseImageName } from './image-names';
+import type { ImageStore } from './image-store';
+import { type ImageFile, type ImageManifest, ImageStorageError, ImageStoreError, MAX_TABLE_BYTES } from './image-types';
+import { describeRetention, KEEP_ALL, parseRetention, retentionVictims } from './retention';
+
+export interface AuthorizedJob {
+  readonly target: TargetRow;
+  readonly action: ActionRow;
+}
+
+/** What the image service needs from the action service. */
+export interface JobAuthority {
+  /** Token and state checks of docs/actions.md (401/403/404/409/410), for a running target. */
+  authorizeJob(jobId: string, token: string | undefined): AuthorizedJob;
+  /** An event on the job's action page. */
+  jobEvent?(jobId: string, level: 'info' | 'warn' | 'error', message: string): void;
+}
+
+export interface ImageServiceDeps {
+  readonly db: Database;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly store: ImageStore;
+  readonly settings?: Pick<SettingsStore, 'getOr'>;
+  /** Given later when the action service exists (the routes are mounted before it). */
+  authority?: JobAuthority;
+}
+
+export interface UploadMeta {
+  readonly sha256: string | undefined;
+  readonly contentLength: number | undefined;
+}
+
+export interface CommitResult {
+  readonly image: string;
+  readonly storedBytes: number;
+  readonly deleted: readonly string[];
+}
+
+export class ImageService {
+  readonly records: BackupRecords;
+  private lastSweep = 0;
+
+  constructor(private readonly deps: ImageServiceDeps) {
+    this.records = new BackupRecords(deps.db);
+  }
+
+  attach(authority: JobAuthority): void {
+    this.deps.authority = authority;
+  }
+
+  private job(jobId: string, token: string | undefined, role: 'backup' | 'restore'): AuthorizedJob {
+    const authority = this.deps.authority;
+    if (!authority) throw new ConflictError('the action service is not ready');
+    const job = authority.authorizeJob(jobId, token);
+    if (job.target.role !== role || job.action.params.type !== role) throw new ConflictError(`this job is a ${job.target.role}, not a ${role}`);
+    return job;
+  }
+
+  private event(jobId: string, level: 'info' | 'warn' | 'error', message: string): void {
+    try {
+      this.deps.authority?.jobEvent?.(jobId, level, message);
+    } catch (e) {
+      this.deps.logger.warn('image event not recorded', { jobId, error: String(e) });
+    }
+  }
+
+  /** PUT …/image/{file}: one file of a running backup, into the job's staging directory. */
+  async upload(jobId: string, token: string | undefined, file: string, body: AsyncIterable<Buffer | string>, meta: UploadMeta): Promise<ImageFile> {
+    const { target } = this.job(jobId, token, 'backup');
+    const sha = (meta.sha256 ?? '').trim().toLowerCase();
+    if (!isSha256(sha)) throw new InputError('X-Sha256: the SHA-256 of the body (64 hex digits) is required', 'sha256');
+    await this.sweepSometimes();
+    try {
+      return await this.deps.store.writeUpload(target.mac, jobId, file, body, { expectedSha256: sha, declaredBytes: meta.contentLength });
+    } catch (err) {
+      if (err instanceof ImageStoreError) this.deps.logger.warn('image upload refused', { jobId, file, error: (err as Error).message });
+      if (err instanceof ImageStorageError) {
+        // Disk full or broken: the backup cannot succeed; free what it took.
+        await this.deps.store.discardStaging(target.mac, jobId).catch(() => undefined);
+        this.event(jobId, 'error', `${target.name}: upload of ${file} failed on the server: ${(err as Error).message}`);
+      }
+      throw err;
+    }
+  }
+
+  /** POST …/image/commit: verifies every listed file on the server's disk, then records the image. */
+  async commit(jobId: string, token: string | undefined, text: string): Promise<CommitResult> {
+    const { target, action } = this.job(jobId, token, 'backup');
+    if (action.params.type !== 'backup') throw new ConflictError('not a backup');
+    const now = this.deps.clock.now();
+    const image = sanitiseImageName(action.params.image, now);
+    const staging = this.deps.store.stagingDir(target.mac, jobId);
+    let manifest: ImageManifest;
+    let listed: ImageFile[];
+    try {
+      const draft = parseCommit(text);
+      if (draft.disk.name !== action.params.disk) throw new InputError(`disk ${draft.disk.name} is not the job's disk ${action.params.disk}`, 'manifest');
+      listed = [draft.table, ...(draft.head ? [draft.head] : []), ...draft.partitions.flatMap((p) => p.chunks)];
+      await this.deps.store.verify(staging, listed);
+      const tableText = await this.deps.store.readText(staging, draft.table.file, MAX_TABLE_BYTES);
+      manifest = buildManifest(draft, { image, mac: target.mac, machine: target.name, createdAt: now.toISOString(), jobId, tableText });
+    } catch (err) {
+      // A refused commit is a failed backup: its files go, nothing is recorded.
+      await this.deps.store.discardStaging(target.mac, jobId).catch(() => undefined);
+      this.event(jobId, 'error', `${target.name}: image ${image} refused: ${(err as Error).message}`);
+      throw err;
+    }
+    this.job(jobId, token, 'backup'); // still running after the (long) verification
+    const promotion = await this.deps.store.promote(target.mac, jobId, manifest, listed);
+    let id: number;
+    try {
+      id = this.deps.db.transaction(() => {
+        for (const old of this.records.succeeded(target.mac).filter((b) => b.image === image)) {
+          this.records.markDeleted(old.id, now.toISOString(), 'replaced by a newer backup with the same name');
+        }
+        return this.records.insert({ mac: target.mac, name: target.name, image, createdAt: now.toISOString(),
+          sizeBytes: manifest.storedBytes, targetId: jobId, manifestJson: JSON.stringify(manifest) });
+      }).immediate();
+    } catch (err) {
+      await promotion.undo();
+      throw err;
+    }
+    await promotion.finish().catch((e) => this.deps.logger.warn('replaced image not removed', { error: String(e) }));
+    const deleted = await this.applyRetention(target.mac, id);
+    this.event(jobId, 'info', `${target.name}: image ${image} stored on the server (${manifest.storedBytes} bytes, ` +
+      `${manifest.partitions.length} partitions)${deleted.length ? `; retention deleted ${deleted.join(', ')}` : ''}`);
+    return { image, storedBytes: manifest.storedBytes, deleted };
+  }
+
+  /** Deletes the machine's images the `backup.retention` policy lets go (never `justMadeId`). */
+  async applyRetention(mac: string, justMadeId: number): Promise<string[]> {
+    const raw = this.deps.settings?.getOr<unknown>('backup.retention', 'all') ?? 'all';
+    let policy = parseRetention(raw);
+    if (!policy) {
+      this.deps.logger.warn('backup.retention: unusable value, keeping every image', { value: String(raw) });
+      policy = KEEP_ALL;
+    }
+    const now = this.deps.clock.now();
+    const victims = retentionVictims(this.records.succeeded(mac), justMadeId, policy, now);
+    const deleted: string[] = [];
+    for (const v of victims) {
+      if (!this.records.markDeleted(v.id, now.toISOString(), `retention ${describeRetention(policy)}`)) continue;
+      try {
+        await this.deps.store.remove(mac, v.image);
+      } catch (e) {
+        this.deps.logger.warn('retention: files not removed', { mac, image: v.image, error: String(e) });
+      }
+      deleted.push(v.image);
+    }
+    if (deleted.length) this.deps.logger.info('retention applied', { mac, policy: describeRetention(policy), deleted });
+    return deleted;
+  }
+
+  /** The image a restore job uses: its `image`, or the machine's newest good one. */
+  private restoreImage(jobId: string, token: string | undefined): { job: AuthorizedJob; row: BackupRow } {
+    const job = this.job(jobId, token, 'restore');
+    const wanted = job.action.params.type === 'restore' ? job.action.params.image : '';
+    const row = this.records.forRestore(job.target.mac, wanted);
+    if (!row) throw new NotFoundError(`no ${wanted ? `image ${wanted}` : 'image'} on the server for ${job.target.name}`);
+    return { job, row };
+  }
+
+  async manifest(jobId: string, token: string | undefined): Promise<ImageManifest> {
+    const { job, row } = this.restoreImage(jobId, token);
+    return this.deps.store.readManifest(job.target.mac, row.image);
+  }
+
+  /** GET …/image/manifest: the agent's line format. */
+  async manifestText(jobId: string, token: string | undefined): Promise<string> {
+    return renderAgentManifest(await this.manifest(jobId, token));
+  }
+
+  /** GET …/image/{file}: only a file the restore's image lists, of that machine. */
+  async openFile(jobId: string, token: string | undefined, file: string) {
+    assertFileName(file);
+    const { job, row } = this.restoreImage(jobId, token);
+    const m = await this.deps.store.readManifest(job.target.mac, row.image);
+    if (!manifestFiles(m).some((f) => f.file === file)) throw new NotFoundError(`${file}: not a file of image ${row.image}`);
+    return this.deps.store.openRead(job.target.mac, row.image, file);
+  }
+
+  /** Staging dirs of jobs that no longer run are removed (failed or abandoned backups). */
+  async sweep(): Promise<string[]> {
+    const state = this.deps.db.prepare('SELECT state FROM clonage_targets WHERE id = ?');
+    const removed = await this.deps.store.sweep((job) => (state.get(job) as { state?: string } | undefined)?.state === 'running');
+    if (removed.length) this.deps.logger.info('image store: removed leftovers', { removed });
+    return removed;
+  }
+
+  private async sweepSometimes(): Promise<void> {
+    const now = this.deps.clock.now().getTime();
+    if (now - this.lastSweep < 60_000) return;
+    this.lastSweep = now;
+    await this.sweep().catch((e) => this.deps.logger.warn('image store sweep failed', { error: String(e) }));
+  }
+}
