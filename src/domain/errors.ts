@@ -29,10 +29,11 @@ export function httpStatusOf(err: unknown): number {
   if (err instanceof ForbiddenError) return 403;
   if (err instanceof NotFoundError) return 404;
   if (err instanceof ConflictError) return 409;
-  // Client errors of the body parsers (http-errors: too many parameters 413, unsupported charset
-  // or content-encoding 415, corrupt compressed body 400) are the client's fault, not a 500.
+  // Client errors raised by Express itself, read as its own final handler does: the body parsers
+  // (http-errors: too many parameters 413, unsupported charset or content-encoding 415, corrupt
+  // compressed body 400) and the router (a malformed %-escape in a path parameter: URIError, 400).
   const e = err as { status?: unknown; expose?: unknown } | null;
-  if (typeof e === 'object' && e !== null && e.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+  if (typeof e === 'object' && e !== null && e.expose !== false && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     return e.status;
   }
   return 500;
