@@ -59,6 +59,7 @@ CANDIDATES=$(apt-cache show --no-all-versions "${ALL_PKGS[@]}" 2>/dev/null |
 deb_path() { # package -> its .deb in the cache: the apt candidate, or offline the newest cached
   local pkg=$1 line
   line=$(echo "$CANDIDATES" | awk -v p="$pkg" '$1 == p { print $2, $3; exit }')
+  [ -z "${CACHE_ONLY:-}" ] || line=
   if [ -n "$line" ]; then
     set -- $line
     echo "$CACHE/${pkg}_${1//:/%3a}_$2.deb"
@@ -75,7 +76,14 @@ for pkg in "${ALL_PKGS[@]}"; do
 done
 if [ ${#MISSING[@]} -gt 0 ]; then
   say "downloading ${MISSING[*]}"
-  (cd "$CACHE" && apt-get download -q "${MISSING[@]}" > /dev/null 2>&1) || { say "apt-get download failed"; exit 1; }
+  if ! (cd "$CACHE" && apt-get download -q "${MISSING[@]}" > /dev/null 2>&1); then
+    # Mirror unreachable: an older cached version of every package still makes a boot environment.
+    CACHE_ONLY=1
+    for pkg in "${ALL_PKGS[@]}"; do
+      [ -n "$(deb_path "$pkg")" ] || { say "apt-get download failed and no cached $pkg"; exit 1; }
+    done
+    say "apt-get download failed: using the newest cached packages instead"
+  fi
 fi
 unpacked() { # .deb -> directory where it is unpacked (cached, marked complete by .ok)
   local dir=$CACHE/unpacked/$(basename "$1" .deb)
@@ -163,7 +171,7 @@ KMOD=$KTREE/lib/modules/$KVER
 [ -d "$KMOD" ] || { say "no modules for $KVER in $KPKG"; exit 1; }
 SM=$S/lib/modules/$KVER
 mkdir -p "$SM"
-cp "$KMOD/modules.order" "$KMOD/modules.builtin" "$SM/"
+cp "$KMOD/modules.order" "$KMOD/modules.builtin" "$KMOD/modules.builtin.modinfo" "$SM/"
 # "name path" per module, names normalised like the kernel does (crc32c-intel -> crc32c_intel).
 (cd "$KMOD" && find kernel -name '*.ko' | sort |
   awk -F/ '{ n = $NF; sub(/\.ko$/, "", n); gsub(/-/, "_", n); print n, $0 }') > "$STAGE/mod-index"
