@@ -204,6 +204,7 @@ run_role() {
       wait_for_disk "$DEV_DIR/$J_DISK" || { FAIL_MSG="disk $J_DISK not found"; log "$FAIL_MSG"; return 4; }
       "run_$J_ROLE" ;;
     report) run_report ;;
+    backup|restore) "run_$J_ROLE" ;;   # agent-backup.sh
     *) FAIL_MSG="role $J_ROLE is not supported by this agent"; log "$FAIL_MSG"; return 5 ;;
   esac
 }

@@ -31,6 +31,7 @@ UDPLOG=$WORK/udpcast.log
 SCRIPT_DIR=$(dirname "$0")
 . "$SCRIPT_DIR/agent-lib.sh"
 . "$SCRIPT_DIR/agent-run.sh"
+. "$SCRIPT_DIR/agent-backup.sh"
 
 mkdir -p "$WORK" || exit "$EXIT_BOOT_LOCAL"
 : > "$LOG"
