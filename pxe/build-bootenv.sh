@@ -120,6 +120,7 @@ fi
 # ---- 3. staging tree
 STAGE=$(mktemp -d "${TMPDIR:-/tmp}/clonage-bootenv.XXXXXX")
 trap 'rm -rf "$STAGE"' EXIT
+trap 'exit 1' INT TERM HUP PIPE   # so that the EXIT trap also runs when interrupted
 S=$STAGE/root
 mkdir -p "$S"/{bin,sbin,usr/bin,usr/sbin,lib/x86_64-linux-gnu,lib64,etc,dev,proc,sys,run,tmp,mnt,root}
 find_in_trees() { # relative path -> first unpacked package holding it
