@@ -63,7 +63,9 @@ export function imageRouter(images: ImageService, logger: Logger): Router {
 
   r.put('/jobs/:job/image/:file', async (req, res) => {
     if (!req.is('application/octet-stream')) throw new InputError('Content-Type: application/octet-stream expected', 'body');
-    const f = await images.upload(String(req.params.job), bearerToken(req), String(req.params.file), req, {
+    // Not destroyed when the store gives up half-way: the error handler still answers (after draining).
+    const body = { [Symbol.asyncIterator]: () => req.iterator({ destroyOnReturn: false }) } as AsyncIterable<Buffer>;
+    const f = await images.upload(String(req.params.job), bearerToken(req), String(req.params.file), body, {
       sha256: req.get('x-sha256'),
       contentLength: contentLength(req),
     });
@@ -73,14 +75,35 @@ export function imageRouter(images: ImageService, logger: Logger): Router {
   const fallback = agentErrorHandler(logger);
   r.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     const status = imageStatusOf(err);
-    if (status === null) return fallback(err, req, res, next);
-    logger.warn('image call refused', { status, path: req.path.slice(0, 120), error: String((err as Error).message) });
+    if (status !== null) logger.warn('image call refused', { status, path: req.path.slice(0, 120), error: String((err as Error).message) });
     if (res.headersSent) return;
-    // The client may still be sending: answer, then close the connection.
     res.set('Connection', 'close');
-    res.status(status).type('text/plain').send(`error=${String((err as Error).message).replace(/[^A-Za-z0-9 ._:/,()-]/g, '_').slice(0, 200)}\n`);
+    afterBody(req, () => {
+      if (res.headersSent || res.destroyed) return;
+      if (status === null) return fallback(err, req, res, next);
+      res.status(status).type('text/plain').send(`error=${String((err as Error).message).replace(/[^A-Za-z0-9 ._:/,()-]/g, '_').slice(0, 200)}\n`);
+    });
   });
   return r;
+}
+
+/**
+ * Runs `then` once the request body has been read (discarded): answering while the client still
+ * sends, then closing, makes its kernel reset the connection and the client never reads the
+ * answer (507, 413…). Bounded: a body that does not end within DRAIN_MS is cut.
+ */
+const DRAIN_MS = 120_000;
+function afterBody(req: Request, then: () => void): void {
+  if (req.complete || req.destroyed) return then();
+  const timer = setTimeout(() => req.destroy(), DRAIN_MS);
+  const done = () => {
+    clearTimeout(timer);
+    then();
+  };
+  req.once('end', done);
+  req.once('error', done);
+  req.once('close', done);
+  req.resume();
 }
 
 /** Mount before registerAgentRoutes (see above). */

@@ -4,7 +4,8 @@
  * on a loop device holding REAL filesystems: ext4 (sda1) and NTFS (sda2), files written through
  * real mounts, random boot code in the MBR and the gap before sda1. Backup → wipe (zeros, kernel
  * partitions deleted) → restore → e2fsck -fn and every file identical; a corrupted piece on the
- * server and a too small target are refused before the disk is touched; retention after a backup.
+ * server and a too small target are refused before the disk is touched; retention after a backup;
+ * a full server disk fails the backup cleanly.
  */
 import { execFileSync } from 'child_process';
 import { randomBytes } from 'crypto';
@@ -51,6 +52,7 @@ if (skipReason) console.warn(`backup/restore in namespaces SKIPPED: ${skipReason
   let ntfsSums: Record<string, string>;
   let bootCode: Buffer;
   let gap: Buffer;
+  const extraMounts: string[] = [];
   const imageDir = (image: string) => path.join(host.dataDir, 'images', '02-00-00-00-00-01', image);
 
   beforeAll(async () => {
@@ -100,6 +102,9 @@ if (skipReason) console.warn(`backup/restore in namespaces SKIPPED: ${skipReason
 
   afterAll(async () => {
     destroyTestNet(net);
+    for (const m of extraMounts) {
+      try { execFileSync('umount', ['-l', m]); } catch { /* gone */ }
+    }
     disks?.cleanup();
     await actions?.stop();
     for (const s of servers) {
@@ -216,5 +221,22 @@ if (skipReason) console.warn(`backup/restore in namespaces SKIPPED: ${skipReason
     const page = await (await fetch(`${base}/modules/clonage/reports/02-00-00-00-00-01`)).text();
     expect(page).toMatch(/data-partition="sda1"[\s\S]*data-partition="sda2"/);
     expect(page).toMatch(/data-image="img_two" data-status="succeeded"[\s\S]*sda1 ext4[\s\S]*data-image="img_one" data-status="deleted"/);
+  }, 300000);
+
+  test('server storage full during a backup: 507 to the agent, backup failed, uploads removed, nothing recorded', async () => {
+    const images = path.join(host.dataDir, 'images');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', images]);
+    extraMounts.push(images);
+    try {
+      const r = await runJob('backup', { disk: 'sda', compression: 'none', image: 'img_full' });
+      expect([r.code, r.target.state]).toEqual([1, 'failed']);
+      expect(String(r.target.message)).toMatch(/backup failed: sda1: upload of sda1\.pc\.\d{3} failed, HTTP 507: server storage/);
+      expect(fs.readdirSync(path.join(images, '02-00-00-00-00-01'))).toEqual([]);
+      expect(host.db.prepare("SELECT COUNT(*) AS n FROM clonage_backups WHERE image = 'img_full'").get()).toEqual({ n: 0 });
+    } finally {
+      execFileSync('umount', [images]);
+      extraMounts.splice(extraMounts.indexOf(images), 1);
+    }
+    expect(fs.readdirSync(path.join(images, '02-00-00-00-00-01'))).toEqual(['img_two']);
   }, 300000);
 });
