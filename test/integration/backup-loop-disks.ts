@@ -29,10 +29,15 @@ export class LoopDisks {
     fs.truncateSync(file, mib << 20);
     if (sfdiskScript) execFileSync('sfdisk', ['-q', file], { input: sfdiskScript, stdio: ['pipe', 'pipe', 'pipe'] });
     prepare?.(file);
+    return this.attachFile(file, sfdiskScript ? (sfdiskScript.match(/^,/gm) ?? []).length : 0);
+  }
+
+  /** An existing disk file, attached with its `partitions` partitions. */
+  attachFile(file: string, partitions: number): LoopDisk {
     const loop = run('losetup', ['-fP', '--show', file]).trim();
     this.loops.push(loop);
     const disk: LoopDisk = { file, loop, part: (n) => `${loop}p${n}` };
-    if (sfdiskScript) this.ensurePartitions(disk, (sfdiskScript.match(/^,/gm) ?? []).length);
+    if (partitions) this.ensurePartitions(disk, partitions);
     return disk;
   }
 
