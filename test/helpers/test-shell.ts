@@ -4,6 +4,7 @@ import path from 'node:path';
 import { defaultConfig, type ShellConfig } from '../../src/shell/config';
 import { startShell, type Shell } from '../../src/shell/shell';
 import { memoryLogger } from '../../src/shell/logger';
+import { PageClient } from './browserless-client';
 import type { Clock } from '../../src/host/contract';
 
 export const APP_ROOT = path.resolve(__dirname, '..', '..');
@@ -55,4 +56,12 @@ export async function startTestShell(
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   });
+}
+
+/** A page client logged in through the real login form as one of the fixture's users. */
+export async function loggedIn(shell: { readonly url: string }, who: keyof typeof USERS): Promise<PageClient> {
+  const c = new PageClient(shell.url);
+  const status = await c.login(USERS[who].login, USERS[who].password);
+  if (status !== 303) throw new Error(`login as ${who} answered ${status}, expected 303`);
+  return c;
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { PageClient } from '../helpers/browserless-client';
-import { APP_ROOT, startTestShell, USERS, type TestShell } from '../helpers/test-shell';
+import { APP_ROOT, startTestShell, USERS, loggedIn, type TestShell } from '../helpers/test-shell';
 import { defaultConfig } from '../../src/shell/config';
 
 /** Every member of the host contract, as a module receives it from the standalone shell. */
@@ -15,11 +15,7 @@ describe('host contract, through a probe module', () => {
   });
   afterAll(async () => shell?.stopAndClean());
 
-  const login = async (who: keyof typeof USERS) => {
-    const c = new PageClient(shell.url);
-    await c.login(USERS[who].login, USERS[who].password);
-    return c;
-  };
+  const login = (who: keyof typeof USERS) => loggedIn(shell, who);
 
   test('directory, DHCP, rights, network, clock, db and install hook reach the module', async () => {
     const tech = await login('tech1');

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { PageClient } from '../helpers/browserless-client';
-import { startTestShell, USERS, type TestShell } from '../helpers/test-shell';
+import { startTestShell, USERS, loggedIn, type TestShell } from '../helpers/test-shell';
 import manifest from '../../module.json';
 
 describe('standalone shell with the clonage module', () => {
@@ -12,11 +12,7 @@ describe('standalone shell with the clonage module', () => {
     await shell?.stopAndClean();
   });
 
-  const client = async (who: keyof typeof USERS) => {
-    const c = new PageClient(shell.url);
-    expect(await c.login(USERS[who].login, USERS[who].password)).toBe(303);
-    return c;
-  };
+  const client = (who: keyof typeof USERS) => loggedIn(shell, who);
 
   test('wrong password is refused and creates no session', async () => {
     const c = new PageClient(shell.url);

@@ -8,8 +8,7 @@ import { ToolkitInstaller, type InstallJob } from '../../src/toolkits/toolkit-in
 import { ToolkitRegistry } from '../../src/toolkits/toolkit-registry';
 import { InputError } from '../../src/domain/errors';
 import { memoryLogger } from '../../src/shell/logger';
-import { PageClient } from '../helpers/browserless-client';
-import { startTestShell, USERS, type TestShell } from '../helpers/test-shell';
+import { startTestShell, USERS, loggedIn, type TestShell } from '../helpers/test-shell';
 
 const FAKE_BUILD = path.resolve(__dirname, '../fixtures/toolkits/fake-build.sh');
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
@@ -113,11 +112,7 @@ describe('configuration page', () => {
     shell = await startTestShell({}, { autoEnable: ['clonage'] });
   });
   afterAll(async () => shell?.stopAndClean());
-  const login = async (who: keyof typeof USERS) => {
-    const c = new PageClient(shell.url);
-    await c.login(USERS[who].login, USERS[who].password);
-    return c;
-  };
+  const login = (who: keyof typeof USERS) => loggedIn(shell, who);
   const form = {
     menuMode: 'graphical', menuTimeoutSeconds: '5', maintenancePassword: '',
     cloneDisk: 'sda', cloneCompression: 'lzop', cloneDomain: 'none', cloneMinWait: '5', cloneMaxWait: '10', cloneStartTimeout: '30',

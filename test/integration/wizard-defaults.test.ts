@@ -1,5 +1,5 @@
 import { PageClient } from '../helpers/browserless-client';
-import { startTestShell, USERS, type TestShell } from '../helpers/test-shell';
+import { startTestShell, USERS, loggedIn, type TestShell } from '../helpers/test-shell';
 
 /** Step 3 of the wizard offers each admin the parameters they used last, else the configured defaults. */
 describe('wizard defaults remembered per admin', () => {
@@ -9,11 +9,7 @@ describe('wizard defaults remembered per admin', () => {
   });
   afterAll(async () => shell?.stopAndClean());
 
-  const login = async (who: keyof typeof USERS) => {
-    const c = new PageClient(shell.url);
-    await c.login(USERS[who].login, USERS[who].password);
-    return c;
-  };
+  const login = (who: keyof typeof USERS) => loggedIn(shell, who);
   const step3 = (c: PageClient) =>
     c.get('/modules/clonage/actions/new/params?type=clone&parc=salle101&emitter=s101-pc05&machine=s101-pc06&machine=s101-pc07');
 
