@@ -24,6 +24,12 @@ export interface Waker {
 
 /** Prepares a domain PC to be cloned (leave the domain, sysprep) before its plan is armed (SE3 §3). */
 export interface EmitterPreparer {
+  /**
+   * Whether this clone's emitter needs preparing at all (a domain PC). Asked before the action
+   * leaves `scheduled`: a clone that needs nothing goes straight to `armed`, with no empty
+   * `preparing` stage and its events.
+   */
+  needsPreparation(action: ActionRow): boolean;
   prepare(action: ActionRow, emitter: TargetRow): Promise<void>;
 }
 
@@ -61,7 +67,7 @@ export class ActionLifecycle {
   async startDue(now: Date): Promise<string[]> {
     const started: string[] = [];
     for (const action of this.core.store.dueScheduled(now.toISOString())) {
-      if (action.type === 'clone' && this.deps.emitterPreparer) {
+      if (action.type === 'clone' && this.deps.emitterPreparer?.needsPreparation(action)) {
         this.core.change(() => {
           const a = this.core.store.action(action.id);
           if (a?.state !== 'scheduled') return;
