@@ -24,6 +24,7 @@ import {
   type Waker,
 } from './action-lifecycle';
 import { AgentJobs } from './agent-jobs';
+import { udpcastTuningFrom } from './udpcast-tuning';
 import { FieldErrors } from './field-errors';
 import { newActionId, newJobId, unusableTokenHash } from './job-token';
 import { insertWithFreePort } from './port-allocation';
@@ -65,7 +66,7 @@ export class ActionService {
     this.settings = deps.settings ?? NO_SETTINGS;
     this.core = new ActionCore(deps.db, deps.clock, deps.bootPlans, deps.logger);
     this.schedules = new ActionSchedules(deps.db);
-    this.agent = new AgentJobs(this.core);
+    this.agent = new AgentJobs(this.core, () => udpcastTuningFrom(this.settings));
     this.lifecycle = new ActionLifecycle(this.core, {
       waker: deps.waker ?? noopWaker,
       emitterPreparer: deps.emitterPreparer,

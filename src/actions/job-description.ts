@@ -5,6 +5,7 @@
  * that slipped through would otherwise become a shell or udpcast argument on a machine as root.
  */
 import type { ActionParams, ActionRow, AutoReboot, TargetRow } from './action-types';
+import { DEFAULT_UDPCAST_TUNING, type UdpcastTuning } from './udpcast-tuning';
 
 const KEY = /^[a-z_]+$/;
 /** Backup upload piece size (src/images/image-types.ts DEFAULT_CHUNK_BYTES). */
@@ -22,7 +23,7 @@ export function renderKeyValues(pairs: ReadonlyArray<readonly [string, string | 
     .join('');
 }
 
-function paramPairs(params: ActionParams, role: TargetRow['role'], port: number | null): Array<[string, string | number]> {
+function paramPairs(params: ActionParams, role: TargetRow['role'], port: number | null, tuning: UdpcastTuning): Array<[string, string | number]> {
   switch (params.type) {
     case 'clone': {
       const common: Array<[string, string | number]> = [
@@ -37,6 +38,8 @@ function paramPairs(params: ActionParams, role: TargetRow['role'], port: number 
           // The form speaks minutes (as SE3 did); udpcast takes seconds.
           ['min_wait', params.minWaitMinutes * 60],
           ['max_wait', params.maxWaitMinutes * 60],
+          ['retries_until_drop', tuning.retriesUntilDrop],
+          ...(tuning.maxBitrate ? [['max_bitrate', tuning.maxBitrate] as [string, string]] : []),
           ['auto_reboot', params.autoReboot],
         ];
       }
@@ -56,13 +59,13 @@ function paramPairs(params: ActionParams, role: TargetRow['role'], port: number 
   }
 }
 
-export function jobDescription(action: ActionRow, target: TargetRow): string {
+export function jobDescription(action: ActionRow, target: TargetRow, tuning: UdpcastTuning = DEFAULT_UDPCAST_TUNING): string {
   if (action.type === 'clone' && action.port === null) throw new Error('a clone action has a port');
   return renderKeyValues([
     ['job', target.id],
     ['role', target.role],
     ['name', target.name],
-    ...paramPairs(action.params, target.role, action.port),
+    ...paramPairs(action.params, target.role, action.port, tuning),
   ]);
 }
 
