@@ -44,7 +44,8 @@ interface Filesystem {
  * it, a wipe that spares the storage partition, and where the image must be found afterwards.
  */
 interface TargetCase {
-  readonly target: 'server';
+  /** The target's name (SE3 type_dest_part), also the test's title. */
+  readonly target: string;
   /** A PC of the bundled directory (test/fixtures/se3.ldif), in parc salle101, with a DHCP reservation. */
   readonly pc: { readonly name: string; readonly mac: string };
   readonly diskMiB: number;
@@ -59,8 +60,8 @@ interface TargetCase {
   readonly locationLabel: string;
   /** Wipes what the restore must bring back; QEMU is stopped. */
   wipe(diskFile: string): void;
-  /** The stored image as the backup left it (server: the manifest in the image store). */
-  storedManifest(shell: TestShell, c: TargetCase): ImageManifest;
+  /** The stored image as the backup left it (server: the manifest in the image store); QEMU is stopped. */
+  storedManifest(ctx: { readonly shell: TestShell; readonly diskFile: string; readonly disks: LoopDisks; readonly c: TargetCase }): ImageManifest;
 }
 
 const CASES: readonly TargetCase[] = [
@@ -83,8 +84,10 @@ const CASES: readonly TargetCase[] = [
       const size = fs.statSync(file).size;
       fs.writeFileSync(file, Buffer.alloc(size));
     },
-    storedManifest: (shell, c) =>
-      JSON.parse(fs.readFileSync(path.join(shell.dataDir, 'modules', 'clonage', 'images', c.pc.mac.replace(/:/g, '-'), c.image, 'manifest.json'), 'utf8')) as ImageManifest,
+    storedManifest: ({ shell, c }) => {
+      const dir = path.join(shell.dataDir, 'modules', 'clonage', 'images', c.pc.mac.replace(/:/g, '-'), c.image);
+      return JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as ImageManifest;
+    },
   },
 ];
 
@@ -211,6 +214,7 @@ describe('backup and restore of a QEMU PC from the admin pages, PXE-booted', () 
     let tableBefore: string;
     let headBefore: Buffer;
     let firstPartitionOffset: number;
+    let backedUp = false;
 
     const state = (id: string) => (shell.db.prepare('SELECT state FROM clonage_actions WHERE id = ?').get(id) as { state: string }).state;
     const targetsOf = (id: string) =>
@@ -262,7 +266,7 @@ describe('backup and restore of a QEMU PC from the admin pages, PXE-booted', () 
     test('backup scheduled through the wizard: the PC PXE-boots, backs up; the reports pages list the image and its partitions', async () => {
       await runAction('backup', c.backupFields);
 
-      const m = c.storedManifest(shell, c);
+      const m = c.storedManifest({ shell, diskFile, disks, c });
       fs.writeFileSync(path.join(WORK, `${c.pc.name}.${c.image}.manifest.json`), JSON.stringify(m, null, 2));
       expect({ image: m.image, mac: m.mac, disk: m.disk.name, sizeBytes: m.disk.sizeBytes }).toEqual({ image: c.image, mac: c.pc.mac, disk: 'vda', sizeBytes: c.diskMiB * MIB });
       expect(m.partitions.map((p) => [p.name, p.fs])).toEqual(c.filesystems.map((f) => [`vda${f.part}`, f.fs]));
@@ -276,9 +280,11 @@ describe('backup and restore of a QEMU PC from the admin pages, PXE-booted', () 
       const backupRow = new RegExp(`<tr data-image="${c.image}" data-status="succeeded">[\\s\\S]*?</tr>`).exec(machine.text)?.[0] ?? '';
       expect(backupRow).toContain(`<td>${c.locationLabel}</td>`);
       for (const f of c.filesystems) expect(backupRow).toMatch(new RegExp(`vda${f.part} ${f.fs} \\(`));
+      backedUp = true;
     }, 1_500_000);
 
     test('restore scheduled through the wizard onto the wiped disk: table, boot sectors and every file identical, then local boot', async () => {
+      if (!backedUp) throw new Error('no backup to restore: the backup test failed');
       expect(vm.running).toBe(false);
       c.wipe(diskFile);
       expect(readBytes(diskFile, 0, firstPartitionOffset).equals(headBefore)).toBe(false);
