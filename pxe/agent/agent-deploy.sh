@@ -121,7 +121,7 @@ run_deploy() {
       fail_with 9 "${_dev##*/}: udp-receiver exit ${_urc:-?}, the multicast of partition $_num did not complete: disk partly written"; return; }
     set -- $(cat "$WORK/s.sha" 2>/dev/null)
     [ "$1" = "$_ss" ] ||
-      fail_with 9 "partition $_num written from a damaged stream (SHA-256 differs from the server's): run a unicast restore" || return
+      fail_with 9 "partition $_num written from a damaged stream, its SHA-256 differs from the server: run a unicast restore" || return
     [ "$(cat "$WORK/z.rc" 2>/dev/null)" = 0 ] || fail_with 8 "${_dev##*/}: decompression failed" || return
     [ "$(cat "$WORK/pc.rc" 2>/dev/null)" = 0 ] || {
       tr '\r' '\n' < "$WORK/pc.err" | grep -v -e Elapsed -e '^ *$' | tail -n 5 >> "$LOG"

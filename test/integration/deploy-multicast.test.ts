@@ -145,6 +145,10 @@ if (skipReason) console.warn(`multicast deploy in namespaces SKIPPED: ${skipReas
   const lastAction = () => host.db.prepare('SELECT id, state, error, params_json AS params FROM clonage_actions ORDER BY rowid DESC LIMIT 1').get() as Record<string, string>;
   /** A blank disk: zeros, no partition table (its sda1/sda2 links dangle until the agent writes the table). */
   const zeroDisk = (name: string, mib: number) => disks.attach(name, mib);
+  async function until(ok: () => boolean): Promise<void> {
+    for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(ok()).toBe(true);
+  }
   const senders = () => pidsInNs(net.bridgeNs).filter((p) => processName(p) === 'udp-sender');
 
   async function deployTo(targets: { name: string; mac: string; host: number; disk: LoopDisk }[]) {
@@ -192,6 +196,22 @@ if (skipReason) console.warn(`multicast deploy in namespaces SKIPPED: ${skipReas
     } finally {
       fs.writeFileSync(piece, good);
     }
+  }, 300000);
+
+  test('a stream that does not match the server digest: the receiver fails after writing, asking for a unicast restore', async () => {
+    // Stands for corruption in transit, which udpcast would not notice: the digest the agent is
+    // given (the manifest's `stream` line, read from the action's params) no longer matches.
+    const d2 = zeroDisk('pc02c', 200);
+    await createAction('deploy', ['pc02'], deployParams, '02:00:00:00:00:02');
+    const plan = bootPlans.get(Mac.parse('02:00:00:00:00:02'));
+    const a = lastAction();
+    const params = JSON.parse(a.params);
+    params.streams[0].sha256 = '0'.repeat(64);
+    host.db.prepare('UPDATE clonage_actions SET params_json = ? WHERE id = ?').run(JSON.stringify(params), a.id);
+    const r = await runAgent(1, plan, devDirOf('pc02c', d2));
+    expect([r.code, r.target.state]).toEqual([1, 'failed']);
+    expect(r.target.message).toMatch(/partition 1 written from a damaged stream, its SHA-256 differs from the server: run a unicast restore/);
+    await until(() => senders().length === 0);
   }, 300000);
 
   test('one receiver with a too small disk fails with the reason, the other gets the image', async () => {
