@@ -20,19 +20,25 @@ export interface SenderSettings {
 const IFACE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
 const BITRATE = /^[1-9][0-9]{0,5}[kmg]?$/i;
 
+/** Per-setting checks, shared with the Configuration page: the error text, or null when valid. */
+export const DEPLOY_SETTING_CHECKS: Readonly<Record<'deploy.interface' | 'deploy.maxBitrate' | 'deploy.retriesUntilDrop', (v: unknown) => string | null>> = {
+  'deploy.interface': (v) => (typeof v === 'string' && IFACE.test(v) && v !== '.' && v !== '..' ? null : 'not a valid network interface name'),
+  'deploy.maxBitrate': (v) => (v === '' || (typeof v === 'string' && BITRATE.test(v)) ? null : 'expected e.g. 600m or empty'),
+  'deploy.retriesUntilDrop': (v) => (Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 1000 ? null : 'a whole number between 1 and 1000'),
+};
+
 /** Reads and validates the deploy.* settings; a bad value refuses the deploy with the reason. */
 export function senderSettingsFrom(settings: { getOr<T>(key: string, fallback: T): T }): SenderSettings {
-  const iface = settings.getOr<unknown>('deploy.interface', 'br0');
-  if (typeof iface !== 'string' || !IFACE.test(iface) || iface === '.' || iface === '..') {
-    throw new DeployRefusedError('setting deploy.interface is not a valid network interface name');
+  const values = {
+    'deploy.interface': settings.getOr<unknown>('deploy.interface', 'br0'),
+    'deploy.maxBitrate': settings.getOr<unknown>('deploy.maxBitrate', ''),
+    'deploy.retriesUntilDrop': settings.getOr<unknown>('deploy.retriesUntilDrop', 30),
+  };
+  for (const [key, check] of Object.entries(DEPLOY_SETTING_CHECKS)) {
+    const why = check(values[key as keyof typeof values]);
+    if (why) throw new DeployRefusedError(`setting ${key} is ${why.startsWith('not') ? why : `invalid: ${why}`}`);
   }
-  const rate = settings.getOr<unknown>('deploy.maxBitrate', '');
-  if (rate !== '' && (typeof rate !== 'string' || !BITRATE.test(rate))) throw new DeployRefusedError('setting deploy.maxBitrate: expected e.g. 600m or empty');
-  const retries = settings.getOr<unknown>('deploy.retriesUntilDrop', 30);
-  if (!Number.isInteger(retries) || (retries as number) < 1 || (retries as number) > 1000) {
-    throw new DeployRefusedError('setting deploy.retriesUntilDrop: a whole number between 1 and 1000');
-  }
-  return { iface, maxBitrate: rate as string, retriesUntilDrop: retries as number };
+  return { iface: values['deploy.interface'] as string, maxBitrate: values['deploy.maxBitrate'] as string, retriesUntilDrop: values['deploy.retriesUntilDrop'] as number };
 }
 
 /**

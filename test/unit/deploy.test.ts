@@ -5,6 +5,7 @@
  * and lifecycle through a fake spawn port (sessions, receivers left out, cancel, failures).
  */
 import { createHash, randomBytes } from 'crypto';
+import ejs from 'ejs';
 import * as fs from 'fs';
 import type { Server } from 'http';
 import * as path from 'path';
@@ -20,6 +21,7 @@ import { type ImageWiring, wireImages } from '../../src/images/wire-images';
 import { MachineInventory } from '../../src/inventory/machine-inventory';
 import { type ActionWiring, wireActions } from '../../src/index';
 import { FieldErrors } from '../../src/actions/field-errors';
+import { parseConfigForm } from '../../src/http/config-routes';
 import { migrateClonage } from '../../src/store/clonage-schema';
 import { createFakeHost, type FakeHost, fakeHostApp, listen, USERS } from '../helpers/fake-host';
 
@@ -193,6 +195,21 @@ describe('multicast deploy, server side', () => {
     expect(deployer.running(d.id)).toBe(false);
     await actions.service.recover(host.clock.now());
     expect(action(d.id)).toMatchObject({ state: 'failed', error: 'the server restarted during the multicast deploy: its sender is gone' });
+  });
+
+  it('configuration page: deploy.* fields checked by the sender rules, rendered from the partial', async () => {
+    const current = { getOr: <T>(_k: string, d: T) => d };
+    const bad = parseConfigForm({ deployInterface: 'eth0; reboot', deployMaxBitrate: 'fast', deployRetries: '0' }, current);
+    expect(bad.errors).toMatchObject({ deployInterface: 'not a valid network interface name', deployMaxBitrate: 'expected e.g. 600m or empty', deployRetries: 'a whole number between 1 and 1000' });
+    const good = parseConfigForm({ deployInterface: 'enp3s0', deployMaxBitrate: '600m', deployRetries: '50' }, current);
+    expect(good.changes).toMatchObject({ 'deploy.interface': 'enp3s0', 'deploy.maxBitrate': '600m', 'deploy.retriesUntilDrop': 50 });
+    expect(Object.keys(good.errors).filter((k) => k.startsWith('deploy'))).toEqual([]);
+    const html = await ejs.renderFile(path.join(__dirname, '../../pages/config.ejs'), {
+      form: {}, errors: { deployInterface: 'not a valid network interface name' }, csrfToken: 'x', toolkits: [], jobs: [], entries: [],
+      settings: { 'deploy.interface': 'br0', 'deploy.maxBitrate': '', 'deploy.retriesUntilDrop': 30 },
+    });
+    expect(html).toMatch(/<input name="deployInterface" value="br0"[^>]*><\/label><span class="field-error" data-field="deployInterface">not a valid/);
+    expect(html).toMatch(/name="deployRetries" type="number" min="1" max="1000" value="30"/);
   });
 
   it('argument arrays: interface, port, exact receiver count, connect grace, retries, bitrate', () => {
