@@ -76,7 +76,12 @@ export class DeploySender implements Deployer {
     run.done = this.drive(actionId, run)
       .catch((e: unknown) => {
         this.deps.logger.error('deploy sender failed', { actionId, error: String((e as Error)?.stack ?? e) });
-        this.coord().failAll(actionId, `multicast sender failed: ${(e as Error)?.message ?? e}`);
+        // Never an unhandled rejection: a failure to record the failure is only logged.
+        try {
+          this.coord().failAll(actionId, `multicast sender failed: ${(e as Error)?.message ?? e}`);
+        } catch (e2) {
+          this.deps.logger.error('deploy failure not recorded', { actionId, error: String(e2) });
+        }
       })
       .finally(() => this.runs.delete(actionId));
     this.runs.set(actionId, run);
