@@ -43,6 +43,8 @@ interface Running {
 }
 
 const MINUTE = 60_000;
+/** How often a running session reports its progress as an event. */
+const PROGRESS_MS = 30_000;
 const stageOf = (n: number) => `recv-${n}`;
 
 export class DeploySender implements Deployer {
@@ -177,10 +179,21 @@ export class DeploySender implements Deployer {
     let stderr = '';
     proc.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     proc.stdin.on('error', () => undefined); // EPIPE when udp-sender dies: its exit code says why
-    const watch = setInterval(() => this.over(actionId, run) && proc.kill('SIGKILL'), this.deps.pollMs ?? 1000);
+    // Every poll: stop when the action is over; every PROGRESS_MS an event with the sender's progress
+    // (bytes udp-sender has read: it sends them at the slowest receiver's pace).
+    const sent = { bytes: 0 };
+    let reported = started;
+    const watch = setInterval(() => {
+      if (this.over(actionId, run)) return proc.kill('SIGKILL');
+      const now = this.deps.clock.now().getTime();
+      if (now - reported < PROGRESS_MS || sent.bytes === 0) return;
+      reported = now;
+      const kbps = Math.round((sent.bytes * 8) / Math.max(1, now - started));
+      coord.event(actionId, 'info', `multicast partition ${s.number}: ${Math.floor((sent.bytes * 100) / Math.max(1, s.bytes))} % (${sent.bytes} bytes, ${kbps} kbit/s)`);
+    }, this.deps.pollMs ?? 1000);
     let fed: string | null = null;
     try {
-      fed = await this.feed(proc, s);
+      fed = await this.feed(proc, s, sent);
       const code = await proc.exited;
       run.proc = null;
       if (this.over(actionId, run)) return;
@@ -199,12 +212,13 @@ export class DeploySender implements Deployer {
   }
 
   /** Writes the pieces to udp-sender's stdin (pipeline: back-pressure, end); the SHA-256 of what was written. */
-  private async feed(proc: SenderProcess, s: SendableStream): Promise<string | null> {
+  private async feed(proc: SenderProcess, s: SendableStream, sent: { bytes: number }): Promise<string | null> {
     const hash = createHash('sha256');
     async function* pieces() {
       for (const path of s.paths) {
         for await (const piece of createReadStream(path)) {
           hash.update(piece as Buffer);
+          sent.bytes += (piece as Buffer).length;
           yield piece as Buffer;
         }
       }

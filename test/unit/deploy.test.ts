@@ -234,6 +234,8 @@ describe('multicast deploy, server side', () => {
     expect(procs[0].args).toEqual(['--interface', 'eth1', '--portbase', String(action(d.id).port), '--nokbd', '--min-receivers', '2', '--max-wait', '60', '--retries-until-drop', '30']);
     await until('stdin', () => Buffer.concat(procs[0].input).length === p1.length);
     expect(Buffer.concat(procs[0].input).equals(p1)).toBe(true);
+    host.clock.advanceMinutes(1); // a progress event every 30 s of the injected clock
+    await until('progress event', () => eventsOf(d.id).some((e) => /^multicast partition 1: 100 % \(7000 bytes, \d+ kbit\/s\)$/.test(e)));
     procs[0].exit(0);
     // pc02 fails its stream check: session 2 goes to pc03 alone.
     actions.service.result(a.jobId, a.token, { status: 'failed', exit_code: '9', message: 'partition 1 written from a damaged stream' });
