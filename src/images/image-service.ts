@@ -151,7 +151,8 @@ export class ImageService {
       policy = KEEP_ALL;
     }
     const now = this.deps.clock.now();
-    const victims = retentionVictims(this.records.succeeded(mac), justMadeId, policy, now);
+    const sent = this.imagesBeingDeployed(mac);
+    const victims = retentionVictims(this.records.succeeded(mac), justMadeId, policy, now).filter((v) => !sent.has(v.image));
     const deleted: string[] = [];
     for (const v of victims) {
       if (!this.records.markDeleted(v.id, now.toISOString(), `retention ${describeRetention(policy)}`)) continue;
@@ -164,6 +165,15 @@ export class ImageService {
     }
     if (deleted.length) this.deps.logger.info('retention applied', { mac, policy: describeRetention(policy), deleted });
     return deleted;
+  }
+
+  /** Images of `mac` an unfinished multicast deploy sends: retention keeps them until it is over. */
+  private imagesBeingDeployed(mac: string): Set<string> {
+    const rows = this.deps.db
+      .prepare("SELECT params_json AS p FROM clonage_actions WHERE type = 'deploy' AND state NOT IN ('succeeded','failed','cancelled')")
+      .all() as { p: string }[];
+    const params = rows.map((r) => JSON.parse(r.p) as { sourceMac?: string; image?: string });
+    return new Set(params.filter((p) => p.sourceMac === mac && typeof p.image === 'string').map((p) => p.image as string));
   }
 
   /**

@@ -159,6 +159,18 @@ describe('multicast deploy, server side', () => {
     expect(action(d.id).state).toBe('running');
   });
 
+  it('retention keeps an image an unfinished deploy sends', async () => {
+    await backup('pc01', 'img_a', [randomBytes(100)]);
+    const d = await deploy(['pc02']);
+    host.settings.set('backup.retention', 'keep-last-1');
+    await backup('pc01', 'img_b', [randomBytes(100)]);
+    expect(host.db.prepare("SELECT image, status FROM clonage_backups WHERE mac = ? ORDER BY id").all(macOf('pc01'))).toEqual([
+      { image: 'img_a', status: 'succeeded' }, { image: 'img_b', status: 'succeeded' }]);
+    await actions.service.cancel(d.id, USERS.admin.user);
+    await backup('pc01', 'img_c', [randomBytes(100)]);
+    expect(host.db.prepare("SELECT image FROM clonage_backups WHERE mac = ? AND status = 'succeeded'").all(macOf('pc01'))).toEqual([{ image: 'img_c' }]);
+  });
+
   it('a damaged piece refuses the deploy before any plan is armed; udp-sender never starts', async () => {
     await backup('pc01', 'img_a', [randomBytes(5000)]);
     fs.appendFileSync(path.join(host.dataDir, 'images', '02-00-00-00-00-01', 'img_a', 'sda1.pc.zst.000'), 'x');
