@@ -205,6 +205,7 @@ run_role() {
       "run_$J_ROLE" ;;
     report) run_report ;;
     backup|restore) "run_$J_ROLE" ;;   # agent-backup.sh
+    deploy) run_deploy ;;              # agent-deploy.sh
     *) FAIL_MSG="role $J_ROLE is not supported by this agent"; log "$FAIL_MSG"; return 5 ;;
   esac
 }

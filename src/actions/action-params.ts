@@ -15,6 +15,8 @@ import {
   type CloneParams,
 } from './action-types';
 import { FieldErrorCollector } from './field-errors';
+// Circular on purpose: deploy reuses the clone parsers; both modules only export functions.
+import { type DeploySources, parseDeployParams } from './deploy-params';
 
 /**
  * What happens to the emitter before the clone (SE3's `type_os`, se3-reference §1, §3):
@@ -177,10 +179,11 @@ export function parseCloneParams(raw: Raw, receivers: number, defaults: ParamDef
 export function parseActionParams(
   type: ActionType,
   raw: Raw,
-  ctx: { readonly receivers: number; readonly now: Date; readonly defaults?: ParamDefaults },
+  ctx: { readonly receivers: number; readonly now: Date; readonly defaults?: ParamDefaults; readonly sources?: DeploySources },
 ): ActionParams {
   const d = ctx.defaults ?? BUILTIN_DEFAULTS;
   if (type === 'clone') return parseCloneParams(raw, ctx.receivers, d);
+  if (type === 'deploy') return parseDeployParams(raw, ctx.receivers, d, ctx.sources);
   const errors = new FieldErrorCollector();
   let params: ActionParams | undefined;
   if (type === 'backup') {

@@ -56,11 +56,16 @@ function paramPairs(params: ActionParams, role: TargetRow['role'], port: number 
       return [['auto_reboot', params.autoReboot]];
     case 'memtest':
       return [];
+    // The receiver of a server multicast: udpcast port, how long it waits for the first session,
+    // and which image it reads the manifest of (the image routes allow that one only).
+    case 'deploy':
+      return [['disk', params.disk], ['port', port ?? 0], ['start_timeout', params.startTimeoutMinutes * 60],
+        ['source', params.sourceMac.replace(/:/g, '-')], ['image', params.image], ['store', 'server'], ['auto_reboot', params.autoReboot]];
   }
 }
 
 export function jobDescription(action: ActionRow, target: TargetRow, tuning: UdpcastTuning = DEFAULT_UDPCAST_TUNING): string {
-  if (action.type === 'clone' && action.port === null) throw new Error('a clone action has a port');
+  if ((action.type === 'clone' || action.type === 'deploy') && action.port === null) throw new Error(`a ${action.type} action has a port`);
   return renderKeyValues([
     ['job', target.id],
     ['role', target.role],

@@ -7,7 +7,7 @@ import { nameList } from './action-request';
 import { cloneDomainOf, type CloneDomain, type ParamDefaults } from './action-params';
 import { ACTION_TYPES, type ActionRequest, type ActionType, RECURRING_TYPES } from './action-types';
 
-export const PARAM_FIELDS = ['domain', 'disk', 'compression', 'min_receivers', 'min_wait', 'max_wait', 'start_timeout', 'auto_reboot', 'image'] as const;
+export const PARAM_FIELDS = ['domain', 'disk', 'compression', 'min_receivers', 'min_wait', 'max_wait', 'start_timeout', 'auto_reboot', 'image', 'source'] as const;
 export const TIMING_FIELDS = ['start', 'start_at', 'cron'] as const;
 
 /** Which parameter fields each type's form shows. */
@@ -17,6 +17,7 @@ export const FIELDS_OF: Readonly<Record<ActionType, readonly (typeof PARAM_FIELD
   restore: ['disk', 'image', 'auto_reboot'],
   report: ['auto_reboot'],
   memtest: [],
+  deploy: ['source', 'disk', 'min_receivers', 'min_wait', 'max_wait', 'start_timeout', 'auto_reboot'],
 };
 
 export const TYPE_LABELS: Readonly<Record<ActionType, string>> = {
@@ -25,6 +26,7 @@ export const TYPE_LABELS: Readonly<Record<ActionType, string>> = {
   restore: 'Restauration',
   report: 'Remontée de rapport',
   memtest: 'Test mémoire',
+  deploy: "Déploiement multicast d'une image",
 };
 
 /** How the wizard names the clone's domain choice (SE3's type_os). */
@@ -96,6 +98,7 @@ export function formValues(body: Body, defaults: ParamDefaults, receivers: numbe
     start_timeout: String(defaults.startTimeoutMinutes),
     auto_reboot: defaults.autoReboot,
     image: '',
+    source: '',
     start: 'now',
     start_at: '',
     cron: '',
@@ -117,11 +120,15 @@ export function summaryOf(r: ActionRequest): { label: string; value: string }[] 
   const sender = r.targets.find((t) => t.role === 'sender');
   if (sender) rows.push({ label: 'Émetteur', value: `${sender.name} (${sender.ip}, ${sender.mac})` });
   const others = r.targets.filter((t) => t.role !== 'sender');
-  rows.push({ label: r.type === 'clone' ? 'Récepteurs' : 'Machines', value: others.map((t) => t.name).join(', ') });
+  rows.push({ label: r.type === 'clone' || r.type === 'deploy' ? 'Récepteurs' : 'Machines', value: others.map((t) => t.name).join(', ') });
   const p = r.params;
   if (p.type === 'clone') {
     rows.push({ label: 'Domaine', value: DOMAIN_LABELS[cloneDomainOf(p)] });
     rows.push({ label: 'Disque', value: p.disk }, { label: 'Compression', value: p.compression });
+    rows.push({ label: 'Récepteurs minimum', value: String(p.minReceivers) });
+    rows.push({ label: 'Attente min / max / abandon', value: `${p.minWaitMinutes} / ${p.maxWaitMinutes} / ${p.startTimeoutMinutes} min` });
+  } else if (p.type === 'deploy') {
+    rows.push({ label: 'Image source', value: `${p.image} (${p.sourceMac})` }, { label: 'Disque', value: p.disk });
     rows.push({ label: 'Récepteurs minimum', value: String(p.minReceivers) });
     rows.push({ label: 'Attente min / max / abandon', value: `${p.minWaitMinutes} / ${p.maxWaitMinutes} / ${p.startTimeoutMinutes} min` });
   } else if (p.type === 'backup' || p.type === 'restore') {

@@ -10,6 +10,7 @@ import type { ActionService } from '../actions/action-service';
 import type { ActionUpdate } from '../actions/action-bus';
 import type { ActionView } from '../actions/action-view';
 import { paramDefaultsFrom } from '../actions/action-params';
+import { deploySourceChoices } from '../actions/deploy-params';
 import { adminDefaults, rememberAdminDefaults } from '../actions/admin-defaults';
 import { fieldErrorsOf } from '../actions/field-errors';
 import { ACTION_ID_PATTERN } from '../actions/job-token';
@@ -73,6 +74,7 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
       selection: sel,
       typeLabels: TYPE_LABELS,
       fields: sel.type ? FIELDS_OF[sel.type] : [],
+      deploySources: sel.type === 'deploy' ? await deploySourceChoices(service.deploySources(), await web.parcsOf(user(req), 'parc_can_clone'), inventory) : [],
       canRecur: canRecur(sel.type),
       values: formValues(body, paramDefaultsFrom(adminDefaults(host.settings, user(req).login)), receivers),
       errors: {},

@@ -4,6 +4,7 @@ import { InputError } from '../domain/errors';
 import { hashMenuPassword } from '../boot/menu-password';
 import { MAINTENANCE_ENTRIES, MAX_TIMEOUT_SECONDS, MENU_SETTING_KEYS, type MaintenanceEntry } from '../boot/menu-settings';
 import { MAX_WAIT_MINUTES, parseAutoReboot, parseBoundedInt, parseCloneDomain, parseCompression, parseDisk } from '../actions/action-params';
+import { DEPLOY_SETTING_CHECKS } from '../deploy/udp-sender-command';
 import type { ToolkitRegistry } from '../toolkits/toolkit-registry';
 import type { ToolkitInstaller } from '../toolkits/toolkit-installer';
 
@@ -59,6 +60,17 @@ export function parseConfigForm(body: Record<string, unknown>, current: { getOr<
     const wake = String(body.wakeMethod ?? '');
     if (['wol', 'reboot', 'wol+reboot'].includes(wake)) changes['wake.method'] = wake;
     else errors.wakeMethod = 'méthode de réveil inconnue';
+  }
+  // Multicast deploy (src/deploy/), checked by the sender's own rules; fields in pages/partials/deploy-config.ejs.
+  if (body.deployInterface !== undefined) {
+    const form = { 'deploy.interface': ['deployInterface', String(body.deployInterface).trim()],
+      'deploy.maxBitrate': ['deployMaxBitrate', String(body.deployMaxBitrate ?? '').trim()],
+      'deploy.retriesUntilDrop': ['deployRetries', /^\d{1,4}$/.test(String(body.deployRetries ?? '')) ? Number(body.deployRetries) : NaN] } as const;
+    for (const [key, [name, value]] of Object.entries(form)) {
+      const why = DEPLOY_SETTING_CHECKS[key as keyof typeof form](value);
+      if (why) errors[name] = why;
+      else changes[key] = value;
+    }
   }
   return { changes, errors };
 }

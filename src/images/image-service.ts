@@ -61,11 +61,13 @@ export class ImageService {
     this.deps.authority = authority;
   }
 
-  private job(jobId: string, token: string | undefined, role: 'backup' | 'restore'): AuthorizedJob {
+  /** A running job of one of these roles (a deploy job reads like a restore job, another image). */
+  private job(jobId: string, token: string | undefined, role: 'backup' | 'restore', alsoDeploy = false): AuthorizedJob {
     const authority = this.deps.authority;
     if (!authority) throw new ConflictError('the action service is not ready');
     const job = authority.authorizeJob(jobId, token);
-    if (job.target.role !== role || job.action.params.type !== role) throw new ConflictError(`this job is a ${job.target.role}, not a ${role}`);
+    const roles: string[] = alsoDeploy ? [role, 'deploy'] : [role];
+    if (!roles.includes(job.target.role) || job.action.params.type !== job.target.role) throw new ConflictError(`this job is a ${job.target.role}, not a ${roles.join(' or ')}`);
     return job;
   }
 
@@ -149,7 +151,8 @@ export class ImageService {
       policy = KEEP_ALL;
     }
     const now = this.deps.clock.now();
-    const victims = retentionVictims(this.records.succeeded(mac), justMadeId, policy, now);
+    const sent = this.imagesBeingDeployed(mac);
+    const victims = retentionVictims(this.records.succeeded(mac), justMadeId, policy, now).filter((v) => !sent.has(v.image));
     const deleted: string[] = [];
     for (const v of victims) {
       if (!this.records.markDeleted(v.id, now.toISOString(), `retention ${describeRetention(policy)}`)) continue;
@@ -164,32 +167,55 @@ export class ImageService {
     return deleted;
   }
 
-  /** The image a restore job uses: its `image`, or the machine's newest good one. */
-  private restoreImage(jobId: string, token: string | undefined): { job: AuthorizedJob; row: BackupRow } {
-    const job = this.job(jobId, token, 'restore');
-    const wanted = job.action.params.type === 'restore' ? job.action.params.image : '';
-    const row = this.records.forRestore(job.target.mac, wanted);
-    if (!row) throw new NotFoundError(`no ${wanted ? `image ${wanted}` : 'image'} on the server for ${job.target.name}`);
-    return { job, row };
+  /** Images of `mac` an unfinished multicast deploy sends: retention keeps them until it is over. */
+  private imagesBeingDeployed(mac: string): Set<string> {
+    const rows = this.deps.db
+      .prepare("SELECT params_json AS p FROM clonage_actions WHERE type = 'deploy' AND state NOT IN ('succeeded','failed','cancelled')")
+      .all() as { p: string }[];
+    const params = rows.map((r) => JSON.parse(r.p) as { sourceMac?: string; image?: string });
+    return new Set(params.filter((p) => p.sourceMac === mac && typeof p.image === 'string').map((p) => p.image as string));
+  }
+
+  /**
+   * The image a restore job uses (its `image`, or the machine's newest good one, of its own MAC),
+   * or the one image a deploy job receives: its action's source, of the source machine. The MAC
+   * comes from the job's action, never from the request.
+   */
+  private readableImage(jobId: string, token: string | undefined): { job: AuthorizedJob; row: BackupRow; mac: string } {
+    const job = this.job(jobId, token, 'restore', true);
+    const p = job.action.params;
+    const mac = p.type === 'deploy' ? p.sourceMac : job.target.mac;
+    const wanted = p.type === 'restore' || p.type === 'deploy' ? p.image : '';
+    const row = this.records.forRestore(mac, wanted);
+    if (!row) throw new NotFoundError(`no ${wanted ? `image ${wanted}` : 'image'} on the server for ${p.type === 'deploy' ? mac : job.target.name}`);
+    return { job, row, mac };
   }
 
   async manifest(jobId: string, token: string | undefined): Promise<ImageManifest> {
-    const { job, row } = this.restoreImage(jobId, token);
-    return this.deps.store.readManifest(job.target.mac, row.image);
+    const { row, mac } = this.readableImage(jobId, token);
+    return this.deps.store.readManifest(mac, row.image);
   }
 
-  /** GET …/image/manifest: the agent's line format. */
+  /**
+   * GET …/image/manifest: the agent's line format. A deploy job also gets `stream <partition>
+   * <bytes> <sha256>` lines: the digests of the whole streams the server verified, which the
+   * receivers compare with what udpcast delivered.
+   */
   async manifestText(jobId: string, token: string | undefined): Promise<string> {
-    return renderAgentManifest(await this.manifest(jobId, token));
+    const { job, row, mac } = this.readableImage(jobId, token);
+    const text = renderAgentManifest(await this.deps.store.readManifest(mac, row.image));
+    const p = job.action.params;
+    if (p.type !== 'deploy') return text;
+    return text + (p.streams ?? []).map((s) => `stream ${s.number} ${s.bytes} ${s.sha256}\n`).join('');
   }
 
-  /** GET …/image/{file}: only a file the restore's image lists, of that machine. */
+  /** GET …/image/{file}: only a file the job's image lists, of that machine. */
   async openFile(jobId: string, token: string | undefined, file: string) {
     assertFileName(file);
-    const { job, row } = this.restoreImage(jobId, token);
-    const m = await this.deps.store.readManifest(job.target.mac, row.image);
+    const { row, mac } = this.readableImage(jobId, token);
+    const m = await this.deps.store.readManifest(mac, row.image);
     if (!manifestFiles(m).some((f) => f.file === file)) throw new NotFoundError(`${file}: not a file of image ${row.image}`);
-    return this.deps.store.openRead(job.target.mac, row.image, file);
+    return this.deps.store.openRead(mac, row.image, file);
   }
 
   /** Staging dirs of jobs that no longer run are removed (failed or abandoned backups). */
