@@ -15,6 +15,7 @@ import {
   type CloneParams,
 } from './action-types';
 import { FieldErrorCollector } from './field-errors';
+import { parseStoragePart, parseStore, type Store, storeDefaultFrom } from './store-params';
 
 /**
  * What happens to the emitter before the clone (SE3's `type_os`, se3-reference §1, §3):
@@ -53,6 +54,8 @@ export interface ParamDefaults {
   readonly maxWaitMinutes: number;
   readonly startTimeoutMinutes: number;
   readonly autoReboot: AutoReboot;
+  /** Backup/restore store (setting backup.target). */
+  readonly store: Store;
 }
 
 export const BUILTIN_DEFAULTS: ParamDefaults = {
@@ -63,6 +66,7 @@ export const BUILTIN_DEFAULTS: ParamDefaults = {
   maxWaitMinutes: 15,
   startTimeoutMinutes: 20,
   autoReboot: 'always',
+  store: 'server',
 };
 
 /** Wait times are bounded: a day at most, which no real clone needs and no udpcast argument overflows. */
@@ -188,12 +192,12 @@ export function parseActionParams(
     const compression = errors.try('compression', () => parseCompression(raw, d.compression));
     const image = errors.try('image', () => parseImageName(raw, defaultImageName(ctx.now), false));
     const autoReboot = errors.try('auto_reboot', () => parseAutoReboot(raw, d.autoReboot));
-    params = { type, disk: disk!, compression: compression!, image: image!, autoReboot: autoReboot! };
+    params = { type, disk: disk!, compression: compression!, image: image!, autoReboot: autoReboot!, ...storeFields(raw, errors, d, disk) };
   } else if (type === 'restore') {
     const disk = errors.try('disk', () => parseDisk(raw, d.disk));
     const image = errors.try('image', () => parseImageName(raw, '', true));
     const autoReboot = errors.try('auto_reboot', () => parseAutoReboot(raw, d.autoReboot));
-    params = { type, disk: disk!, image: image!, autoReboot: autoReboot! };
+    params = { type, disk: disk!, image: image!, autoReboot: autoReboot!, ...storeFields(raw, errors, d, disk) };
   } else if (type === 'report') {
     const autoReboot = errors.try('auto_reboot', () => parseAutoReboot(raw, d.autoReboot));
     params = { type, autoReboot: autoReboot! };
@@ -202,6 +206,14 @@ export function parseActionParams(
   }
   errors.throwIfAny();
   return params;
+}
+
+/** `store` (+ `storage_part` for the partition store) of a backup or restore. */
+function storeFields(raw: Raw, errors: FieldErrorCollector, d: ParamDefaults, disk: string | undefined): { store: Store; storagePart?: string } {
+  const store = errors.try('store', () => parseStore(raw, d.store ?? 'server')) ?? 'server';
+  if (store !== 'partition') return { store };
+  const storagePart = errors.try('storage_part', () => parseStoragePart(raw, disk));
+  return { store, storagePart: storagePart ?? 'auto' };
 }
 
 /** Reads clone defaults from settings, falling back field by field when a value is unusable. */
@@ -220,5 +232,6 @@ export function paramDefaultsFrom(settings: { getOr<T>(key: string, fallback: T)
     maxWaitMinutes: pick('clone.maxWaitMinutes', b.maxWaitMinutes, minutes),
     startTimeoutMinutes: pick('clone.startTimeoutMinutes', b.startTimeoutMinutes, minutes),
     autoReboot: pick('clone.autoReboot', b.autoReboot, (v) => (AUTO_REBOOTS as readonly unknown[]).includes(v)),
+    store: storeDefaultFrom(settings),
   };
 }

@@ -8,7 +8,8 @@ import type { Database } from 'better-sqlite3';
 import { ConflictError, InputError, NotFoundError } from '../domain/errors';
 import type { Clock, Logger, SettingsStore } from '../host/contract';
 import type { ActionRow, TargetRow } from '../actions/action-types';
-import { BackupRecords, type BackupRow } from './backup-records';
+import { recordAgentImage } from './agent-store-commit';
+import { type BackupLocation, BackupRecords, type BackupRow } from './backup-records';
 import { buildManifest, manifestFiles, parseCommit, renderAgentManifest } from './image-manifest';
 import { assertFileName, isSha256, sanitiseImageName } from './image-names';
 import type { ImageStore } from './image-store';
@@ -79,7 +80,10 @@ export class ImageService {
 
   /** PUT …/image/{file}: one file of a running backup, into the job's staging directory. */
   async upload(jobId: string, token: string | undefined, file: string, body: AsyncIterable<Buffer | string>, meta: UploadMeta): Promise<ImageFile> {
-    const { target } = this.job(jobId, token, 'backup');
+    const { target, action } = this.job(jobId, token, 'backup');
+    if (action.params.type === 'backup' && (action.params.store ?? 'server') !== 'server') {
+      throw new ConflictError(`this backup writes to the ${action.params.store} store: no upload to the server`);
+    }
     const sha = (meta.sha256 ?? '').trim().toLowerCase();
     if (!isSha256(sha)) throw new InputError('X-Sha256: the SHA-256 of the body (64 hex digits) is required', 'sha256');
     await this.sweepSometimes();
@@ -102,6 +106,8 @@ export class ImageService {
     if (action.params.type !== 'backup') throw new ConflictError('not a backup');
     const now = this.deps.clock.now();
     const image = sanitiseImageName(action.params.image, now);
+    const store = action.params.store ?? 'server';
+    if (store !== 'server') return this.commitAgentImage(jobId, target, store, action.params.disk, image, text);
     const staging = this.deps.store.stagingDir(target.mac, jobId);
     let manifest: ImageManifest;
     let listed: ImageFile[];
@@ -140,8 +146,32 @@ export class ImageService {
     return { image, storedBytes: manifest.storedBytes, deleted };
   }
 
-  /** Deletes the machine's images the `backup.retention` policy lets go (never `justMadeId`). */
-  async applyRetention(mac: string, justMadeId: number): Promise<string[]> {
+  /**
+   * Commit of an image on the PC's storage partition or an SMB share: the manifest only, files
+   * verified by the agent (agent-store-commit.ts). The answer's `deleted` names the directories
+   * retention lets go: the agent removes them, the rows are already marked here.
+   */
+  private async commitAgentImage(jobId: string, target: TargetRow, location: 'partition' | 'smb', disk: string, image: string, text: string): Promise<CommitResult> {
+    let recorded: ReturnType<typeof recordAgentImage>;
+    try {
+      recorded = recordAgentImage(text, { db: this.deps.db, records: this.records, location, jobId, mac: target.mac, machine: target.name,
+        disk, image, now: this.deps.clock.now() });
+    } catch (err) {
+      this.event(jobId, 'error', `${target.name}: image ${image} (${location}) refused: ${(err as Error).message}`);
+      throw err;
+    }
+    const deleted = await this.applyRetention(target.mac, recorded.id, location);
+    const where = location === 'partition' ? `on the storage partition ${recorded.manifest.storagePartition ?? ''}` : 'on the SMB share';
+    this.event(jobId, 'info', `${target.name}: image ${image} written ${where} and verified by the agent (${recorded.manifest.storedBytes} bytes)` +
+      `${deleted.length ? `; retention: the agent deletes ${deleted.join(', ')}` : ''}`);
+    return { image, storedBytes: recorded.manifest.storedBytes, deleted };
+  }
+
+  /**
+   * Deletes the machine's images the `backup.retention` policy lets go (never `justMadeId`), per
+   * location: server files are removed here, partition/smb ones by the agent (it gets the names).
+   */
+  async applyRetention(mac: string, justMadeId: number, location: BackupLocation = 'server'): Promise<string[]> {
     const raw = this.deps.settings?.getOr<unknown>('backup.retention', 'all') ?? 'all';
     let policy = parseRetention(raw);
     if (!policy) {
@@ -149,10 +179,14 @@ export class ImageService {
       policy = KEEP_ALL;
     }
     const now = this.deps.clock.now();
-    const victims = retentionVictims(this.records.succeeded(mac), justMadeId, policy, now);
+    const victims = retentionVictims(this.records.succeeded(mac, location), justMadeId, policy, now);
     const deleted: string[] = [];
     for (const v of victims) {
       if (!this.records.markDeleted(v.id, now.toISOString(), `retention ${describeRetention(policy)}`)) continue;
+      if (location !== 'server') {
+        deleted.push(v.image);
+        continue;
+      }
       try {
         await this.deps.store.remove(mac, v.image);
       } catch (e) {
@@ -160,13 +194,15 @@ export class ImageService {
       }
       deleted.push(v.image);
     }
-    if (deleted.length) this.deps.logger.info('retention applied', { mac, policy: describeRetention(policy), deleted });
+    if (deleted.length) this.deps.logger.info('retention applied', { mac, location, policy: describeRetention(policy), deleted });
     return deleted;
   }
 
   /** The image a restore job uses: its `image`, or the machine's newest good one. */
   private restoreImage(jobId: string, token: string | undefined): { job: AuthorizedJob; row: BackupRow } {
     const job = this.job(jobId, token, 'restore');
+    const store = job.action.params.type === 'restore' ? job.action.params.store ?? 'server' : 'server';
+    if (store !== 'server') throw new ConflictError(`this restore reads its image from the ${store === 'smb' ? 'SMB share' : 'storage partition'}, not from the server`);
     const wanted = job.action.params.type === 'restore' ? job.action.params.image : '';
     const row = this.records.forRestore(job.target.mac, wanted);
     if (!row) throw new NotFoundError(`no ${wanted ? `image ${wanted}` : 'image'} on the server for ${job.target.name}`);
