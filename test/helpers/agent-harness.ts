@@ -75,8 +75,14 @@ export async function startAgentHarness(prefix: string, opts: { hosts?: number; 
 
   async function runJob(type: 'backup' | 'restore' | 'report', params: Record<string, string>, devDir: string, o: { machine?: string; mac?: string } = {}): Promise<AgentRun> {
     const fields = new URLSearchParams([['type', type], ['parc', 'salle1'], ['machine', o.machine ?? 'pc01'], ['auto_reboot', 'never'], ['confirm', '1'], ...Object.entries(params)]);
-    const res = await fetch(`${base}/modules/clonage/actions`, {
+    const post = () => fetch(`${base}/modules/clonage/actions`, {
       method: 'POST', redirect: 'manual', body: fields.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-test-user': 'admin' },
+    });
+    // undici may reuse a keep-alive socket the server is closing at that moment (ECONNRESET
+    // before any byte of the request was read): the request never reached the wizard, send it again.
+    const res = await post().catch((e: { cause?: { code?: string } }) => {
+      if (e.cause?.code === 'ECONNRESET') return post();
+      throw e;
     });
     if (res.status !== 303) throw new Error(`wizard answered ${res.status}: ${(await res.text()).slice(0, 2000)}`);
     await actions.service.tick(host.clock.now());
