@@ -267,4 +267,5 @@ valid_disk_part() { # name number
 }
 
 . "$SCRIPT_DIR/agent-dirstore.sh"
+. "$SCRIPT_DIR/agent-smb.sh"
 . "$SCRIPT_DIR/agent-restore.sh"

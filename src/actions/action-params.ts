@@ -15,6 +15,7 @@ import {
   type CloneParams,
 } from './action-types';
 import { FieldErrorCollector } from './field-errors';
+import { smbConfigOf } from '../images/smb-settings';
 import { parseStoragePart, parseStore, type Store, storeDefaultFrom } from './store-params';
 
 /**
@@ -56,6 +57,8 @@ export interface ParamDefaults {
   readonly autoReboot: AutoReboot;
   /** Backup/restore store (setting backup.target). */
   readonly store: Store;
+  /** False when no SMB share is configured: store=smb is then refused. Absent: not checked. */
+  readonly smbReady?: boolean;
 }
 
 export const BUILTIN_DEFAULTS: ParamDefaults = {
@@ -210,7 +213,11 @@ export function parseActionParams(
 
 /** `store` (+ `storage_part` for the partition store) of a backup or restore. */
 function storeFields(raw: Raw, errors: FieldErrorCollector, d: ParamDefaults, disk: string | undefined): { store: Store; storagePart?: string } {
-  const store = errors.try('store', () => parseStore(raw, d.store ?? 'server')) ?? 'server';
+  let store = errors.try('store', () => parseStore(raw, d.store ?? 'server')) ?? 'server';
+  if (store === 'smb' && d.smbReady === false) {
+    errors.add('store', 'store: no SMB share is configured (Configuration page)');
+    store = 'server';
+  }
   if (store !== 'partition') return { store };
   const storagePart = errors.try('storage_part', () => parseStoragePart(raw, disk));
   return { store, storagePart: storagePart ?? 'auto' };
@@ -233,5 +240,6 @@ export function paramDefaultsFrom(settings: { getOr<T>(key: string, fallback: T)
     startTimeoutMinutes: pick('clone.startTimeoutMinutes', b.startTimeoutMinutes, minutes),
     autoReboot: pick('clone.autoReboot', b.autoReboot, (v) => (AUTO_REBOOTS as readonly unknown[]).includes(v)),
     store: storeDefaultFrom(settings),
+    smbReady: smbConfigOf(settings) !== null,
   };
 }

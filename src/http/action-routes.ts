@@ -10,6 +10,7 @@ import type { ActionService } from '../actions/action-service';
 import type { ActionUpdate } from '../actions/action-bus';
 import type { ActionView } from '../actions/action-view';
 import { paramDefaultsFrom } from '../actions/action-params';
+import { smbConfigOf } from '../images/smb-settings';
 import { adminDefaults, rememberAdminDefaults } from '../actions/admin-defaults';
 import { fieldErrorsOf } from '../actions/field-errors';
 import { ACTION_ID_PATTERN } from '../actions/job-token';
@@ -75,6 +76,7 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
       fields: sel.type ? FIELDS_OF[sel.type] : [],
       canRecur: canRecur(sel.type),
       values: formValues(body, paramDefaultsFrom(adminDefaults(host.settings, user(req).login)), receivers),
+      smbReady: smbConfigOf(host.settings) !== null,
       errors: {},
       summary: [],
       ...extra,

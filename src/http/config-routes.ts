@@ -6,6 +6,8 @@ import { MAINTENANCE_ENTRIES, MAX_TIMEOUT_SECONDS, MENU_SETTING_KEYS, type Maint
 import { MAX_WAIT_MINUTES, parseAutoReboot, parseBoundedInt, parseCloneDomain, parseCompression, parseDisk } from '../actions/action-params';
 import type { ToolkitRegistry } from '../toolkits/toolkit-registry';
 import type { ToolkitInstaller } from '../toolkits/toolkit-installer';
+import { isStore } from '../actions/store-params';
+import { parseSmbForm, SMB_KEYS, smbPublicView } from '../images/smb-settings';
 
 export interface ConfigFormResult {
   readonly changes: Record<string, unknown>;
@@ -60,7 +62,22 @@ export function parseConfigForm(body: Record<string, unknown>, current: { getOr<
     if (['wol', 'reboot', 'wol+reboot'].includes(wake)) changes['wake.method'] = wake;
     else errors.wakeMethod = 'méthode de réveil inconnue';
   }
+  // Image storage (pages/partials/config-storage.ejs): default target and the SMB share.
+  if (body.backupTarget !== undefined) {
+    if (isStore(body.backupTarget)) changes['backup.target'] = body.backupTarget;
+    else errors.backupTarget = 'serveur, partition ou partage SMB';
+  }
+  if (body.smbServer !== undefined) {
+    const smb = parseSmbForm(body);
+    Object.assign(changes, smb.changes);
+    Object.assign(errors, smb.errors);
+  }
   return { changes, errors };
+}
+
+function withoutSecrets(o: Record<string, unknown>): Record<string, unknown> {
+  const { [SMB_KEYS.password]: _s, smbPassword: _f, ...rest } = o;
+  return rest;
 }
 
 function entriesOf(v: unknown): MaintenanceEntry[] {
@@ -75,7 +92,9 @@ export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistr
   const admin = web.requireRight('system_is_admin');
   const render = (req: Request, res: Response, errors: Record<string, string>, form: Record<string, unknown> = {}) =>
     web.render(req, res, 'config', {
-      title: 'Configuration du clonage', settings: host.settings.all(), errors, form,
+      // The SMB password never reaches a view: only whether one is stored (smb.hasPassword).
+      title: 'Configuration du clonage', settings: withoutSecrets(host.settings.all()), errors, form: withoutSecrets(form),
+      smb: smbPublicView(host.settings),
       toolkits: toolkits.list(), jobs: installer.list(), entries: MAINTENANCE_ENTRIES,
     });
   const done = (res: Response, msg: string) => res.redirect(303, `${web.mountPath}/config?flash=${encodeURIComponent(msg)}`);
@@ -92,7 +111,7 @@ export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistr
       return;
     }
     for (const [k, v] of Object.entries(changes)) host.settings.set(k, v);
-    host.logger.info('configuration changed', { by: web.currentUser(req)?.login, keys: Object.keys(changes) });
+    host.logger.info('configuration changed', { by: web.currentUser(req)?.login, keys: Object.keys(changes) }); // keys only, never values
     done(res, 'Configuration enregistrée');
   });
 

@@ -11,9 +11,10 @@ import type { ActionRow, TargetRow } from '../actions/action-types';
 import { recordAgentImage } from './agent-store-commit';
 import { type BackupLocation, BackupRecords, type BackupRow } from './backup-records';
 import { buildManifest, manifestFiles, parseCommit, renderAgentManifest } from './image-manifest';
-import { assertFileName, isSha256, sanitiseImageName } from './image-names';
+import { assertFileName, isSha256, macDirName, sanitiseImageName } from './image-names';
 import type { ImageStore } from './image-store';
 import { type ImageFile, type ImageManifest, ImageStorageError, ImageStoreError, MAX_TABLE_BYTES } from './image-types';
+import { renderSmbCredentials, smbConfigOf } from './smb-settings';
 import { describeRetention, KEEP_ALL, parseRetention, retentionVictims } from './retention';
 
 export interface AuthorizedJob {
@@ -196,6 +197,23 @@ export class ImageService {
     }
     if (deleted.length) this.deps.logger.info('retention applied', { mac, location, policy: describeRetention(policy), deleted });
     return deleted;
+  }
+
+  /**
+   * GET …/image/smb-credentials: the share and its account, for a RUNNING backup or restore job
+   * whose store is smb (409 otherwise; 404 when no share is configured). The path on the share
+   * ends with the job's own MAC, never one from the request.
+   */
+  smbCredentials(jobId: string, token: string | undefined): string {
+    const authority = this.deps.authority;
+    if (!authority) throw new ConflictError('the action service is not ready');
+    const { target, action } = authority.authorizeJob(jobId, token);
+    const p = action.params;
+    if ((p.type !== 'backup' && p.type !== 'restore') || (p.store ?? 'server') !== 'smb') throw new ConflictError('this job does not use the SMB share');
+    const config = this.deps.settings ? smbConfigOf(this.deps.settings) : null;
+    if (!config) throw new NotFoundError('no SMB share is configured (Configuration page)');
+    this.deps.logger.info('smb credentials given to the agent', { jobId, machine: target.name }); // never the password
+    return renderSmbCredentials(config, macDirName(target.mac));
   }
 
   /** The image a restore job uses: its `image`, or the machine's newest good one. */

@@ -147,6 +147,44 @@ describe('agent-written images: commit over HTTP', () => {
     ]);
   });
 
+  const creds = (url: string, token?: string) => fetch(`${url}/smb-credentials`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+  const configureSmb = () => {
+    for (const [k, v] of Object.entries({ 'smb.server': '10.77.0.1', 'smb.share': 'images', 'smb.subdir': 'clonage', 'smb.user': 'svc', 'smb.domain': 'LYCEE', 'smb.password': 'pw-1 x' })) {
+      host.settings.set(k, v);
+    }
+  };
+
+  it('smb-credentials: only to a running smb job with its token, never cached; the job text holds no secret', async () => {
+    configureSmb();
+    const j = await runningJob('backup', { image: 'img_s', store: 'smb' });
+    expect(j.job).toContain('store=smb\nchunk_mb=64\n');
+    expect(j.job).not.toMatch(/pw-1|svc|10\.77\.0\.1/);
+    expect((await creds(j.url)).status).toBe(401);
+    expect((await creds(j.url, 'A'.repeat(43))).status).toBe(403);
+    const ok = await creds(j.url, j.token);
+    expect([ok.status, ok.headers.get('cache-control'), await ok.text()]).toEqual([200, 'no-store',
+      'server=10.77.0.1\nshare=images\nsubdir=clonage\ndir=02-00-00-00-00-01\nusername=svc\ndomain=LYCEE\npassword=pw-1 x\n']);
+    actions.service.result(j.jobId, j.token, { status: 'succeeded', exit_code: '0' });
+    expect((await creds(j.url, j.token)).status).toBeGreaterThanOrEqual(400); // the job is over
+  });
+
+  it('smb-credentials: 409 for a job that does not use the share, 404 when no share is configured', async () => {
+    const p = await runningJob('backup', { image: 'img_p', store: 'partition' });
+    expect((await creds(p.url, p.token)).status).toBe(409);
+    actions.service.result(p.jobId, p.token, { status: 'succeeded', exit_code: '0' });
+    // store=smb is refused by the wizard while no share is configured; configured, then removed:
+    configureSmb();
+    const s = await runningJob('restore', { store: 'smb' });
+    host.settings.set('smb.server', '');
+    const r = await creds(s.url, s.token);
+    expect([r.status, r.headers.get('cache-control')]).toEqual([404, 'no-store']);
+  });
+
+  it('store=smb is refused while no share is configured', async () => {
+    await expect(actions.service.create(USERS.admin.user, { type: 'backup', parcs: ['salle1'], machines: ['pc01'], params: { store: 'smb' } }))
+      .rejects.toThrow(/no SMB share is configured/);
+  });
+
   it('a restore from the partition reads nothing from the server (409)', async () => {
     const r = await runningJob('restore', { store: 'partition' });
     expect(r.job).toContain('image=\nstore=partition\nstorage_part=auto\n');
