@@ -25,7 +25,7 @@ find_storage_part() { # disk-dump-file
       SP_NAME=$_p _found=$((_found + 1))
     done
     [ "$_found" = 1 ] || {
-      if [ "$_found" = 0 ]; then REFUSAL="no partition labelled CLONAGE on $J_DISK (storage_part=auto)"
+      if [ "$_found" = 0 ]; then REFUSAL="no partition labelled CLONAGE on $J_DISK, storage_part=auto"
       else REFUSAL="$_found partitions labelled CLONAGE on $J_DISK: name the storage partition"; fi
       return 1; }
   else
@@ -124,7 +124,7 @@ check_storage_kept() { # image-table current-dump
   _img=$(table_entries "$1" | awk -v n="$SP_NUM" '{ k = $1; sub(/.*[^0-9]/, "", k); if (k == n) print $2, $3 }')
   _cur=$(table_entries "$2" | awk -v p="$SP_NAME" '$1 == p { print $2, $3 }')
   [ -n "$_cur" ] && [ "$_img" = "$_cur" ] && return 0
-  REFUSAL="the partition table of image $M_IMAGE would move or overwrite the storage partition $SP_NAME (disk: start size ${_cur:-none}, image: ${_img:-none})"
+  REFUSAL="the partition table of image $M_IMAGE would move or overwrite the storage partition $SP_NAME, start and size on the disk: ${_cur:-none}, in the image: ${_img:-none}"
   return 1
 }
 

@@ -126,7 +126,7 @@ if (skipReason) console.warn(`backup to a storage partition SKIPPED: ${skipReaso
     try {
       const r = await h.runJob('restore', { disk: 'sda', image: 'img_moved', store: 'partition' }, devDir);
       expect([r.code, r.target.state]).toEqual([1, 'failed']);
-      expect(String(r.target.message)).toMatch(/the partition table of image img_moved would move or overwrite the storage partition sda3 .*: nothing written/);
+      expect(String(r.target.message)).toMatch(/the partition table of image img_moved would move or overwrite the storage partition sda3, start and size on the disk: \d+ \d+, in the image: \d+ \d+: nothing written/);
       expect(sha256Of(disk.loop)).toBe(before);
     } finally {
       onStore((d) => fs.rmSync(path.join(d, 'img_moved'), { recursive: true }), true);
@@ -152,4 +152,59 @@ if (skipReason) console.warn(`backup to a storage partition SKIPPED: ${skipReaso
     expect(page).toMatch(/data-store-image="img_p2" data-complete="yes"/);
     expect(page).toMatch(/data-store-image="img_half" data-complete="no"/);
   }, 300000);
+
+  describe('an NTFS storage partition, and choosing it', () => {
+    let disk2: LoopDisk;
+    let dev2: string;
+    let sums2: Record<string, string>;
+    beforeAll(() => {
+      h.host.settings.set('backup.retention', 'all');
+      disk2 = disks.attach('pc01b', 120, 'label: dos\n,50M,83\n,,7\n');
+      execFileSync('mkfs.ext4', ['-q', '-L', 'data', disk2.part(1)]);
+      execFileSync('mkntfs', ['-Q', '-q', '-L', 'CLONAGE', disk2.part(2)], { stdio: 'ignore' });
+      sums2 = disks.withMount(disk2.part(1), 'ext4', false, (d) => writeFiles(d, { 'a.bin': 1 << 20, 'b.txt': 'b\n' }));
+      dev2 = path.join(h.tmp, 'dev-pc01b');
+      fs.mkdirSync(dev2);
+      fs.symlinkSync(disk2.loop, path.join(dev2, 'sda'));
+      for (const n of [1, 2]) fs.symlinkSync(disk2.part(n), path.join(dev2, `sda${n}`));
+    });
+
+    test('backup to an NTFS partition labelled CLONAGE (ntfs-3g), sda1 wiped, restored from it; sda2 untouched', async () => {
+      expect(okOf(await h.runJob('backup', { disk: 'sda', compression: 'gzip', image: 'img_ntfs', store: 'partition' }, dev2))).toEqual(OK);
+      const listed = disks.withMount(disk2.part(2), 'ntfs', true, (d) => fs.readdirSync(path.join(d, 'clonage', 'img_ntfs')));
+      expect(listed).toEqual(expect.arrayContaining(['manifest.txt', 'sda1.pc.gz.000']));
+      execFileSync('dd', ['if=/dev/zero', `of=${disk2.part(1)}`, 'bs=1M', 'count=50', 'conv=fsync'], { stdio: 'ignore' });
+      const store = sha256Of(disk2.part(2));
+      expect(okOf(await h.runJob('restore', { disk: 'sda', image: 'img_ntfs', store: 'partition' }, dev2))).toEqual(OK);
+      disks.ensurePartitions(disk2, 2);
+      execFileSync('e2fsck', ['-fn', disk2.part(1)], { stdio: 'pipe' });
+      expect(disks.withMount(disk2.part(1), 'ext4', true, (d) => sumFiles(d, Object.keys(sums2)))).toEqual(sums2);
+      expect(sha256Of(disk2.part(2))).toBe(store);
+    }, 300000);
+
+    test('storage_part=auto: several partitions labelled CLONAGE are refused before anything; a named one is used', async () => {
+      execFileSync('e2label', [disk2.part(1), 'CLONAGE']);
+      const before = sha256Of(disk2.loop);
+      const r = await h.runJob('backup', { disk: 'sda', image: 'img_x', store: 'partition' }, dev2);
+      expect([r.code, r.target.state]).toEqual([1, 'failed']);
+      expect(String(r.target.message)).toMatch(/2 partitions labelled CLONAGE on sda: name the storage partition: nothing written/);
+      expect(sha256Of(disk2.loop)).toBe(before);
+      expect(okOf(await h.runJob('restore', { disk: 'sda', image: 'img_ntfs', store: 'partition', storage_part: 'sda2' }, dev2))).toEqual(OK);
+      expect(execFileSync('blkid', ['-o', 'value', '-s', 'LABEL', disk2.part(1)]).toString().trim()).toBe('data'); // sda1 restored
+    }, 300000);
+
+    test('storage_part=auto without any partition labelled CLONAGE: refused, nothing written', async () => {
+      const bare = disks.attach('pc01c', 40, 'label: dos\n,,83\n');
+      execFileSync('mkfs.ext4', ['-q', bare.part(1)]);
+      const dev3 = path.join(h.tmp, 'dev-pc01c');
+      fs.mkdirSync(dev3);
+      fs.symlinkSync(bare.loop, path.join(dev3, 'sda'));
+      fs.symlinkSync(bare.part(1), path.join(dev3, 'sda1'));
+      const before = sha256Of(bare.loop);
+      const r = await h.runJob('backup', { disk: 'sda', image: 'img_y', store: 'partition' }, dev3);
+      expect([r.code, r.target.state]).toEqual([1, 'failed']);
+      expect(String(r.target.message)).toMatch(/no partition labelled CLONAGE on sda, storage_part=auto: nothing written/);
+      expect(sha256Of(bare.loop)).toBe(before);
+    }, 300000);
+  });
 });
