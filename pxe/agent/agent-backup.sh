@@ -56,6 +56,10 @@ split_server() {
 }
 
 put_file() { if [ -n "$STORE_DIR" ]; then dir_put "$@"; else server_put "$@"; fi; }
+put_failure() { # what: why put_file failed, worded for the store
+  if [ -n "$STORE_DIR" ]; then echo "writing $1 to the $J_STORE store failed: ${PUT_ERR:-error}"
+  else echo "upload of $1 failed, HTTP ${HTTP_STATUS:-none}${PUT_ERR:+: $PUT_ERR}"; fi
+}
 get_file() { if [ -n "$STORE_DIR" ]; then dir_get "$@"; else server_get "$@"; fi; }
 
 # PUT one file as {server}/api/agent/jobs/{job}/image/{name}; sets PUT_BYTES PUT_SHA, or PUT_ERR.
@@ -135,7 +139,7 @@ upload_pieces() { # number prefix done-bytes part-bytes total-bytes
     [ "$_b" -gt 0 ] || break
     _f=$(printf '%s.%03d' "$2" "$_i")
     put_file "$WORK/piece" "$_f" ||
-      { echo "upload of $_f failed, HTTP ${HTTP_STATUS:-none}${PUT_ERR:+: $PUT_ERR}" > "$WORK/up.fail"; return 1; }
+      { put_failure "$_f" > "$WORK/up.fail"; return 1; }
     echo "chunk $1 $_f $PUT_BYTES $PUT_SHA" >> "$WORK/chunks.part"
     post_disk_progress backup "$3" "$4" "$5" || return 1
     _i=$((_i + 1))
@@ -180,11 +184,11 @@ backup_to_store() {
   # Boot code and, on DOS disks, the gap before the first partition (GRUB): at most 1 MiB.
   _n=$_first; [ $((_n * _ss)) -le 1048576 ] || _n=$((1048576 / _ss))
   : > "$WORK/manifest.body"
-  put_file "$WORK/table.sfdisk" table.sfdisk || fail_with 8 "upload of the partition table failed, HTTP ${HTTP_STATUS:-none}${PUT_ERR:+: $PUT_ERR}" || return
+  put_file "$WORK/table.sfdisk" table.sfdisk || fail_with 8 "$(put_failure table.sfdisk)" || return
   echo "table table.sfdisk $PUT_BYTES $PUT_SHA" >> "$WORK/manifest.body"
   if [ "$_n" -gt 0 ]; then
     dd if="$_disk" of="$WORK/head.bin" bs="$_ss" count="$_n" 2>/dev/null && put_file "$WORK/head.bin" head.bin ||
-      fail_with 8 "boot area not saved, HTTP ${HTTP_STATUS:-none}${PUT_ERR:+: $PUT_ERR}" || return
+      fail_with 8 "boot area not saved: $(put_failure head.bin)" || return
     echo "head head.bin $PUT_BYTES $PUT_SHA" >> "$WORK/manifest.body"
   fi
   _v=$(partclone.dd -v 2>&1 | sed -n 's/.*v\([0-9][0-9.]*\).*/\1/p' | head -n 1); [ -n "$_v" ] && echo "tool partclone $_v" >> "$WORK/manifest.body"

@@ -68,7 +68,7 @@ store_umount() {
 dir_put() { # local-file name
   PUT_BYTES=$(stat -c %s "$1") PUT_SHA=$(sha_of "$1") PUT_ERR= HTTP_STATUS=
   mkdir -p "$STORE_DIR/.incoming-$JOB" && cp "$1" "$STORE_DIR/.incoming-$JOB/$2" 2> "$WORK/cp.err" ||
-    { PUT_ERR="write to the ${J_STORE} store failed: $(head -n 1 "$WORK/cp.err" | tr -c 'A-Za-z0-9 ._:/,()-' '_')"; return 1; }
+    { PUT_ERR=$(head -n 1 "$WORK/cp.err" | sed 's|^.*: ||' | tr -c 'A-Za-z0-9 ._:/,-' '_'); return 1; }
   check_file "$STORE_DIR/.incoming-$JOB/$2" "$PUT_BYTES" "$PUT_SHA" || { PUT_ERR="file read back differs"; return 1; }
 }
 

@@ -153,6 +153,23 @@ if (skipReason) console.warn(`backup to a storage partition SKIPPED: ${skipReaso
     expect(page).toMatch(/data-store-image="img_half" data-complete="no"/);
   }, 300000);
 
+  test('a storage partition too small: the backup fails with the reason, its staging dir removed, no row', async () => {
+    const small = disks.attach('pc01s', 64, 'label: dos\n,40M,83\n,,83\n');
+    execFileSync('mkfs.ext4', ['-q', small.part(1)]);
+    execFileSync('mkfs.ext4', ['-q', '-L', 'CLONAGE', small.part(2)]);
+    disks.withMount(small.part(1), 'ext4', false, (d) => writeFiles(d, { 'random.bin': 30 << 20 })); // incompressible, > sda2
+    const dev = path.join(h.tmp, 'dev-pc01s');
+    fs.mkdirSync(dev);
+    fs.symlinkSync(small.loop, path.join(dev, 'sda'));
+    for (const n of [1, 2]) fs.symlinkSync(small.part(n), path.join(dev, `sda${n}`));
+    const rowsBefore = rows();
+    const r = await h.runJob('backup', { disk: 'sda', compression: 'zstd', image: 'img_big', store: 'partition' }, dev);
+    expect([r.code, r.target.state]).toEqual([1, 'failed']);
+    expect(String(r.target.message)).toMatch(/backup failed: sda1: writing sda1\.pc\.zst\.\d{3} to the partition store failed: .*No space left on device/);
+    expect(disks.withMount(small.part(2), 'ext4', true, (d) => fs.readdirSync(path.join(d, 'clonage')))).toEqual([]);
+    expect(rows()).toEqual(rowsBefore);
+  }, 300000);
+
   describe('an NTFS storage partition, and choosing it', () => {
     let disk2: LoopDisk;
     let dev2: string;
