@@ -37,16 +37,19 @@ find_storage_part() { # disk-dump-file
   [ -b "$DEV_DIR/$SP_NAME" ] || { REFUSAL="storage partition $SP_NAME not found"; return 1; }
 }
 
-# Mounts the storage partition (ext2/3/4 natively, NTFS with ntfs-3g) on $WORK/store.
-store_mount() { # rw|ro
+# Mounts the storage partition (ext2/3/4 natively, NTFS with ntfs-3g) on $WORK/store. `peek`
+# (reports) is read-only for real: ext4's noload does not replay a dirty journal; a restore's `ro`
+# lets the kernel replay it, so that the images are read from a consistent filesystem.
+store_mount() { # rw|ro|peek
   STORE_MNT=$WORK/store
   mkdir -p "$STORE_MNT"
   _t=$(blkid -o value -s TYPE "$DEV_DIR/$SP_NAME" 2>/dev/null)
   case "$_t:$1" in
     ext2:rw|ext3:rw|ext4:rw) mount -t "$_t" "$DEV_DIR/$SP_NAME" "$STORE_MNT" ;;
     ext2:ro|ext3:ro|ext4:ro) mount -t "$_t" -o ro "$DEV_DIR/$SP_NAME" "$STORE_MNT" ;;
+    ext2:peek|ext3:peek|ext4:peek) mount -t "$_t" -o ro,noload "$DEV_DIR/$SP_NAME" "$STORE_MNT" ;;
     ntfs:rw) ntfs-3g "$DEV_DIR/$SP_NAME" "$STORE_MNT" ;;
-    ntfs:ro) ntfs-3g -o ro "$DEV_DIR/$SP_NAME" "$STORE_MNT" ;;
+    ntfs:ro|ntfs:peek) ntfs-3g -o ro "$DEV_DIR/$SP_NAME" "$STORE_MNT" ;;
     *) REFUSAL="storage partition $SP_NAME holds ${_t:-no filesystem}, ext4 or NTFS expected"; return 1 ;;
   esac 2> "$WORK/mount.err" || { REFUSAL="storage partition $SP_NAME could not be mounted ($1): $(head -n 1 "$WORK/mount.err")"; return 1; }
   STORE_DIR=$STORE_MNT/clonage
@@ -140,7 +143,7 @@ report_store() {
       [ "$(blkid -o value -s LABEL "$DEV_DIR/$_p" 2>/dev/null)" = CLONAGE ] || continue
       SP_NAME=$_p
       echo "storage $_p"
-      store_mount ro 2>/dev/null || { echo "error $_p not mountable"; continue; }
+      store_mount peek 2>/dev/null || { echo "error $_p not mountable"; continue; }
       for _i in "$STORE_DIR"/*; do
         [ -d "$_i" ] || continue
         _n=${_i##*/}
