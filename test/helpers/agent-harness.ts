@@ -47,7 +47,7 @@ export interface AgentHarness {
   stop(): Promise<void>;
 }
 
-export async function startAgentHarness(prefix: string, opts: { hosts?: number; reserveBytes?: number } = {}): Promise<AgentHarness> {
+export async function startAgentHarness(prefix: string, opts: { hosts?: number; reserveBytes?: number; heartbeatMs?: number } = {}): Promise<AgentHarness> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.mkdirSync(path.join(tmp, 'bin'));
   execFileSync(BUSYBOX, ['--install', '-s', path.join(tmp, 'bin')]);
@@ -57,7 +57,7 @@ export async function startAgentHarness(prefix: string, opts: { hosts?: number; 
   const inventory = new MachineInventory(host.directory, host.dhcp);
   registerPageRoutes({ host, inventory });
   const wiredImages = wireImages(host, { reserveBytes: opts.reserveBytes ?? 0 });
-  const actions = await wireActions(host, inventory, { bootPlans, tickMs: 0 });
+  const actions = await wireActions(host, inventory, { bootPlans, tickMs: 0, heartbeatMs: opts.heartbeatMs });
   wiredImages.attach(actions.service);
   const images = wiredImages.service;
   host.web.router.use(errorMiddleware(host.web, host.logger));
