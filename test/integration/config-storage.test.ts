@@ -35,8 +35,22 @@ describe('configuration page: image storage and SMB share', () => {
     expect((await admin.post('/modules/clonage/config', { ...base, smbPassword: '', smbShare: 'images', _csrf: csrf })).status).toBe(303);
     expect([setting('smb.share'), setting('smb.password')]).toEqual(['"images"', '"S3cret-Pw!"']);
     // The wizard now offers the SMB share.
-    const wizard = await admin.get('/modules/clonage/actions/new/params?parc=salle1&type=backup&machine=pc01');
+    const wizard = await admin.get('/modules/clonage/actions/new/params?parc=salle101&type=backup&machine=s101-pc01');
     expect(wizard.text).toMatch(/name="store" value="smb"/);
+  });
+
+  test('a store=smb backup through the wizard: the password is in no page, log line or job', async () => {
+    const admin = await login('admin');
+    const csrf = await admin.csrf('/modules/clonage/actions/new/params?parc=salle101&type=backup&machine=s101-pc01');
+    const r = await admin.post('/modules/clonage/actions', { _csrf: csrf, type: 'backup', parc: 'salle101', machine: 's101-pc01', store: 'smb', image: 'img_smb',
+      disk: 'sda', compression: 'zstd', auto_reboot: 'never', start: 'now', confirm: '1' });
+    expect([r.status, r.status === 303 ? '' : r.text.match(/field-error[^<]*<?[^<]*/g)]).toEqual([303, '']);
+    const params = (shell.db.prepare("SELECT params_json AS p FROM clonage_actions ORDER BY rowid DESC LIMIT 1").get() as { p: string }).p;
+    expect(JSON.parse(params)).toMatchObject({ type: 'backup', store: 'smb', image: 'img_smb' });
+    for (const page of ['/modules/clonage/actions', '/modules/clonage/config', '/modules/clonage/reports']) {
+      expect((await admin.get(page)).text).not.toContain('S3cret-Pw!');
+    }
+    expect(shell.logLines.join('\n')).not.toContain('S3cret-Pw!');
   });
 
   test('invalid values are refused field by field, nothing saved, the typed password not echoed', async () => {
