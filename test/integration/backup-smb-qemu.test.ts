@@ -148,4 +148,16 @@ if (skip) console.warn(`backup/restore to an SMB share in QEMU SKIPPED: ${skip}`
     expect(disks.withMount(d.part(1), 'ext4', true, (mnt) => sumFiles(mnt, Object.keys(extSums)))).toEqual(extSums);
     expect(disks.withMount(d.part(2), 'ntfs', true, (mnt) => sumFiles(mnt, Object.keys(ntfsSums)))).toEqual(ntfsSums);
   }, 1500000);
+
+  test('a wrong share password: the backup fails with the mount error, nothing written, nothing recorded', async () => {
+    host.settings.set('smb.password', 'not-the-password');
+    const before = fs.readFileSync(diskFile);
+    const b = await bootJob('badpw', 'backup', { compression: 'zstd', image: 'vm_badpw' });
+    expect([b.code, b.target.state]).toEqual([0, 'failed']);
+    expect(b.target.message).toMatch(/SMB share \/\/[0-9.]+\/netlogon could not be mounted.*nothing written/);
+    expect(fs.existsSync(path.join(smbd.shareDir, 'clonage', 'images', '02-00-00-00-00-01', 'vm_badpw'))).toBe(false);
+    expect(host.db.prepare("SELECT COUNT(*) AS n FROM clonage_backups WHERE image = 'vm_badpw'").get()).toEqual({ n: 0 });
+    expect(fs.readFileSync(diskFile).equals(before)).toBe(true);
+    expect(b.serial + b.target.log).not.toContain('not-the-password');
+  }, 600000);
 });
