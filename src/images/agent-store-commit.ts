@@ -24,6 +24,8 @@ export interface AgentCommitContext {
   readonly disk: string;
   readonly image: string;
   readonly now: Date;
+  /** The job's storage_part when it named one (not `auto`): the manifest must say the same. */
+  readonly storagePart?: string;
 }
 
 /** The manifest.json kept in the row: the agent's declaration, marked as verified by the agent. */
@@ -56,6 +58,9 @@ export function recordAgentImage(text: string, ctx: AgentCommitContext): { id: n
   const draft = parseCommit(text);
   if (draft.disk.name !== ctx.disk) throw new InputError(`disk ${draft.disk.name} is not the job's disk ${ctx.disk}`, 'manifest');
   if (draft.store?.kind !== ctx.location) throw new InputError(`the manifest does not say "store ${ctx.location} …"`, 'manifest');
+  if (ctx.storagePart && ctx.storagePart !== 'auto' && draft.store.where !== ctx.storagePart) {
+    throw new InputError(`storage partition ${draft.store.where} is not the job's ${ctx.storagePart}`, 'manifest');
+  }
   const manifest = agentVerifiedManifest(draft, ctx);
   const at = ctx.now.toISOString();
   const id = ctx.db.transaction(() => {

@@ -108,7 +108,7 @@ export class ImageService {
     const now = this.deps.clock.now();
     const image = sanitiseImageName(action.params.image, now);
     const store = action.params.store ?? 'server';
-    if (store !== 'server') return this.commitAgentImage(jobId, target, store, action.params.disk, image, text);
+    if (store !== 'server') return this.commitAgentImage(jobId, target, store, action.params.disk, image, text, action.params.storagePart);
     const staging = this.deps.store.stagingDir(target.mac, jobId);
     let manifest: ImageManifest;
     let listed: ImageFile[];
@@ -152,11 +152,12 @@ export class ImageService {
    * verified by the agent (agent-store-commit.ts). The answer's `deleted` names the directories
    * retention lets go: the agent removes them, the rows are already marked here.
    */
-  private async commitAgentImage(jobId: string, target: TargetRow, location: 'partition' | 'smb', disk: string, image: string, text: string): Promise<CommitResult> {
+  private async commitAgentImage(jobId: string, target: TargetRow, location: 'partition' | 'smb', disk: string, image: string, text: string,
+    storagePart?: string): Promise<CommitResult> {
     let recorded: ReturnType<typeof recordAgentImage>;
     try {
       recorded = recordAgentImage(text, { db: this.deps.db, records: this.records, location, jobId, mac: target.mac, machine: target.name,
-        disk, image, now: this.deps.clock.now() });
+        disk, image, now: this.deps.clock.now(), storagePart });
     } catch (err) {
       this.event(jobId, 'error', `${target.name}: image ${image} (${location}) refused: ${(err as Error).message}`);
       throw err;

@@ -112,6 +112,7 @@ describe('agent-written images: commit over HTTP', () => {
     // Nothing is uploaded to the server for such a job.
     const put = await fetch(`${j.url}/x.000`, { method: 'PUT', body: 'x', headers: { authorization: `Bearer ${j.token}`, 'content-type': 'application/octet-stream', 'x-sha256': sha('x') } });
     expect(put.status).toBe(409);
+    expect((await commit(j.url, j.token, manifest('img_a', 'store partition sda5'))).status).toBe(400); // not the job's sda3
     const res = await commit(j.url, j.token, manifest('img_a'));
     expect([res.status, await res.text()]).toEqual([200, 'image=img_a\nbytes=5120\ndeleted=\n']);
     expect(rows()).toEqual([{ image: 'img_a', status: 'succeeded', location: 'partition', why: null }]);
