@@ -173,6 +173,9 @@ write_report() {
   cat /proc/partitions
   echo "### blkid"
   if [ "$DEV_DIR" = /dev ]; then blkid 2>&1; else for _d in $(report_disks); do blkid "$DEV_DIR/$_d" 2>&1; done; fi
+  # Images on a storage partition labelled CLONAGE (agent-dirstore.sh report_store).
+  echo "### clonage-store"
+  report_store
   echo "### df"
   [ "$DEV_DIR" = /dev ] || return 0   # tests: never mount anything from the host
   mkdir -p /mnt/clonage-report

@@ -49,6 +49,10 @@ export interface BackupParams {
   /** Image name [A-Za-z0-9_.-], default image_YYYYMMDD. */
   readonly image: string;
   readonly autoReboot: AutoReboot;
+  /** Where the image goes (store-params.ts); absent (actions stored before targets existed) = server. */
+  readonly store?: 'server' | 'partition' | 'smb';
+  /** store=partition: `auto` (label CLONAGE) or a partition of `disk`. */
+  readonly storagePart?: string;
 }
 
 export interface RestoreParams {
@@ -57,6 +61,8 @@ export interface RestoreParams {
   /** Empty: the newest successful backup of the machine. */
   readonly image: string;
   readonly autoReboot: AutoReboot;
+  readonly store?: 'server' | 'partition' | 'smb';
+  readonly storagePart?: string;
 }
 
 export interface ReportParams {

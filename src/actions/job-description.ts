@@ -45,13 +45,13 @@ function paramPairs(params: ActionParams, role: TargetRow['role'], port: number 
       }
       return [...common, ['start_timeout', params.startTimeoutMinutes * 60], ['auto_reboot', params.autoReboot]];
     }
-    // store=server: images go to / come from the server image store (docs/backup-restore.md);
-    // chunk_mb: size of the pieces the agent uploads. An empty restore image means the newest.
+    // store: server image store, storage partition or SMB share (docs/backup-restore.md);
+    // chunk_mb: size of the pieces the agent writes. An empty restore image means the newest.
     case 'backup':
-      return [['disk', params.disk], ['compression', params.compression], ['image', params.image], ['store', 'server'],
+      return [['disk', params.disk], ['compression', params.compression], ['image', params.image], ...storePairs(params),
         ['chunk_mb', BACKUP_CHUNK_MB], ['auto_reboot', params.autoReboot]];
     case 'restore':
-      return [['disk', params.disk], ['image', params.image], ['store', 'server'], ['auto_reboot', params.autoReboot]];
+      return [['disk', params.disk], ['image', params.image], ...storePairs(params), ['auto_reboot', params.autoReboot]];
     case 'report':
       return [['auto_reboot', params.autoReboot]];
     case 'memtest':
@@ -62,6 +62,12 @@ function paramPairs(params: ActionParams, role: TargetRow['role'], port: number 
       return [['disk', params.disk], ['port', port ?? 0], ['start_timeout', params.startTimeoutMinutes * 60],
         ['source', params.sourceMac.replace(/:/g, '-')], ['image', params.image], ['store', 'server'], ['auto_reboot', params.autoReboot]];
   }
+}
+
+/** Actions stored before the store choice existed have none: server. No SMB secret ever goes here. */
+function storePairs(params: { store?: string; storagePart?: string }): Array<[string, string]> {
+  const store = params.store ?? 'server';
+  return store === 'partition' ? [['store', store], ['storage_part', params.storagePart ?? 'auto']] : [['store', store]];
 }
 
 export function jobDescription(action: ActionRow, target: TargetRow, tuning: UdpcastTuning = DEFAULT_UDPCAST_TUNING): string {

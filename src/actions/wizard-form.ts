@@ -5,16 +5,18 @@
 import type { ActionInput } from './action-request';
 import { nameList } from './action-request';
 import { cloneDomainOf, type CloneDomain, type ParamDefaults } from './action-params';
+import { STORE_LABELS } from './store-params';
 import { ACTION_TYPES, type ActionRequest, type ActionType, RECURRING_TYPES } from './action-types';
 
-export const PARAM_FIELDS = ['domain', 'disk', 'compression', 'min_receivers', 'min_wait', 'max_wait', 'start_timeout', 'auto_reboot', 'image', 'source'] as const;
+export const PARAM_FIELDS = ['domain', 'disk', 'compression', 'min_receivers', 'min_wait', 'max_wait', 'start_timeout', 'auto_reboot', 'image', 'source',
+  'store', 'storage_part'] as const;
 export const TIMING_FIELDS = ['start', 'start_at', 'cron'] as const;
 
 /** Which parameter fields each type's form shows. */
 export const FIELDS_OF: Readonly<Record<ActionType, readonly (typeof PARAM_FIELDS)[number][]>> = {
   clone: ['domain', 'disk', 'compression', 'min_receivers', 'min_wait', 'max_wait', 'start_timeout', 'auto_reboot'],
-  backup: ['disk', 'compression', 'image', 'auto_reboot'],
-  restore: ['disk', 'image', 'auto_reboot'],
+  backup: ['disk', 'compression', 'image', 'store', 'storage_part', 'auto_reboot'],
+  restore: ['disk', 'image', 'store', 'storage_part', 'auto_reboot'],
   report: ['auto_reboot'],
   memtest: [],
   deploy: ['source', 'disk', 'min_receivers', 'min_wait', 'max_wait', 'start_timeout', 'auto_reboot'],
@@ -99,6 +101,8 @@ export function formValues(body: Body, defaults: ParamDefaults, receivers: numbe
     auto_reboot: defaults.autoReboot,
     image: '',
     source: '',
+    store: defaults.store ?? 'server',
+    storage_part: 'auto',
     start: 'now',
     start_at: '',
     cron: '',
@@ -134,6 +138,8 @@ export function summaryOf(r: ActionRequest): { label: string; value: string }[] 
   } else if (p.type === 'backup' || p.type === 'restore') {
     rows.push({ label: 'Disque', value: p.disk }, { label: 'Image', value: p.image || 'la plus récente' });
     if (p.type === 'backup') rows.push({ label: 'Compression', value: p.compression });
+    rows.push({ label: 'Stockage', value: STORE_LABELS[p.store ?? 'server'] });
+    if (p.store === 'partition') rows.push({ label: 'Partition de stockage', value: p.storagePart === 'auto' || !p.storagePart ? 'auto (étiquette CLONAGE)' : p.storagePart });
   }
   if (p.type !== 'memtest') rows.push({ label: 'Redémarrage automatique', value: p.autoReboot });
   const t = r.timing;

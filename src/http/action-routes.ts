@@ -11,6 +11,7 @@ import type { ActionUpdate } from '../actions/action-bus';
 import type { ActionView } from '../actions/action-view';
 import { paramDefaultsFrom } from '../actions/action-params';
 import { deploySourceChoices } from '../actions/deploy-params';
+import { smbConfigOf } from '../images/smb-settings';
 import { adminDefaults, rememberAdminDefaults } from '../actions/admin-defaults';
 import { fieldErrorsOf } from '../actions/field-errors';
 import { ACTION_ID_PATTERN } from '../actions/job-token';
@@ -77,6 +78,7 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
       deploySources: sel.type === 'deploy' ? await deploySourceChoices(service.deploySources(), await web.parcsOf(user(req), 'parc_can_clone'), inventory) : [],
       canRecur: canRecur(sel.type),
       values: formValues(body, paramDefaultsFrom(adminDefaults(host.settings, user(req).login)), receivers),
+      smbReady: smbConfigOf(host.settings) !== null,
       errors: {},
       summary: [],
       ...extra,

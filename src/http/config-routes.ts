@@ -7,6 +7,8 @@ import { MAX_WAIT_MINUTES, parseAutoReboot, parseBoundedInt, parseCloneDomain, p
 import { DEPLOY_SETTING_CHECKS } from '../deploy/udp-sender-command';
 import type { ToolkitRegistry } from '../toolkits/toolkit-registry';
 import type { ToolkitInstaller } from '../toolkits/toolkit-installer';
+import { isStore } from '../actions/store-params';
+import { parseSmbForm, SMB_KEYS, smbPublicView } from '../images/smb-settings';
 
 export interface ConfigFormResult {
   readonly changes: Record<string, unknown>;
@@ -72,7 +74,22 @@ export function parseConfigForm(body: Record<string, unknown>, current: { getOr<
       else changes[key] = value;
     }
   }
+  // Image storage (pages/partials/config-storage.ejs): default target and the SMB share.
+  if (body.backupTarget !== undefined) {
+    if (isStore(body.backupTarget)) changes['backup.target'] = body.backupTarget;
+    else errors.backupTarget = 'serveur, partition ou partage SMB';
+  }
+  if (body.smbServer !== undefined) {
+    const smb = parseSmbForm(body);
+    Object.assign(changes, smb.changes);
+    Object.assign(errors, smb.errors);
+  }
   return { changes, errors };
+}
+
+function withoutSecrets(o: Record<string, unknown>): Record<string, unknown> {
+  const { [SMB_KEYS.password]: _s, smbPassword: _f, ...rest } = o;
+  return rest;
 }
 
 function entriesOf(v: unknown): MaintenanceEntry[] {
@@ -87,7 +104,9 @@ export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistr
   const admin = web.requireRight('system_is_admin');
   const render = (req: Request, res: Response, errors: Record<string, string>, form: Record<string, unknown> = {}) =>
     web.render(req, res, 'config', {
-      title: 'Configuration du clonage', settings: host.settings.all(), errors, form,
+      // The SMB password never reaches a view: only whether one is stored (smb.hasPassword).
+      title: 'Configuration du clonage', settings: withoutSecrets(host.settings.all()), errors, form: withoutSecrets(form),
+      smb: smbPublicView(host.settings),
       toolkits: toolkits.list(), jobs: installer.list(), entries: MAINTENANCE_ENTRIES,
     });
   const done = (res: Response, msg: string) => res.redirect(303, `${web.mountPath}/config?flash=${encodeURIComponent(msg)}`);
@@ -104,7 +123,7 @@ export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistr
       return;
     }
     for (const [k, v] of Object.entries(changes)) host.settings.set(k, v);
-    host.logger.info('configuration changed', { by: web.currentUser(req)?.login, keys: Object.keys(changes) });
+    host.logger.info('configuration changed', { by: web.currentUser(req)?.login, keys: Object.keys(changes) }); // keys only, never values
     done(res, 'Configuration enregistrée');
   });
 

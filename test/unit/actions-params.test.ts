@@ -65,7 +65,7 @@ describe('clone parameters', () => {
     s.set('clone.compression', 'gzip');
     s.set('clone.disk', 'nvme0n1');
     s.set('clone.minWaitMinutes', 'soon');
-    expect(paramDefaultsFrom(s)).toEqual({ ...BUILTIN_DEFAULTS, compression: 'gzip', disk: 'nvme0n1' });
+    expect(paramDefaultsFrom(s)).toEqual({ ...BUILTIN_DEFAULTS, compression: 'gzip', disk: 'nvme0n1', smbReady: false });
   });
 });
 
