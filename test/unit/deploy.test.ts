@@ -4,6 +4,7 @@
  * damaged image before anything is armed, and the sender service's udp-sender argument arrays
  * and lifecycle through a fake spawn port (sessions, receivers left out, cancel, failures).
  */
+import { smbPublicView } from '../../src/images/smb-settings';
 import { createHash, randomBytes } from 'crypto';
 import ejs from 'ejs';
 import * as fs from 'fs';
@@ -219,6 +220,7 @@ describe('multicast deploy, server side', () => {
     const html = await ejs.renderFile(path.join(__dirname, '../../pages/config.ejs'), {
       form: {}, errors: { deployInterface: 'not a valid network interface name' }, csrfToken: 'x', toolkits: [], jobs: [], entries: [],
       settings: { 'deploy.interface': 'br0', 'deploy.maxBitrate': '', 'deploy.retriesUntilDrop': 30 },
+      smb: smbPublicView(current),
     });
     expect(html).toMatch(/<input name="deployInterface" value="br0"[^>]*><\/label><span class="field-error" data-field="deployInterface">not a valid/);
     expect(html).toMatch(/name="deployRetries" type="number" min="1" max="1000" value="30"/);
