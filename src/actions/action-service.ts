@@ -68,6 +68,8 @@ export class ActionService {
   readonly deploy: DeployCoordination;
   private readonly settings: Pick<SettingsStore, 'getOr'>;
   private ticking: Promise<unknown> | null = null;
+  /** The one run queued behind a running tick (see tick()). */
+  private rerun: Promise<void> | null = null;
 
   constructor(private readonly deps: ActionServiceDeps) {
     this.settings = deps.settings ?? NO_SETTINGS;
@@ -148,8 +150,22 @@ export class ActionService {
    * One step of the scheduler: due schedules become actions, due actions start, lost
    * preparations resume, stages that lasted too long fail. Overlapping calls share one run.
    */
-  async tick(now: Date = this.deps.clock.now()): Promise<void> {
-    if (this.ticking) return void (await this.ticking);
+  async tick(at?: Date): Promise<void> {
+    if (this.ticking) {
+      // The running tick may have read the due actions already: an action created meanwhile (the
+      // create route ticks at once) would wait for the next periodic tick. One follow-up run,
+      // shared by every caller that arrives meanwhile, sees it.
+      const running = this.ticking;
+      this.rerun ??= running.then(
+        () => undefined,
+        () => undefined,
+      ).then(() => {
+        this.rerun = null;
+        return this.tick(at);
+      });
+      return this.rerun;
+    }
+    const now = at ?? this.deps.clock.now();
     this.ticking = (async () => {
       this.runDueSchedules(now);
       await this.lifecycle.startDue(now);
@@ -274,7 +290,9 @@ export class ActionService {
   }
 
   /** Resolves when emitter preparations started by this instance are over. */
-  idle(): Promise<void> {
+  async idle(): Promise<void> {
+    // A tick may be waking PCs (sockets, timers): stopping must not leave it running on a closed database.
+    while (this.ticking || this.rerun) await (this.rerun ?? this.ticking)!.then(() => undefined, () => undefined);
     return this.lifecycle.idle();
   }
 

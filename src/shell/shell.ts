@@ -34,6 +34,12 @@ export interface ShellOptions {
   readonly logger?: (scope: string) => Logger;
   /** Enable these modules at start if not yet enabled (the demo start does this for clonage). */
   readonly autoEnable?: readonly string[];
+  /**
+   * Idle keep-alive timeout of the HTTP server (Node's default, 5 s, when absent). Tests pass 0:
+   * their client shares the server's event loop, and a loop stalled past the timeout lets the
+   * server drop a socket the client is already reusing (ECONNRESET). Browsers retry that case.
+   */
+  readonly keepAliveTimeoutMs?: number;
 }
 
 /** Builds and starts the whole standalone host from its configuration. */
@@ -91,6 +97,7 @@ export async function startShell(config: ShellConfig, opts: ShellOptions): Promi
     const s = app.listen(config.listen.port, config.listen.host, () => resolve(s));
     s.once('error', reject);
   });
+  if (opts.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = opts.keepAliveTimeoutMs;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.listen.port;
   const url = `http://${config.listen.host}:${port}`;

@@ -93,7 +93,7 @@ export async function startShellOn(dataDir: string, clock: Clock, settings: Reco
     moduleSettings: { clonage: { 'tftp.port': 0, 'tftp.bindAddress': '127.0.0.1', ...settings } },
   };
   const lines: string[] = [];
-  const shell = await startShell(config, { clock, logger: () => memoryLogger(lines), autoEnable: ['clonage'] });
+  const shell = await startShell(config, { clock, logger: () => memoryLogger(lines), autoEnable: ['clonage'], keepAliveTimeoutMs: 0 });
   return Object.assign(shell, { dataDir, logLines: lines });
 }
 

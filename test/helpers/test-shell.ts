@@ -47,6 +47,7 @@ export async function startTestShell(
     clock: opts.clock ?? { now: () => new Date() },
     logger: () => memoryLogger(lines),
     autoEnable: opts.autoEnable ?? [],
+    keepAliveTimeoutMs: 0, // only the client closes idle sockets (see ShellOptions)
   });
   return Object.assign(shell, {
     dataDir,

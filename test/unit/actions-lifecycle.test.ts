@@ -195,6 +195,33 @@ describe('action lifecycle', () => {
     }
   });
 
+  it('an action created while a tick runs is started by a follow-up run, not left for the next periodic tick; idle() waits for it', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((res) => (release = res));
+    const woken: string[] = [];
+    const g = rig({ waker: { wake: async (m) => { woken.push(m.name); await gate; } } });
+    try {
+      const first = await g.service.create(admin, cloneInput());
+      const running = g.service.tick(); // arms the clone, then waits in wake()
+      await new Promise((res) => setImmediate(res));
+      expect(actionState(g.host, first.id)).toBe('armed');
+      const second = await g.service.create(admin, { type: 'report', parcs: ['salle1'], machines: ['pc04'] });
+      const followUp = Promise.all([g.service.tick(), g.service.tick()]); // callers meanwhile share one follow-up run
+      let idle = false;
+      const idling = g.service.idle().then(() => (idle = true));
+      await new Promise((res) => setImmediate(res));
+      expect(actionState(g.host, second.id)).toBe('scheduled');
+      expect(idle).toBe(false); // a wake-up is still running
+      release();
+      await Promise.all([running, followUp, idling]);
+      expect(actionState(g.host, second.id)).toBe('armed');
+      expect(woken.filter((n) => n === 'pc04')).toEqual(['pc04']);
+      expect(idle).toBe(true);
+    } finally {
+      g.host.cleanup();
+    }
+  });
+
   it('a clone whose emitter needs no preparation goes straight to armed, never through preparing', async () => {
     const asked: string[] = [];
     const preparer: EmitterPreparer = {
