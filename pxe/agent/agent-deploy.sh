@@ -89,12 +89,7 @@ run_deploy() {
   grep -v -e '^device:' -e '^last-lba:' "$WORK/r.table.sfdisk" > "$WORK/table.apply"
   sfdisk -q "$_disk" < "$WORK/table.apply" > "$WORK/sfdisk.out" 2>&1 ||
     fail_with 8 "sfdisk could not write the partition table: $(tail -n 1 "$WORK/sfdisk.out")" || return
-  if [ -n "$M_HEAD" ]; then
-    dd if="$WORK/r.$M_HEAD" of="$_disk" bs=440 count=1 conv=notrunc 2>/dev/null
-    _n=$(($(stat -c %s "$WORK/r.$M_HEAD") / M_SS))
-    grep -q '^label: dos' "$WORK/r.table.sfdisk" && [ "$_n" -gt 1 ] &&
-      dd if="$WORK/r.$M_HEAD" of="$_disk" bs="$M_SS" skip=1 seek=1 count=$((_n - 1)) conv=notrunc 2>/dev/null
-  fi
+  write_boot_area "$_disk"   # agent-restore.sh
   reread_partitions "$_disk"
   _d=0
   while read -r _num _name _fs _mode _comp _psize <&3; do

@@ -113,12 +113,7 @@ restore_from_store() {
   grep -v -e '^device:' -e '^last-lba:' "$WORK/r.table.sfdisk" > "$WORK/table.apply"
   sfdisk -q "$_disk" < "$WORK/table.apply" > "$WORK/sfdisk.out" 2>&1 ||
     fail_with 8 "sfdisk could not write the partition table: $(tail -n 1 "$WORK/sfdisk.out")" || return
-  if [ -n "$M_HEAD" ]; then
-    dd if="$WORK/r.$M_HEAD" of="$_disk" bs=440 count=1 conv=notrunc 2>/dev/null
-    _n=$(($(stat -c %s "$WORK/r.$M_HEAD") / M_SS))
-    grep -q '^label: dos' "$WORK/r.table.sfdisk" && [ "$_n" -gt 1 ] &&
-      dd if="$WORK/r.$M_HEAD" of="$_disk" bs="$M_SS" skip=1 seek=1 count=$((_n - 1)) conv=notrunc 2>/dev/null
-  fi
+  write_boot_area "$_disk"
   reread_partitions "$_disk"
   if [ -n "$SP_NAME" ]; then
     _i=0
@@ -153,4 +148,18 @@ restore_from_store() {
   sync
   log "image $M_IMAGE restored onto $J_DISK"
   post_progress done 100 "$_total" 0
+}
+
+# After sfdisk wrote the image's table: the boot code (bytes 0-439 of head.bin) and, on DOS disks,
+# the MBR's own table bytes (440-509: disk id and the four entries, whose CHS fields sfdisk
+# recomputed from the geometry it sees here) and the gap before the first partition (GRUB), so
+# the MBR comes back byte for byte. GPT disks keep sfdisk's protective MBR: its size is this disk's.
+write_boot_area() { # disk (uses M_HEAD M_SS and $WORK/r.table.sfdisk, r.<head>)
+  [ -n "$M_HEAD" ] || return 0
+  dd if="$WORK/r.$M_HEAD" of="$1" bs=440 count=1 conv=notrunc 2>/dev/null
+  grep -q '^label: dos' "$WORK/r.table.sfdisk" || return 0
+  dd if="$WORK/r.$M_HEAD" of="$1" bs=1 skip=440 seek=440 count=70 conv=notrunc 2>/dev/null
+  _wn=$(($(stat -c %s "$WORK/r.$M_HEAD") / M_SS))
+  [ "$_wn" -gt 1 ] && dd if="$WORK/r.$M_HEAD" of="$1" bs="$M_SS" skip=1 seek=1 count=$((_wn - 1)) conv=notrunc 2>/dev/null
+  return 0
 }

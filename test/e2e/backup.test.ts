@@ -91,22 +91,6 @@ const CASES: readonly TargetCase[] = [
   },
 ];
 
-/**
- * The sectors before the first partition of a DOS disk without the CHS fields of the four table
- * entries: sfdisk computes them from the geometry it sees (255/63 for a file on the host, the
- * virtio disk's own in the PC), so a faithful restore may differ there and nowhere else. Boot
- * code, disk signature, each entry's boot flag, type, LBA start and size, and the gap are compared.
- */
-function withoutChs(head: Buffer): Buffer {
-  const b = Buffer.from(head);
-  for (let i = 0; i < 4; i++) {
-    const entry = 446 + 16 * i;
-    b.fill(0, entry + 1, entry + 4);
-    b.fill(0, entry + 5, entry + 8);
-  }
-  return b;
-}
-
 /** HTML attribute values as the views escape them. */
 const unescapeHtml = (s: string) =>
   s.replace(/&(amp|lt|gt|quot|#39|#34);/g, (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#34': '"' })[e]!);
@@ -294,8 +278,11 @@ describe('backup and restore of a QEMU PC from the admin pages, PXE-booted', () 
 
       // on the host, QEMU stopped
       expect(sfdiskDump()).toBe(tableBefore);
-      const head = withoutChs(readBytes(diskFile, 0, firstPartitionOffset));
-      const expected = withoutChs(headBefore);
+      // Byte for byte, the MBR's table entries included: sfdisk recomputes their CHS fields from
+      // the geometry it sees (255/63 for the host's file, the virtio disk's own in the PC), and the
+      // agent writes the image's MBR bytes back over them.
+      const head = readBytes(diskFile, 0, firstPartitionOffset);
+      const expected = headBefore;
       const firstDiff = head.findIndex((b, i) => b !== expected[i]);
       expect({ firstDifferentByte: firstDiff }).toEqual({ firstDifferentByte: -1 });
       const d = disks.attachFile(diskFile, c.filesystems.length);
