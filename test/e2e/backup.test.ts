@@ -13,10 +13,17 @@
  * clean, every file's SHA-256 identical on ext4 and NTFS → the plan was consumed: the PC's next
  * PXE boot is the local disk (chain.c32, no kernel).
  *
+ * Cases (CASES): `server` (the module's image store) and `partition` (store=partition,
+ * storage_part=auto: a third ext4 partition labelled CLONAGE on the PC's disk). For the partition
+ * case the server holds only the row (location 'partition', no image files), the image directory
+ * `/clonage/<image>/` with its line manifest is checked on the storage partition mounted read-only
+ * on the host, the wipe spares the table and the storage partition, and the storage partition's
+ * bytes are hashed before and after the restore (it is never written).
+ *
  * Run alone: `bash scripts/e2e.sh test/e2e/backup` (root). Artifacts: test-artifacts/e2e-backup/.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Mac } from '../../src/domain/mac';
@@ -24,7 +31,7 @@ import { BootPlanStore } from '../../src/boot/boot-plan-store';
 import type { ImageManifest } from '../../src/images/image-types';
 import type { PageClient } from '../helpers/browserless-client';
 import { loggedIn, type TestShell } from '../helpers/test-shell';
-import { LoopDisks, readBytes, sumFiles, writeFiles } from '../integration/backup-loop-disks';
+import { LoopDisks, readBytes, sha256Range, sumFiles, writeFiles } from '../integration/backup-loop-disks';
 import { Lab, startLabShell, tftpSent, waitFor, type Vm } from './lib/lab';
 
 const WORK = path.resolve(__dirname, '..', '..', 'test-artifacts', 'e2e-backup');
@@ -39,9 +46,9 @@ interface Filesystem {
 }
 
 /**
- * One backup target. Only `server` exists today; the "storage partition on the PC" target adds a
- * case here: its own PC, a disk layout with the storage partition, the wizard fields that choose
- * it, a wipe that spares the storage partition, and where the image must be found afterwards.
+ * One backup target: `server` (the module's image store) and `partition` (the storage partition
+ * labelled CLONAGE on the PC's own disk). Each case has its own PC, disk layout, wizard fields, a
+ * wipe (the partition case spares the storage partition) and where the image is found afterwards.
  */
 interface TargetCase {
   /** The target's name (SE3 type_dest_part), also the test's title. */
@@ -52,6 +59,8 @@ interface TargetCase {
   /** sfdisk script of the PC's disk (DOS label: the sectors before the first partition are compared too). */
   readonly table: string;
   readonly filesystems: readonly Filesystem[];
+  /** The storage partition (ext4 labelled CLONAGE): never backed up, never written by the restore. */
+  readonly storagePart?: number;
   /** Wizard fields of the backup, over the form's defaults (step 3 as the admin fills it). */
   readonly backupFields: Record<string, string>;
   readonly restoreFields: Record<string, string>;
@@ -62,6 +71,32 @@ interface TargetCase {
   wipe(diskFile: string): void;
   /** The stored image as the backup left it (server: the manifest in the image store); QEMU is stopped. */
   storedManifest(ctx: { readonly shell: TestShell; readonly diskFile: string; readonly disks: LoopDisks; readonly c: TargetCase }): ImageManifest;
+}
+
+const imageDirOnServer = (shell: TestShell, c: TargetCase) =>
+  path.join(shell.dataDir, 'modules', 'clonage', 'images', c.pc.mac.replace(/:/g, '-'), c.image);
+
+/** Number of partitions of an sfdisk script (lines starting with a comma). */
+const partitionCount = (table: string) => (table.match(/^,/gm) ?? []).length;
+
+/** Start and size in bytes of partition `n` of a disk file (sfdisk -d). */
+function partitionExtent(diskFile: string, n: number): { start: number; size: number } {
+  const dump = execFileSync('sfdisk', ['-d', diskFile], { encoding: 'utf8' });
+  const line = dump.split('\n').find((l) => new RegExp(`^\\S*?${n}\\s*:`).test(l));
+  const m = line && /start=\s*(\d+),\s*size=\s*(\d+)/.exec(line);
+  if (!m) throw new Error(`no partition ${n} in ${diskFile}:\n${dump}`);
+  return { start: Number(m[1]) * 512, size: Number(m[2]) * 512 };
+}
+
+/** The line manifest's records, and the files it lists as [name, bytes, sha256]. */
+function lineManifestFiles(text: string): [string, number, string][] {
+  const out: [string, number, string][] = [];
+  for (const l of text.split('\n')) {
+    const w = l.split(' ');
+    if (w[0] === 'table' || w[0] === 'head') out.push([w[1], Number(w[2]), w[3]]);
+    else if (w[0] === 'chunk') out.push([w[2], Number(w[3]), w[4]]);
+  }
+  return out;
 }
 
 const CASES: readonly TargetCase[] = [
@@ -87,6 +122,71 @@ const CASES: readonly TargetCase[] = [
     storedManifest: ({ shell, c }) => {
       const dir = path.join(shell.dataDir, 'modules', 'clonage', 'images', c.pc.mac.replace(/:/g, '-'), c.image);
       return JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as ImageManifest;
+    },
+  },
+  {
+    target: 'partition',
+    pc: { name: 's101-pc02', mac: '52:54:00:12:00:0c' },
+    diskMiB: 80,
+    table: 'label: dos\n,24M,83\n,24M,7\n,,83\n',
+    filesystems: [
+      { part: 1, fs: 'ext4', files: { 'big.bin': 3 * MIB, 'etc/hostname': 's101-pc02\n', 'home/eleve/notes.txt': 'contrôle de physique\n', 'empty': '' } },
+      { part: 2, fs: 'ntfs', files: { 'Windows/big.bin': 2 * MIB, 'readme.txt': 'salut\r\n', 'Users/Élève/Documents/devoir.txt': 'à rendre mardi\r\n' } },
+    ],
+    storagePart: 3,
+    backupFields: { disk: 'vda', compression: 'zstd', image: 'e2e_partition', store: 'partition', storage_part: 'auto', auto_reboot: 'always' },
+    restoreFields: { disk: 'vda', image: 'e2e_partition', store: 'partition', storage_part: 'auto', auto_reboot: 'always' },
+    image: 'e2e_partition',
+    locationLabel: 'partition locale',
+    wipe: (file) => {
+      // boot code, the gap after the MBR, partitions 1 and 2; the table (bytes 446–511) stays,
+      // or the storage partition could not be found; the storage partition is never touched
+      const gapEnd = partitionExtent(file, 1).start;
+      const fd = fs.openSync(file, 'r+');
+      try {
+        fs.writeSync(fd, Buffer.alloc(446), 0, 446, 0);
+        fs.writeSync(fd, Buffer.alloc(gapEnd - 512), 0, gapEnd - 512, 512);
+        for (const n of [1, 2]) {
+          const { start, size } = partitionExtent(file, n);
+          fs.writeSync(fd, Buffer.alloc(size), 0, size, start);
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
+    storedManifest: ({ shell, diskFile, disks, c }) => {
+      // the server recorded the manifest only: a row location=partition, no image files
+      const rows = shell.db.prepare('SELECT location, status, manifest_json FROM clonage_backups WHERE mac = ? AND image = ?').all(c.pc.mac, c.image) as {
+        location: string; status: string; manifest_json: string;
+      }[];
+      expect(rows.map((r) => [r.location, r.status])).toEqual([['partition', 'succeeded']]);
+      expect(fs.existsSync(imageDirOnServer(shell, c))).toBe(false);
+      const m = JSON.parse(rows[0].manifest_json) as ImageManifest & { location?: string; verifiedBy?: string; storagePartition?: string };
+      expect([m.location, m.verifiedBy, m.storagePartition]).toEqual(['partition', 'agent', `vda${c.storagePart}`]);
+      // the image directory on the storage partition, mounted read-only on the host
+      const d = disks.attachFile(diskFile, partitionCount(c.table));
+      try {
+        disks.withMount(d.part(c.storagePart!), 'ext4', true, (mnt) => {
+          const dir = path.join(mnt, 'clonage', c.image);
+          const text = fs.readFileSync(path.join(dir, 'manifest.txt'), 'utf8');
+          fs.writeFileSync(path.join(WORK, `${c.pc.name}.${c.image}.manifest.txt`), text);
+          expect(text.split('\n')[0]).toBe('clonage-image 1');
+          expect(text).toMatch(new RegExp(`^store partition vda${c.storagePart}$`, 'm'));
+          expect(text).toMatch(new RegExp(`^part ${c.storagePart} vda${c.storagePart} clonage_store `, 'm'));
+          const listed = lineManifestFiles(text);
+          expect(listed.length).toBeGreaterThan(2);
+          const found = listed.map(([f]) => {
+            const data = fs.readFileSync(path.join(dir, f));
+            return [f, data.length, createHash('sha256').update(data).digest('hex')];
+          });
+          expect(found).toEqual(listed);
+          // nothing left behind: only the image directory in /clonage
+          expect(fs.readdirSync(path.join(mnt, 'clonage'))).toEqual([c.image]);
+        });
+      } finally {
+        disks.cleanup();
+      }
+      return m;
     },
   },
 ];
@@ -236,6 +336,7 @@ describe('backup and restore of a QEMU PC from the admin pages, PXE-booted', () 
         else execFileSync('mkntfs', ['-Q', '-q', d.part(f.part)], { stdio: 'pipe' });
         sums[f.part] = disks.withMount(d.part(f.part), f.fs, false, (m) => writeFiles(m, f.files));
       }
+      if (c.storagePart) execFileSync('mkfs.ext4', ['-q', '-F', '-L', 'CLONAGE', d.part(c.storagePart)], { stdio: 'pipe' });
       disks.cleanup();
       firstPartitionOffset = Math.min(...[...sfdiskDump().matchAll(/start=\s*(\d+)/g)].map((x) => Number(x[1]))) * 512;
       const fd = fs.openSync(diskFile, 'r+');
@@ -253,7 +354,9 @@ describe('backup and restore of a QEMU PC from the admin pages, PXE-booted', () 
       const m = c.storedManifest({ shell, diskFile, disks, c });
       fs.writeFileSync(path.join(WORK, `${c.pc.name}.${c.image}.manifest.json`), JSON.stringify(m, null, 2));
       expect({ image: m.image, mac: m.mac, disk: m.disk.name, sizeBytes: m.disk.sizeBytes }).toEqual({ image: c.image, mac: c.pc.mac, disk: 'vda', sizeBytes: c.diskMiB * MIB });
-      expect(m.partitions.map((p) => [p.name, p.fs])).toEqual(c.filesystems.map((f) => [`vda${f.part}`, f.fs]));
+      const parts: [string, string][] = c.filesystems.map((f) => [`vda${f.part}`, f.fs]);
+      if (c.storagePart) parts.push([`vda${c.storagePart}`, 'clonage_store']);
+      expect(m.partitions.map((p) => [p.name, p.fs])).toEqual(parts);
 
       const reports = await admin.get(`${BASE}/reports`);
       expect(reports.status).toBe(200);
@@ -272,12 +375,15 @@ describe('backup and restore of a QEMU PC from the admin pages, PXE-booted', () 
       expect(vm.running).toBe(false);
       c.wipe(diskFile);
       expect(readBytes(diskFile, 0, firstPartitionOffset).equals(headBefore)).toBe(false);
+      const storage = c.storagePart ? partitionExtent(diskFile, c.storagePart) : undefined;
+      const storageBefore = storage && sha256Range(diskFile, storage.start, storage.size);
 
       const id = await runAction('restore', c.restoreFields);
       expect(targetsOf(id)[0].log).toMatch(/all files verified/);
 
       // on the host, QEMU stopped
       expect(sfdiskDump()).toBe(tableBefore);
+      if (storage) expect({ storagePartition: sha256Range(diskFile, storage.start, storage.size) }).toEqual({ storagePartition: storageBefore });
       // Byte for byte, the MBR's table entries included: sfdisk recomputes their CHS fields from
       // the geometry it sees (255/63 for the host's file, the virtio disk's own in the PC), and the
       // agent writes the image's MBR bytes back over them.
@@ -285,7 +391,7 @@ describe('backup and restore of a QEMU PC from the admin pages, PXE-booted', () 
       const expected = headBefore;
       const firstDiff = head.findIndex((b, i) => b !== expected[i]);
       expect({ firstDifferentByte: firstDiff }).toEqual({ firstDifferentByte: -1 });
-      const d = disks.attachFile(diskFile, c.filesystems.length);
+      const d = disks.attachFile(diskFile, partitionCount(c.table));
       try {
         for (const f of c.filesystems) {
           if (f.fs === 'ext4') execFileSync('e2fsck', ['-fn', d.part(f.part)], { stdio: 'pipe' }); // throws unless clean

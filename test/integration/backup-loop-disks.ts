@@ -115,3 +115,21 @@ export function readBytes(file: string, offset: number, length: number): Buffer 
     fs.closeSync(fd);
   }
 }
+
+/** SHA-256 of `length` bytes of `file` from `offset` (a partition of a disk file). */
+export function sha256Range(file: string, offset: number, length: number): string {
+  const h = createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(4 << 20);
+    for (let done = 0; done < length; ) {
+      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, length - done), offset + done);
+      if (n <= 0) throw new Error(`${file}: short read at ${offset + done}`);
+      h.update(buf.subarray(0, n));
+      done += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
+}
