@@ -9,9 +9,19 @@ export class ClonageError extends Error {
   }
 }
 
+/**
+ * A catalog message to show a person instead of `message` (which stays English for logs, APIs and
+ * agents): the key of a message catalog and its `{placeholder}` values, translated at render time
+ * in the reader's language (docs/i18n.md).
+ */
+export interface MessageRef {
+  readonly key: string;
+  readonly vars?: Readonly<Record<string, string | number>>;
+}
+
 /** Bad input from a user, a form, a client or a config file. `field` names the culprit for form errors. */
 export class InputError extends ClonageError {
-  constructor(message: string, readonly field?: string) {
+  constructor(message: string, readonly field?: string, readonly ref?: MessageRef) {
     super(message);
   }
 }

@@ -1,0 +1,33 @@
+/**
+ * The module's message catalog (fr and en) and its typed entry points. A key that is not in the
+ * French catalog is a compile error where code names it (`msg`, `moduleTranslator`); the English
+ * catalog is typed from the French one, so a missing or extra English key is a compile error too.
+ */
+import type { MessageRef } from '../domain/errors';
+import type { Locale } from '../host/contract';
+import { createTranslator, type MessageVars, type Translate } from './translator';
+import { enErrors } from './messages/en-errors';
+import { enForms } from './messages/en-forms';
+import { enPages } from './messages/en-pages';
+import { frErrors } from './messages/fr-errors';
+import { frForms } from './messages/fr-forms';
+import { frPages } from './messages/fr-pages';
+
+const fr = { ...frPages, ...frForms, ...frErrors };
+export type ModuleMessageKey = keyof typeof fr;
+const en: Readonly<Record<ModuleMessageKey, string>> = { ...enPages, ...enForms, ...enErrors };
+
+export const MODULE_CATALOGS: Readonly<Record<Locale, Readonly<Record<ModuleMessageKey, string>>>> = { fr, en };
+
+export type ModuleTranslate = Translate<ModuleMessageKey>;
+export const moduleTranslator: (locale: Locale) => ModuleTranslate = createTranslator(MODULE_CATALOGS);
+
+/** A catalog message for an InputError, translated when a form shows it (fieldErrorsOf). */
+export function msg(key: ModuleMessageKey, vars?: MessageVars): MessageRef {
+  return vars ? { key, vars } : { key };
+}
+
+/** Translates a MessageRef carried by an error; its key was checked when `msg` built it. */
+export function translateRef(t: ModuleTranslate, ref: MessageRef): string {
+  return t(ref.key as ModuleMessageKey, ref.vars);
+}

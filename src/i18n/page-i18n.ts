@@ -1,0 +1,56 @@
+/**
+ * What every module page gets to speak the user's language: `t` (catalog), `code` (a code such as
+ * a state or a type, printed through its catalog group, or as is when the catalog has no entry:
+ * codes come from the database and a new one must not break a page), `fmt` and `locale`.
+ * The locale comes from the host (HostWeb.locale): the module never reads the shell's session.
+ */
+import type { Request } from 'express';
+import type { HostWeb, Locale } from '../host/contract';
+import { MODULE_CATALOGS, moduleTranslator, type ModuleMessageKey, type ModuleTranslate } from './module-messages';
+import { pageFormat, type PageFormat } from './page-format';
+
+export interface PageI18n {
+  readonly locale: Locale;
+  readonly t: ModuleTranslate;
+  readonly code: (group: string, value: string) => string;
+  readonly fmt: PageFormat;
+}
+
+export interface PageI18nOptions {
+  /** IANA zone for dates on pages; absent: the server's zone. */
+  readonly timeZone?: string;
+}
+
+export function pageI18n(locale: Locale, opts: PageI18nOptions = {}): PageI18n {
+  const t = moduleTranslator(locale);
+  const catalog = MODULE_CATALOGS[locale];
+  const code = (group: string, value: string) => {
+    const key = `${group}.${value}`;
+    return Object.prototype.hasOwnProperty.call(catalog, key) ? t(key as ModuleMessageKey) : value;
+  };
+  return { locale, t, code, fmt: pageFormat(locale, t, opts.timeZone) };
+}
+
+/** The translator for the user of this request (titles, flash messages, form errors). */
+export function requestT(web: Pick<HostWeb, 'locale'>, req: Request): ModuleTranslate {
+  return moduleTranslator(web.locale(req));
+}
+
+/**
+ * The host's web with a render that adds t/code/fmt/locale to every view's locals, so no route
+ * can forget them. Everything else is the host's own member.
+ */
+export function withPageI18n(web: HostWeb, opts: PageI18nOptions = {}): HostWeb {
+  return {
+    router: web.router,
+    mountPath: web.mountPath,
+    currentUser: (req) => web.currentUser(req),
+    can: (user, right) => web.can(user, right),
+    parcsOf: (user, right) => web.parcsOf(user, right),
+    requireRight: (right) => web.requireRight(right),
+    csrfToken: (req) => web.csrfToken(req),
+    verifyCsrf: web.verifyCsrf,
+    locale: (req) => web.locale(req),
+    render: (req, res, view, locals) => web.render(req, res, view, { ...pageI18n(web.locale(req), opts), ...locals }),
+  };
+}
