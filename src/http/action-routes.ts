@@ -12,9 +12,11 @@ import type { ActionView } from '../actions/action-view';
 import { paramDefaultsFrom } from '../actions/action-params';
 import { adminDefaults, rememberAdminDefaults } from '../actions/admin-defaults';
 import { fieldErrorsOf } from '../actions/field-errors';
+import { pageI18n, requestT } from '../i18n/page-i18n';
+import { translateRef } from '../i18n/module-messages';
 import { ACTION_ID_PATTERN } from '../actions/job-token';
 import type { MachineInventory } from '../inventory/machine-inventory';
-import { canRecur, FIELDS_OF, formValues, inputFromForm, selectionOf, summaryOf, TYPE_LABELS } from '../actions/wizard-form';
+import { canRecur, FIELDS_OF, formValues, inputFromForm, selectionOf, summaryOf } from '../actions/wizard-form';
 
 export interface ActionRouteDeps {
   readonly host: HostContext;
@@ -64,14 +66,13 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
     const sel = selectionOf(body);
     const receivers = sel.machines.length;
     await web.render(req, res, 'wizard', {
-      title: 'Nouvelle action',
+      title: requestT(web, req)('title.newAction'),
       step,
       base,
       parcs: [],
       chosen: sel.parcs,
       machines: [],
       selection: sel,
-      typeLabels: TYPE_LABELS,
       fields: sel.type ? FIELDS_OF[sel.type] : [],
       canRecur: canRecur(sel.type),
       values: formValues(body, paramDefaultsFrom(adminDefaults(host.settings, user(req).login)), receivers),
@@ -95,13 +96,14 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
     try {
       if (body.confirm !== '1') {
         const request = await service.validate(user(req), input);
-        await renderWizard(req, res, body, 4, { summary: summaryOf(request) });
+        const { t, fmt } = pageI18n(web.locale(req));
+        await renderWizard(req, res, body, 4, { summary: summaryOf(request, t, (d) => fmt.when(d.toISOString())) });
         return;
       }
       const created = await service.create(user(req), input);
       rememberAdminDefaults(host.settings, user(req).login, body);
       if (created.kind === 'schedule') {
-        res.redirect(303, `${base}/actions?flash=${encodeURIComponent(`Planification ${created.id} enregistrée`)}`);
+        res.redirect(303, `${base}/actions?flash=${encodeURIComponent(requestT(web, req)('flash.scheduleSaved', { id: created.id }))}`);
         return;
       }
       void service.tick().catch((e) => host.logger.error('tick after create failed', { error: String(e) }));
@@ -109,13 +111,14 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       res.status(400);
-      await renderWizard(req, res, body, 3, { errors: fieldErrorsOf(e) });
+      const t = requestT(web, req);
+      await renderWizard(req, res, body, 3, { errors: fieldErrorsOf(e, (ref) => translateRef(t, ref)) });
     }
   }));
 
   r.get('/actions/:id', clone, wrap(async (req, res) => {
     const view = await service.view(actionId(req), user(req));
-    await web.render(req, res, 'action-detail', { title: `Action ${view.id}`, action: view, base, typeLabels: TYPE_LABELS });
+    await web.render(req, res, 'action-detail', { title: requestT(web, req)('title.action', { id: view.id }), action: view, base });
   }));
 
   r.get('/actions/:id/events', clone, wrap(async (req, res) => {
@@ -158,13 +161,13 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
   r.post('/actions/:id/cancel', ...post, wrap(async (req, res) => {
     const id = actionId(req);
     await service.cancel(id, user(req));
-    res.redirect(303, `${base}/actions/${id}?flash=${encodeURIComponent('Action annulée')}`);
+    res.redirect(303, `${base}/actions/${id}?flash=${encodeURIComponent(requestT(web, req)('flash.actionCancelled'))}`);
   }));
 
   r.post('/actions/:id/start-now', ...post, wrap(async (req, res) => {
     const id = actionId(req);
     const n = await service.startNow(id, user(req));
-    res.redirect(303, `${base}/actions/${id}?flash=${encodeURIComponent(`Démarrage avec ${n} récepteur(s)`)}`);
+    res.redirect(303, `${base}/actions/${id}?flash=${encodeURIComponent(requestT(web, req)('flash.startedWith', { count: n }))}`);
   }));
 
   return {

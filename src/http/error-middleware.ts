@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { HostWeb, Logger } from '../host/contract';
 import { httpStatusOf, InputError } from '../domain/errors';
+import { requestT } from '../i18n/page-i18n';
 
 /**
  * The module's single translation of typed errors to HTTP. Agent and API calls get JSON (or plain
@@ -22,7 +23,7 @@ export function errorMiddleware(web: HostWeb, logger: Logger) {
       return;
     }
     web
-      .render(req, res, 'error', { title: `Erreur ${status}`, status, message })
+      .render(req, res, 'error', { title: requestT(web, req)('title.error', { status }), status, message })
       .catch(() => res.type('text').send(message));
   };
 }

@@ -6,6 +6,7 @@ import { BackupRecords } from '../images/backup-records';
 import { machineReportView, machineSummaries } from '../images/machine-report';
 import type { MachineInventory } from '../inventory/machine-inventory';
 import { listActions, parseActionListFilter } from '../consult/action-list';
+import { requestT } from '../i18n/page-i18n';
 
 type AsyncHandler = (req: Request, res: Response) => Promise<void>;
 const wrap = (h: AsyncHandler): RequestHandler => (req: Request, res: Response, next: NextFunction) => {
@@ -39,7 +40,7 @@ export function registerPageRoutes({ host, inventory }: PageDeps): void {
     const chosen = listParam(req.query.parc);
     const parcs = await inventory.parcs(allowed);
     const machines = chosen.length ? await inventory.machines(chosen, allowed) : [];
-    await web.render(req, res, 'wizard', { title: 'Nouvelle action', parcs, chosen, machines, step: chosen.length ? 2 : 1 });
+    await web.render(req, res, 'wizard', { title: requestT(web, req)('title.newAction'), parcs, chosen, machines, step: chosen.length ? 2 : 1 });
   }));
 
   r.get('/actions', clone, wrap(async (req, res) => {
@@ -47,7 +48,7 @@ export function registerPageRoutes({ host, inventory }: PageDeps): void {
     const filter = parseActionListFilter(req.query as Record<string, unknown>);
     const actions = listActions(db, allowed, filter);
     const parcs = await inventory.parcs(allowed);
-    await web.render(req, res, 'actions', { title: 'Consulter les actions', actions, filter, parcs });
+    await web.render(req, res, 'actions', { title: requestT(web, req)('title.actions'), actions, filter, parcs });
   }));
 
   /** MACs of the machines in the user's parcs, or null for every machine (system_is_admin). */
@@ -62,7 +63,7 @@ export function registerPageRoutes({ host, inventory }: PageDeps): void {
     const macs = await visibleMacs(req);
     const machines = machineSummaries(db, macs);
     const backups = new BackupRecords(db).allSucceeded().filter((b) => !macs || macs.has(b.mac));
-    await web.render(req, res, 'reports', { title: 'Rapports et sauvegardes', machines, backups });
+    await web.render(req, res, 'reports', { title: requestT(web, req)('title.reports'), machines, backups });
   }));
 
   r.get('/reports/:mac', clone, wrap(async (req, res) => {
@@ -73,7 +74,7 @@ export function registerPageRoutes({ host, inventory }: PageDeps): void {
     const reportId = typeof raw === 'string' && /^\d{1,12}$/.test(raw) ? Number(raw) : undefined;
     const view = machineReportView(db, mac, reportId);
     if (!view) throw new NotFoundError(`nothing reported or backed up for ${mac}`);
-    await web.render(req, res, 'report-machine', { title: `Rapport de ${view.name}`, view, base: web.mountPath });
+    await web.render(req, res, 'report-machine', { title: requestT(web, req)('title.report', { name: view.name }), view, base: web.mountPath });
   }));
 
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import express, { type Router } from 'express';
 import type { Database } from 'better-sqlite3';
 import type {
-  Clock, DhcpApi, Directory, HookContext, HostContext, HostNetwork, HostUser, LifecycleHook,
+  Clock, DhcpApi, Directory, HookContext, HostContext, HostNetwork, HostUser, LifecycleHook, Locale,
   Logger, ModuleInstance, ModuleManifest, RegisterModule,
 } from '../host/contract';
 import { ConflictError, NotFoundError } from '../domain/errors';
@@ -135,13 +135,17 @@ export class ModuleHost {
   };
 
   /** Menu entries of running modules that the user holds the right for, in order. */
-  async menuFor(user: HostUser): Promise<MenuItem[]> {
+  async menuFor(user: HostUser, locale: Locale = 'fr'): Promise<MenuItem[]> {
     const items: MenuItem[] = [];
     for (const m of this.modules.values()) {
       if (!m.instance) continue;
       for (const e of m.manifest.menu) {
         if (await this.deps.web.rights.can(user, e.right)) {
-          items.push({ section: e.section ?? m.manifest.name, label: e.label, href: `/modules/${m.manifest.id}${e.path}`, order: e.order });
+          // English labels are optional in a manifest: a module without them stays French.
+          const en = locale === 'en';
+          const section = (en ? e.sectionEn ?? m.manifest.nameEn : undefined) ?? e.section ?? m.manifest.name;
+          const label = (en ? e.labelEn : undefined) ?? e.label;
+          items.push({ section, label, href: `/modules/${m.manifest.id}${e.path}`, order: e.order });
         }
       }
     }
@@ -202,6 +206,7 @@ export class ModuleHost {
         requireRight: (right) => web.requireRight(right),
         csrfToken: (req) => web.csrfToken(req),
         verifyCsrf: web.verifyCsrf,
+        locale: (req) => web.locale(req),
         render: (req, res, view, locals) => web.renderPage(req, res, web.viewFile(pagesDir, view), locals),
       },
     };
