@@ -12,7 +12,6 @@ import { wireActions } from './actions/wire-actions';
 import { actionWaker } from './wake/action-waker';
 import { createEmitterPreparation } from './emitter';
 import { wireImages } from './images/wire-images';
-import { withPageI18n } from './i18n/page-i18n';
 
 export { wireActions, type ActionWiring, type ActionWiringOptions } from './actions/wire-actions';
 
@@ -20,9 +19,7 @@ export { wireActions, type ActionWiring, type ActionWiringOptions } from './acti
  * The module's only entry point: the host calls register() when the module is enabled and
  * stop() on the returned instance when it is disabled or the host shuts down.
  */
-export async function register(hostContext: HostContext): Promise<ModuleInstance> {
-  // Every page rendered by the module gets the catalog and formats of its user's locale.
-  const host: HostContext = { ...hostContext, web: withPageI18n(hostContext.web) };
+export async function register(host: HostContext): Promise<ModuleInstance> {
   migrateClonage(host.db);
   const inventory = new MachineInventory(host.directory, host.dhcp);
   const plans = new BootPlanStore(host.db, host.clock);

@@ -12,7 +12,7 @@ import type { ActionView } from '../actions/action-view';
 import { paramDefaultsFrom } from '../actions/action-params';
 import { adminDefaults, rememberAdminDefaults } from '../actions/admin-defaults';
 import { fieldErrorsOf } from '../actions/field-errors';
-import { pageI18n, requestT } from '../i18n/page-i18n';
+import { pageI18n, requestT, withPageI18n } from '../i18n/page-i18n';
 import { translateRef } from '../i18n/module-messages';
 import { ACTION_ID_PATTERN } from '../actions/job-token';
 import type { MachineInventory } from '../inventory/machine-inventory';
@@ -47,7 +47,7 @@ function liveView(v: ActionView) {
 /** Registers the routes; returns a function closing every open live stream (module stop). */
 export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): void } {
   const { host, service, inventory } = deps;
-  const { web } = host;
+  const web = withPageI18n(host.web);
   const r = web.router;
   const base = web.mountPath;
   const clone = web.requireRight('parc_can_clone');

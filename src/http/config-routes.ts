@@ -7,7 +7,7 @@ import { MAX_WAIT_MINUTES, parseAutoReboot, parseBoundedInt, parseCloneDomain, p
 import type { ToolkitRegistry } from '../toolkits/toolkit-registry';
 import type { ToolkitInstaller } from '../toolkits/toolkit-installer';
 import { moduleTranslator, translateRef, type ModuleTranslate } from '../i18n/module-messages';
-import { requestT } from '../i18n/page-i18n';
+import { requestT, withPageI18n } from '../i18n/page-i18n';
 
 export interface ConfigFormResult {
   readonly changes: Record<string, unknown>;
@@ -80,7 +80,7 @@ function entriesOf(v: unknown): MaintenanceEntry[] {
 
 /** The module's Configuration page (system_is_admin): boot menu, wizard defaults, toolkits. */
 export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistry, installer: ToolkitInstaller): void {
-  const { web } = host;
+  const web = withPageI18n(host.web);
   const r = web.router;
   const admin = web.requireRight('system_is_admin');
   const render = (req: Request, res: Response, errors: Record<string, string>, form: Record<string, unknown> = {}) =>

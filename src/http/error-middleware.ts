@@ -1,13 +1,14 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { HostWeb, Logger } from '../host/contract';
 import { httpStatusOf, InputError } from '../domain/errors';
-import { requestT } from '../i18n/page-i18n';
+import { requestT, withPageI18n } from '../i18n/page-i18n';
 
 /**
  * The module's single translation of typed errors to HTTP. Agent and API calls get JSON (or plain
  * text for the agent, which parses no JSON); pages get the error rendered in the shell layout.
  */
-export function errorMiddleware(web: HostWeb, logger: Logger) {
+export function errorMiddleware(hostWeb: HostWeb, logger: Logger) {
+  const web = withPageI18n(hostWeb);
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const status = httpStatusOf(err);
     const message = status === 500 ? 'internal error' : (err as Error).message;

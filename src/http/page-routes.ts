@@ -6,7 +6,7 @@ import { BackupRecords } from '../images/backup-records';
 import { machineReportView, machineSummaries } from '../images/machine-report';
 import type { MachineInventory } from '../inventory/machine-inventory';
 import { listActions, parseActionListFilter } from '../consult/action-list';
-import { requestT } from '../i18n/page-i18n';
+import { requestT, withPageI18n } from '../i18n/page-i18n';
 
 type AsyncHandler = (req: Request, res: Response) => Promise<void>;
 const wrap = (h: AsyncHandler): RequestHandler => (req: Request, res: Response, next: NextFunction) => {
@@ -26,7 +26,8 @@ export interface PageDeps {
 
 /** Menu pages. Every route states its right; views receive ready data and never query. */
 export function registerPageRoutes({ host, inventory }: PageDeps): void {
-  const { web, db } = host;
+  const { db } = host;
+  const web = withPageI18n(host.web);
   const r = web.router;
   const clone = web.requireRight('parc_can_clone');
   const user = (req: Request) => {

@@ -38,7 +38,7 @@ export function requestT(web: Pick<HostWeb, 'locale'>, req: Request): ModuleTran
 
 /**
  * The host's web with a render that adds t/code/fmt/locale to every view's locals, so no route
- * can forget them. Everything else is the host's own member.
+ * can forget them; each route module wraps the web it is given. Everything else is the host's.
  */
 export function withPageI18n(web: HostWeb, opts: PageI18nOptions = {}): HostWeb {
   return {
