@@ -6,7 +6,7 @@
 import { jobPlan } from '../boot/boot-plan';
 import { Ipv4 } from '../domain/ipv4';
 import { Mac } from '../domain/mac';
-import type { ActionCore } from './action-core';
+import { type ActionCore, reason } from './action-core';
 import type { ActionRow, TargetRow } from './action-types';
 import { isTerminal } from './action-types';
 import { hashToken, newToken } from './job-token';
@@ -65,7 +65,7 @@ export class ActionLifecycle {
         this.core.change(() => {
           const a = this.core.store.action(action.id);
           if (a?.state !== 'scheduled') return;
-          for (const t of this.core.store.targets(a.id)) this.core.moveTarget(t, 'preparing', t.role === 'sender' ? 'preparing the emitter' : 'waiting for the emitter');
+          for (const t of this.core.store.targets(a.id)) this.core.moveTarget(t, 'preparing', t.role === 'sender' ? reason('preparing the emitter', 'event.target.preparingEmitter') : reason('waiting for the emitter', 'event.target.waitingEmitter'));
           this.core.store.updateAction(a.id, { startedAt: this.core.nowIso() });
           this.core.settle(a.id);
         });
@@ -120,7 +120,7 @@ export class ActionLifecycle {
         for (const t of targets) {
           const token = newToken();
           this.core.bootPlans.arm(Mac.parse(t.mac), jobPlan({ jobId: t.id, token, toolkit, label: t.role }));
-          this.core.moveTarget(t, 'armed', `boot plan armed (toolkit ${toolkit})`, { tokenHash: hashToken(token) });
+          this.core.moveTarget(t, 'armed', reason(`boot plan armed (toolkit ${toolkit})`, 'event.target.armed', { toolkit }), { tokenHash: hashToken(token) });
         }
         const now = this.core.nowIso();
         this.core.store.updateAction(actionId, { armedAt: now, startedAt: action.startedAt ?? now });
@@ -177,10 +177,10 @@ export class ActionLifecycle {
           const target = this.core.store.target(id)!; // fresh: a failed sender fails its waiting receivers
           if (target.state === 'armed' && a.armedAt && plus(a.armedAt, limits.armedMinutes) < t) {
             this.core.bootPlans.disarmJob(target.id);
-            this.core.moveTarget(target, 'failed', `did not fetch its job within ${limits.armedMinutes} minutes (powered off? not booting from the network?)`, {}, 'error');
+            this.core.moveTarget(target, 'failed', reason(`did not fetch its job within ${limits.armedMinutes} minutes (powered off? not booting from the network?)`, 'event.target.notFetched', { minutes: limits.armedMinutes }), {}, 'error');
             changed.add(a.id);
           } else if (target.state === 'running' && plus(target.updatedAt, silence) < t) {
-            this.core.moveTarget(target, 'failed', `no news from the agent for ${silence} minutes`, {}, 'error');
+            this.core.moveTarget(target, 'failed', reason(`no news from the agent for ${silence} minutes`, 'event.target.silent', { minutes: silence }), {}, 'error');
             if (target.role === 'sender') this.core.failWaitingReceivers(a.id);
             changed.add(a.id);
           }

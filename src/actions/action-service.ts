@@ -7,7 +7,8 @@
 import type { Database } from 'better-sqlite3';
 import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors';
 import type { Clock, HostUser, Logger, SettingsStore } from '../host/contract';
-import { ActionCore, type BootPlans } from './action-core';
+import { ActionCore, type BootPlans, reason } from './action-core';
+import { msg } from '../i18n/module-messages';
 import type { ActionListener } from './action-bus';
 import { paramDefaultsFrom } from './action-params';
 import { type ActionInput, type MachineSource, parseActionRequest } from './action-request';
@@ -119,7 +120,9 @@ export class ActionService {
         request.targets.map((t: PlannedTarget) => ({ id: newJobId(), mac: t.mac.toString(), name: t.name, ip: t.ip.toString(), role: t.role, tokenHash: unusableTokenHash() })),
       );
       const names = request.targets.map((t) => `${t.name} (${t.role})`).join(', ');
-      this.core.event(id, null, 'info', `created by ${by}: ${request.type} of ${names}${port ? `, port ${port}` : ''}, start ${startAt.toISOString()}`);
+      const shown = { by, type: request.type, names: request.targets.map((t) => t.name).join(', '), at: startAt.toISOString() };
+      this.core.event(id, null, 'info', `created by ${by}: ${request.type} of ${names}${port ? `, port ${port}` : ''}, start ${startAt.toISOString()}`,
+        port ? msg('event.createdPort', { ...shown, port }) : msg('event.created', shown));
     };
     this.core.change(() => (request.type === 'clone' ? insertWithFreePort(this.deps.db, write) : write(null)));
     return id;
@@ -187,10 +190,10 @@ export class ActionService {
       if (isTerminal(action.state)) throw new ConflictError(`action is already ${action.state}`);
       for (const t of this.core.store.targets(actionId)) {
         if (t.state === 'running') {
-          this.core.event(actionId, t.id, 'warn', `${t.name} is already running: its disk is not touched, it finishes on its own`);
+          this.core.event(actionId, t.id, 'warn', `${t.name} is already running: its disk is not touched, it finishes on its own`, msg('event.alreadyRunning', { name: t.name }));
         } else if (!isTerminal(t.state)) {
           this.core.bootPlans.disarmJob(t.id);
-          this.core.moveTarget(t, 'cancelled', `cancelled by ${user.login}`);
+          this.core.moveTarget(t, 'cancelled', reason(`cancelled by ${user.login}`, 'event.target.cancelledBy', { by: user.login }));
         }
       }
       this.core.settle(actionId);
@@ -213,11 +216,13 @@ export class ActionService {
       this.core.store.updateAction(actionId, { params: { ...action.params, minReceivers: ready } });
       for (const t of targets.filter((x) => x.role === 'receiver' && x.state === 'armed')) {
         this.core.bootPlans.disarmJob(t.id);
-        this.core.moveTarget(t, 'cancelled', `left out by ${user.login} (start now)`);
+        this.core.moveTarget(t, 'cancelled', reason(`left out by ${user.login} (start now)`, 'event.target.leftOut', { by: user.login }));
       }
       const sender = targets.find((t) => t.role === 'sender');
+      const senderRuns = sender?.state === 'running';
       this.core.event(actionId, null, 'info', `start now by ${user.login}: min_receivers ${action.params.minReceivers} → ${ready}` +
-        (sender?.state === 'running' ? ' (the sender already runs: it starts at max_wait at the latest)' : ''));
+        (senderRuns ? ' (the sender already runs: it starts at max_wait at the latest)' : ''),
+        msg(senderRuns ? 'event.startNowSenderRunning' : 'event.startNow', { by: user.login, before: action.params.minReceivers, after: ready }));
       this.core.settle(actionId);
       return ready;
     });

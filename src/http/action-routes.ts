@@ -131,12 +131,16 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
     });
     res.flushHeaders();
     const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    send('snapshot', service.snapshot(id));
+    // events go out as the page shows them: in the reader's language when they carry a catalog message
+    const i18n = pageI18n(web.locale(req));
+    const shown = (events: readonly ActionUpdate['events'][number][]) => events.map(({ ref, ...e }) => ({ ...e, message: i18n.event({ message: e.message, ref }) }));
+    const first = service.snapshot(id);
+    send('snapshot', { ...first, events: shown(first.events) });
     let pendingEvents: ActionUpdate['events'][number][] = [];
     let timer: NodeJS.Timeout | null = null;
     const flush = () => {
       timer = null;
-      send('update', { ...liveView(service.snapshot(id)), events: pendingEvents });
+      send('update', { ...liveView(service.snapshot(id)), events: shown(pendingEvents) });
       pendingEvents = [];
     };
     const unsubscribe = service.subscribe(id, (u) => {

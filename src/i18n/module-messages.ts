@@ -7,15 +7,17 @@ import type { MessageRef } from '../domain/errors';
 import type { Locale } from '../host/contract';
 import { createTranslator, type MessageVars, type Translate } from './translator';
 import { enErrors } from './messages/en-errors';
+import { enEvents } from './messages/en-events';
 import { enForms } from './messages/en-forms';
 import { enPages } from './messages/en-pages';
 import { frErrors } from './messages/fr-errors';
+import { frEvents } from './messages/fr-events';
 import { frForms } from './messages/fr-forms';
 import { frPages } from './messages/fr-pages';
 
-const fr = { ...frPages, ...frForms, ...frErrors };
+const fr = { ...frPages, ...frForms, ...frErrors, ...frEvents };
 export type ModuleMessageKey = keyof typeof fr;
-const en: Readonly<Record<ModuleMessageKey, string>> = { ...enPages, ...enForms, ...enErrors };
+const en: Readonly<Record<ModuleMessageKey, string>> = { ...enPages, ...enForms, ...enErrors, ...enEvents };
 
 export const MODULE_CATALOGS: Readonly<Record<Locale, Readonly<Record<ModuleMessageKey, string>>>> = { fr, en };
 

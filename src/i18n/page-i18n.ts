@@ -6,6 +6,7 @@
  */
 import type { Request } from 'express';
 import type { HostWeb, Locale } from '../host/contract';
+import type { MessageRef } from '../domain/errors';
 import { MODULE_CATALOGS, moduleTranslator, type ModuleMessageKey, type ModuleTranslate } from './module-messages';
 import { pageFormat, type PageFormat } from './page-format';
 
@@ -14,7 +15,12 @@ export interface PageI18n {
   readonly t: ModuleTranslate;
   readonly code: (group: string, value: string) => string;
   readonly fmt: PageFormat;
+  /** An action event in this language when it carries a catalog message, else as written. */
+  readonly event: (e: { readonly message: string; readonly ref?: MessageRef }) => string;
 }
+
+/** Event values that are codes (printed through their catalog group) or dates. */
+const EVENT_VAR_GROUPS: Readonly<Record<string, string>> = { from: 'state', to: 'state', role: 'role', stage: 'stage', type: 'type' };
 
 export interface PageI18nOptions {
   /** IANA zone for dates on pages; absent: the server's zone. */
@@ -28,7 +34,20 @@ export function pageI18n(locale: Locale, opts: PageI18nOptions = {}): PageI18n {
     const key = `${group}.${value}`;
     return Object.prototype.hasOwnProperty.call(catalog, key) ? t(key as ModuleMessageKey) : value;
   };
-  return { locale, t, code, fmt: pageFormat(locale, t, opts.timeZone) };
+  const fmt = pageFormat(locale, t, opts.timeZone);
+  const event = (e: { readonly message: string; readonly ref?: MessageRef }) => {
+    // stored rows may outlive a key (an older or newer version of the module): then the English text
+    if (!e.ref || !Object.prototype.hasOwnProperty.call(catalog, e.ref.key)) return e.message;
+    const vars = Object.fromEntries(
+      Object.entries(e.ref.vars ?? {}).map(([k, v]) => [k, k === 'at' ? fmt.when(String(v)) : k in EVENT_VAR_GROUPS ? code(EVENT_VAR_GROUPS[k], String(v)) : v]),
+    );
+    try {
+      return t(e.ref.key as ModuleMessageKey, vars);
+    } catch {
+      return e.message; // a value missing from a stored row
+    }
+  };
+  return { locale, t, code, fmt, event };
 }
 
 /** The translator for the user of this request (titles, flash messages, form errors). */

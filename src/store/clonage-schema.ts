@@ -135,6 +135,15 @@ const MIGRATIONS: Migration[] = [
       ALTER TABLE clonage_backups ADD COLUMN deleted_reason TEXT;
       CREATE INDEX clonage_backups_mac_status ON clonage_backups(mac, location, status, created_at);`,
   },
+  {
+    id: 5,
+    // Why: events the server writes are shown in the reader's language (docs/i18n.md): their
+    // catalog key and values are kept next to the English sentence, which stays for logs and APIs.
+    name: 'events: message_key, message_vars',
+    sql: `
+      ALTER TABLE clonage_events ADD COLUMN message_key TEXT;
+      ALTER TABLE clonage_events ADD COLUMN message_vars TEXT;`,
+  },
 ];
 
 export function migrateClonage(db: Database): number[] {

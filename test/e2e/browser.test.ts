@@ -189,7 +189,7 @@ describe('admin pages in a real browser', () => {
       if (percent === 60) {
         await see.text(row('s101-pc01').locator('[data-field="stage"]'), 'transfert');
         await see.text(row('s101-pc01').locator('[data-field="rate"]'), '480,0 Mbit/s');
-        await see.contains(page.locator('#events'), 's101-pc02: transfer');
+        await see.contains(page.locator('#events'), 's101-pc02 : transfert'); // server events are translated (docs/i18n.md)
         await shot('action-progress-60');
       }
     }
@@ -294,7 +294,7 @@ describe('admin pages in a real browser', () => {
       await see.text(page.getByRole('status'), 'Action annulée');
       await see.text(row('s101-pc06'), 'annulée');
       await see.text(row('s101-pc07'), 'en cours'); // its disk is being written: it finishes on its own
-      await see.contains(page.locator('#events'), 's101-pc07 is already running');
+      await see.contains(page.locator('#events'), 's101-pc07 est déjà en cours');
       await shots.shot(page, 'nojs-action-cancelled');
       expect(await pc07.finish('succeeded')).toBe('always');
       expect(nojs.errors).toEqual([]);

@@ -60,8 +60,8 @@ const ENGLISH_PHRASES = phrases('en').filter((p) => p !== 'MAC address');
 /**
  * What a reader sees: text between tags plus the attributes that are read aloud or shown
  * (aria-label, title, placeholder), entities decoded. Left out: scripts (codes as JSON keys),
- * <pre> and <code> (data), the event list (action events are English by design, docs/i18n.md)
- * and the other language's name on the switch button.
+ * <pre> and <code> (data) and the other language's name on the switch button. The event list
+ * stays in: the events the server writes are translated too.
  */
 function visibleText(html: string): string {
   const attrs = [...html.matchAll(/\s(?:aria-label|title|placeholder)="([^"]*)"/g)].map((m) => m[1]);
@@ -69,7 +69,6 @@ function visibleText(html: string): string {
     .replace(/<script[\s\S]*?<\/script>/g, ' ')
     .replace(/<pre[\s\S]*?<\/pre>/g, ' ')
     .replace(/<code[\s\S]*?<\/code>/g, ' ')
-    .replace(/<ol class="events"[\s\S]*?<\/ol>/g, ' ')
     .replace(/<button[^>]*name="locale"[^>]*>[^<]*<\/button>/g, ' ')
     .replace(/<[^>]+>/g, ' ');
   return [text, ...attrs].join(' ').replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
@@ -159,6 +158,17 @@ describe('pages in French and in English', () => {
     expect(await post(en)).toMatch(/id="err-max_wait">must be at least the minimum wait \(30 minutes\)</);
     const flash = await en.post(`${M}/actions/${actionId}/cancel`, { _csrf: await en.csrf('/') });
     expect(decodeURIComponent(flash.location ?? '')).toContain('flash=Action cancelled');
+  });
+
+  test('events the server writes are shown in the reader\'s language, stored in English', async () => {
+    const events = (html: string) => /<ol class="events"[\s\S]*?<\/ol>/.exec(html)![0].replace(/&#39;/g, "'");
+    const [f, e] = [events((await fr.get(`${M}/actions/${actionId}`)).text), events((await en.get(`${M}/actions/${actionId}`)).text)];
+    expect(f).toMatch(/créée par admin : Clonage \(UdpCast\) de s101-pc01, s101-pc02, s101-pc03, port \d+, démarrage le \d{2}\/\d{2}\/\d{4}/);
+    expect(e).toMatch(/created by admin: Clone \(UdpCast\) of s101-pc01, s101-pc02, s101-pc03, port \d+, start \d{2}\/\d{2}\/\d{4}/);
+    expect(f).toContain('s101-pc02 (récepteur) : en préparation → en attente — plan de démarrage armé (environnement clonage)');
+    expect(e).toContain('s101-pc02 (receiver): preparing → waiting — boot plan armed (toolkit clonage)');
+    const stored = shell.db.prepare('SELECT message FROM clonage_events WHERE action_id = ? ORDER BY id').all(actionId) as { message: string }[];
+    expect(stored[0].message).toMatch(/^created by admin: clone of s101-pc01 \(sender\), s101-pc02 \(receiver\), s101-pc03 \(receiver\), port \d+, start \d{4}-/);
   });
 
   test('the menu and the module list use the manifest\'s English labels', async () => {
