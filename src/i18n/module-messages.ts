@@ -14,10 +14,11 @@ import { frErrors } from './messages/fr-errors';
 import { frEvents } from './messages/fr-events';
 import { frForms } from './messages/fr-forms';
 import { frPages } from './messages/fr-pages';
+import { VALUE_CATALOGS } from './value-messages';
 
-const fr = { ...frPages, ...frForms, ...frErrors, ...frEvents };
+const fr = { ...frPages, ...frForms, ...frErrors, ...frEvents, ...VALUE_CATALOGS.fr };
 export type ModuleMessageKey = keyof typeof fr;
-const en: Readonly<Record<ModuleMessageKey, string>> = { ...enPages, ...enForms, ...enErrors, ...enEvents };
+const en: Readonly<Record<ModuleMessageKey, string>> = { ...enPages, ...enForms, ...enErrors, ...enEvents, ...VALUE_CATALOGS.en };
 
 export const MODULE_CATALOGS: Readonly<Record<Locale, Readonly<Record<ModuleMessageKey, string>>>> = { fr, en };
 

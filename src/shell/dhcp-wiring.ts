@@ -7,6 +7,7 @@ import { parseDhcpSettings } from './dhcp/dhcp-config';
 import { DhcpModule } from './dhcp/dhcp-module';
 import { sighupReloader } from './dhcp/files';
 import type { ShellWeb } from './shell-web';
+import { translateShellRef } from './i18n/shell-messages';
 
 export interface ShellDhcp {
   readonly api: DhcpModule;
@@ -73,7 +74,10 @@ export function createDhcp(db: Database, config: ShellConfig, clock: Clock, logg
           const field = (e as InputError).field;
           if (!(e instanceof Error) || !field) return next(e);
           res.status((e as { constructor: { name: string } }).constructor.name === 'DhcpConflictError' ? 409 : 400);
-          await page(req, res, { [field]: e.message }, form).catch(next);
+          // shown in the reader's language when the error carries a catalog message, else as written
+          const ref = (e as InputError).ref;
+          const shown = (ref && translateShellRef(web.locale(req), ref)) ?? e.message;
+          await page(req, res, { [field]: shown }, form).catch(next);
         }
       });
       app.post('/dhcp/reservations/:mac/delete', admin, web.verifyCsrf, (req, res, next) => {

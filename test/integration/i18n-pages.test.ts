@@ -156,6 +156,12 @@ describe('pages in French and in English', () => {
     const post = async (c: PageClient) => (await c.post(`${M}/actions`, { ...CLONE, min_wait: '30', max_wait: '5', _csrf: await c.csrf('/') })).text;
     expect(await post(fr)).toMatch(/id="err-max_wait">doit être au moins l’attente minimale \(30 minutes\)</);
     expect(await post(en)).toMatch(/id="err-max_wait">must be at least the minimum wait \(30 minutes\)</);
+    const dhcp = async (c: PageClient) => (await c.post('/dhcp/reservations', { _csrf: await c.csrf('/'), name: 's101-pc01', ip: '10.77.0.62', mac: 'nope' })).text;
+    expect(await dhcp(fr)).toContain('data-field="mac">« nope » n’est pas une adresse MAC (attendu aa:bb:cc:dd:ee:ff)<');
+    expect(await dhcp(en)).toContain('data-field="mac">&#34;nope&#34; is not a MAC address (expected aa:bb:cc:dd:ee:ff)<');
+    const taken = async (c: PageClient) => (await c.post('/dhcp/reservations', { _csrf: await c.csrf('/'), name: 's101-pc01', ip: '10.77.0.62', mac: '52:54:00:aa:bb:02' })).text;
+    expect(await taken(fr)).toMatch(/data-field="name">s101-pc01 est déjà utilisé par 52:54:00:12:00:0b \(10\.77\.0\.\d+\)</);
+    expect(await taken(en)).toMatch(/data-field="name">s101-pc01 is already used by 52:54:00:12:00:0b \(10\.77\.0\.\d+\)</);
     const flash = await en.post(`${M}/actions/${actionId}/cancel`, { _csrf: await en.csrf('/') });
     expect(decodeURIComponent(flash.location ?? '')).toContain('flash=Action cancelled');
   });
