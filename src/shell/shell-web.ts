@@ -100,7 +100,8 @@ export class ShellWeb {
       ...common,
       t: shellTranslator(locale),
       locale,
-      languages: LOCALES.map((l) => ({ locale: l, name: LANGUAGE_NAMES[l] })),
+      // each switch button speaks the language it switches to (its name and its tooltip)
+      languages: LOCALES.map((l) => ({ locale: l, name: LANGUAGE_NAMES[l], title: shellTranslator(l)('layout.languageSwitch') })),
       title: locals.title,
       body,
       menu,

@@ -7,7 +7,7 @@ export const shellEn: Readonly<Record<keyof typeof shellFr, string>> = {
   'layout.menu': 'Menu',
   'layout.general': 'General',
   'layout.language': 'Language',
-  'layout.languageSwitch': 'Show in {language}',
+  'layout.languageSwitch': 'Show the pages in English',
 
   'title.login': 'Log in',
   'title.home': 'Home',

@@ -8,7 +8,7 @@ export const shellFr = {
   'layout.menu': 'Menu',
   'layout.general': 'Général',
   'layout.language': 'Langue',
-  'layout.languageSwitch': 'Afficher en {language}',
+  'layout.languageSwitch': 'Afficher les pages en français',
 
   'title.login': 'Connexion',
   'title.home': 'Accueil',
