@@ -120,7 +120,7 @@ export async function parseActionRequest(
   });
   if (parcs && ctx.allowed !== 'all') {
     const refused = parcs.filter((p) => !ctx.allowed.includes(p));
-    if (refused.length) throw new ForbiddenError(`parc ${refused.join(', ')} is not delegated to you`);
+    if (refused.length) throw new ForbiddenError(`parc ${refused.join(', ')} is not delegated to you`, msg('denied.parcs', { parcs: refused.join(', ') }));
   }
   const inventory = parcs ? await ctx.machines.machines(parcs, ctx.allowed) : [];
   const byName = new Map(inventory.map((m) => [m.name.toLowerCase(), m]));

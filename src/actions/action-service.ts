@@ -90,7 +90,7 @@ export class ActionService {
   async validate(user: HostUser, input: ActionInput): Promise<ActionRequest> {
     const now = this.deps.clock.now();
     const allowed = await this.deps.access.parcsOf(user);
-    if (allowed !== 'all' && allowed.length === 0) throw new ForbiddenError('no parc is delegated to you');
+    if (allowed !== 'all' && allowed.length === 0) throw new ForbiddenError('no parc is delegated to you', msg('denied.noParc'));
     const request = await parseActionRequest(input, { allowed, machines: this.deps.machines, now, defaults: paramDefaultsFrom(this.settings) });
     if (request.timing.kind !== 'cron') this.assertNotBusy(request);
     return request;
@@ -187,7 +187,7 @@ export class ActionService {
     await this.assertCanManage(actionId, user);
     this.core.change(() => {
       const action = this.core.store.action(actionId)!;
-      if (isTerminal(action.state)) throw new ConflictError(`action is already ${action.state}`);
+      if (isTerminal(action.state)) throw new ConflictError(`action is already ${action.state}`, msg('conflict.finished'));
       for (const t of this.core.store.targets(actionId)) {
         if (t.state === 'running') {
           this.core.event(actionId, t.id, 'warn', `${t.name} is already running: its disk is not touched, it finishes on its own`, msg('event.alreadyRunning', { name: t.name }));
@@ -210,7 +210,7 @@ export class ActionService {
       const action = this.core.store.action(actionId)!;
       const targets = this.core.store.targets(actionId);
       if (action.params.type !== 'clone' || !canStartNow(action, targets)) {
-        throw new ConflictError('start now needs a clone with at least one receiver ready and one still expected');
+        throw new ConflictError('start now needs a clone with at least one receiver ready and one still expected', msg('conflict.startNow'));
       }
       const ready = targets.filter((t) => t.role === 'receiver' && t.state === 'running').length;
       this.core.store.updateAction(actionId, { params: { ...action.params, minReceivers: ready } });
@@ -231,10 +231,10 @@ export class ActionService {
   /** The action if the user may see it: every parc of the action must be theirs. */
   async assertCanManage(actionId: string, user: HostUser): Promise<ActionRow> {
     const action = this.core.store.action(actionId);
-    if (!action) throw new NotFoundError(`no action ${actionId}`);
+    if (!action) throw new NotFoundError(`no action ${actionId}`, msg('missing.action'));
     const allowed = await this.deps.access.parcsOf(user);
     if (allowed !== 'all' && !action.parcs.every((p) => allowed.includes(p))) {
-      throw new ForbiddenError('this action concerns parcs that are not delegated to you');
+      throw new ForbiddenError('this action concerns parcs that are not delegated to you', msg('denied.actionParcs'));
     }
     return action;
   }

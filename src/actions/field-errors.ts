@@ -57,8 +57,8 @@ export class FieldErrorCollector {
  * With `translate`, a field that has a catalog message shows it (in the user's language); the
  * others keep their English message.
  */
-export function fieldErrorsOf(e: InputError, translate?: (ref: MessageRef) => string): Record<string, string> {
-  const show = (message: string, ref: MessageRef | undefined) => (translate && ref ? translate(ref) : message);
+export function fieldErrorsOf(e: InputError, translate?: (ref: MessageRef) => string | null): Record<string, string> {
+  const show = (message: string, ref: MessageRef | undefined) => (translate && ref ? translate(ref) : null) ?? message;
   if (e instanceof FieldErrors) return Object.fromEntries(Object.entries(e.errors).map(([f, m]) => [f, show(m, e.refs[f])]));
   return { [e.field ?? '_']: show(e.message, e.ref) };
 }

@@ -3,7 +3,8 @@
  * (src/http/error-middleware.ts, and the shell's own) translates them to status codes.
  */
 export class ClonageError extends Error {
-  constructor(message: string) {
+  /** `ref`: the same error as a catalog message, for the pages a person reads (MessageRef below). */
+  constructor(message: string, readonly ref?: MessageRef) {
     super(message);
     this.name = new.target.name;
   }
@@ -21,8 +22,8 @@ export interface MessageRef {
 
 /** Bad input from a user, a form, a client or a config file. `field` names the culprit for form errors. */
 export class InputError extends ClonageError {
-  constructor(message: string, readonly field?: string, readonly ref?: MessageRef) {
-    super(message);
+  constructor(message: string, readonly field?: string, ref?: MessageRef) {
+    super(message, ref);
   }
 }
 

@@ -13,7 +13,7 @@ import { paramDefaultsFrom } from '../actions/action-params';
 import { adminDefaults, rememberAdminDefaults } from '../actions/admin-defaults';
 import { fieldErrorsOf } from '../actions/field-errors';
 import { pageI18n, requestT, withPageI18n } from '../i18n/page-i18n';
-import { translateRef } from '../i18n/module-messages';
+import { msg, translateRef } from '../i18n/module-messages';
 import { ACTION_ID_PATTERN } from '../actions/job-token';
 import type { MachineInventory } from '../inventory/machine-inventory';
 import { canRecur, FIELDS_OF, formValues, inputFromForm, selectionOf, summaryOf } from '../actions/wizard-form';
@@ -35,7 +35,7 @@ const wrap = (h: AsyncHandler): RequestHandler => (req: Request, res: Response, 
 
 function actionId(req: Request): string {
   const id = String(req.params.id);
-  if (!ACTION_ID_PATTERN.test(id)) throw new NotFoundError('no such action');
+  if (!ACTION_ID_PATTERN.test(id)) throw new NotFoundError('no such action', msg('missing.action'));
   return id;
 }
 

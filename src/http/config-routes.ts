@@ -30,7 +30,7 @@ export function parseConfigForm(
       changes[key] = parse();
     } catch (e) {
       if (!(e instanceof InputError)) errors[name] = t('config.error.refused');
-      else errors[name] = e.ref ? translateRef(t, e.ref) : e.message.replace(/^[a-z_.]+: /i, '');
+      else errors[name] = (e.ref ? translateRef(t, e.ref) : null) ?? e.message.replace(/^[a-z_.]+: /i, '');
     }
   };
   const mode = body.menuMode;

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { HostWeb, Logger } from '../host/contract';
-import { httpStatusOf, InputError } from '../domain/errors';
+import { ClonageError, httpStatusOf, InputError } from '../domain/errors';
+import { translateRef } from '../i18n/module-messages';
 import { requestT, withPageI18n } from '../i18n/page-i18n';
 
 /**
@@ -23,8 +24,11 @@ export function errorMiddleware(hostWeb: HostWeb, logger: Logger) {
       res.json({ error: message, field: err instanceof InputError ? err.field : undefined });
       return;
     }
+    // a person reads this page: the error's catalog message in their language, when it has one
+    const t = requestT(web, req);
+    const shown = (status !== 500 && err instanceof ClonageError && err.ref ? translateRef(t, err.ref) : null) ?? message;
     web
-      .render(req, res, 'error', { title: requestT(web, req)('title.error', { status }), status, message })
+      .render(req, res, 'error', { title: t('title.error', { status }), status, message: shown })
       .catch(() => res.type('text').send(message));
   };
 }

@@ -7,6 +7,7 @@ import { machineReportView, machineSummaries } from '../images/machine-report';
 import type { MachineInventory } from '../inventory/machine-inventory';
 import { listActions, parseActionListFilter } from '../consult/action-list';
 import { requestT, withPageI18n } from '../i18n/page-i18n';
+import { msg } from '../i18n/module-messages';
 
 type AsyncHandler = (req: Request, res: Response) => Promise<void>;
 const wrap = (h: AsyncHandler): RequestHandler => (req: Request, res: Response, next: NextFunction) => {
@@ -70,11 +71,11 @@ export function registerPageRoutes({ host, inventory }: PageDeps): void {
   r.get('/reports/:mac', clone, wrap(async (req, res) => {
     const mac = Mac.parse(String(req.params.mac)).toString();
     const macs = await visibleMacs(req);
-    if (macs && !macs.has(mac)) throw new ForbiddenError('this machine is not in a parc delegated to you');
+    if (macs && !macs.has(mac)) throw new ForbiddenError('this machine is not in a parc delegated to you', msg('denied.machine'));
     const raw = req.query.report;
     const reportId = typeof raw === 'string' && /^\d{1,12}$/.test(raw) ? Number(raw) : undefined;
     const view = machineReportView(db, mac, reportId);
-    if (!view) throw new NotFoundError(`nothing reported or backed up for ${mac}`);
+    if (!view) throw new NotFoundError(`nothing reported or backed up for ${mac}`, msg('missing.report', { mac }));
     await web.render(req, res, 'report-machine', { title: requestT(web, req)('title.report', { name: view.name }), view, base: web.mountPath });
   }));
 

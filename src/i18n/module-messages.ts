@@ -30,7 +30,12 @@ export function msg(key: ModuleMessageKey, vars?: MessageVars): MessageRef {
   return vars ? { key, vars } : { key };
 }
 
-/** Translates a MessageRef carried by an error; its key was checked when `msg` built it. */
-export function translateRef(t: ModuleTranslate, ref: MessageRef): string {
+/**
+ * Translates a MessageRef carried by an error. Null when the key is not the module's (an error
+ * the host raised, e.g. its CSRF check, with a key of its own catalog): callers then show the
+ * error's English message.
+ */
+export function translateRef(t: ModuleTranslate, ref: MessageRef): string | null {
+  if (!Object.prototype.hasOwnProperty.call(fr, ref.key)) return null;
   return t(ref.key as ModuleMessageKey, ref.vars);
 }

@@ -1,5 +1,6 @@
 import type { DhcpApi, Directory, DirectoryComputer } from '../host/contract';
 import { ForbiddenError } from '../domain/errors';
+import { msg } from '../i18n/module-messages';
 import { parseParcName } from '../domain/hostname';
 import type { Mac } from '../domain/mac';
 import type { Ipv4 } from '../domain/ipv4';
@@ -40,7 +41,7 @@ export class MachineInventory {
     const byName = new Map<string, { computer: DirectoryComputer; parcs: string[] }>();
     for (const raw of parcNames) {
       const parc = parseParcName(raw);
-      if (allowed !== 'all' && !allowed.includes(parc)) throw new ForbiddenError(`parc ${parc} is not delegated to you`);
+      if (allowed !== 'all' && !allowed.includes(parc)) throw new ForbiddenError(`parc ${parc} is not delegated to you`, msg('denied.parcs', { parcs: parc }));
       for (const c of await this.directory.computersInParc(parc)) {
         const entry = byName.get(c.name) ?? { computer: c, parcs: [] };
         entry.parcs.push(parc);

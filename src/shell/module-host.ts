@@ -7,6 +7,7 @@ import type {
   Logger, ModuleInstance, ModuleManifest, RegisterModule,
 } from '../host/contract';
 import { ConflictError, NotFoundError } from '../domain/errors';
+import { shellMsg } from './i18n/shell-messages';
 import { migrate } from '../store/migrations';
 import { readManifest, resolveModuleFile } from './manifest';
 import { SqliteSettingsStore } from './settings-store';
@@ -97,7 +98,7 @@ export class ModuleHost {
     const m = this.get(id);
     for (const req of m.manifest.requires) {
       if (!BUILTIN_MODULES.includes(req) && !(this.modules.has(req) && this.row(req)?.enabled === 1)) {
-        throw new ConflictError(`${m.manifest.name} requires the module "${req}", which is not enabled`);
+        throw new ConflictError(`${m.manifest.name} requires the module "${req}", which is not enabled`, shellMsg('error.requiresModule', { name: m.manifest.name, requires: req }));
       }
     }
     if (this.row(id)?.installed !== 1) {
@@ -130,7 +131,7 @@ export class ModuleHost {
   /** Express middleware dispatching /modules/<id>/… to the running module's router. */
   readonly dispatch: express.RequestHandler = (req, res, next) => {
     const m = this.modules.get(req.params.moduleId as string);
-    if (!m?.router) return next(new NotFoundError('no such module, or it is not enabled'));
+    if (!m?.router) return next(new NotFoundError('no such module, or it is not enabled', shellMsg('error.noModule')));
     m.router(req, res, next);
   };
 

@@ -3,7 +3,8 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import cookieParser from 'cookie-parser';
 import type { Directory, Logger } from '../host/contract';
 import type { Authenticator } from '../directory/authenticator';
-import { httpStatusOf, InputError, UnauthorizedError } from '../domain/errors';
+import { ClonageError, httpStatusOf, InputError, UnauthorizedError } from '../domain/errors';
+import { translateShellRef } from './i18n/shell-messages';
 import { parseParcName } from '../domain/hostname';
 import type { ModuleHost } from './module-host';
 import type { SessionStore } from './sessions';
@@ -171,7 +172,10 @@ function errorHandler(web: ShellWeb, logger: Logger) {
       res.json({ error: message, field: (err as InputError).field });
       return;
     }
-    web.renderShell(req, res, 'error', { title: web.t(req)('title.error', { status }), status, message }).catch(() => res.type('text').send(message));
+    // a person reads this page: the error's catalog message in their language, when it has one
+    const ref = status !== 500 && err instanceof ClonageError ? err.ref : undefined;
+    const shown = (ref && translateShellRef(web.locale(req), ref)) ?? message;
+    web.renderShell(req, res, 'error', { title: web.t(req)('title.error', { status }), status, message: shown }).catch(() => res.type('text').send(message));
   };
 }
 

@@ -3,7 +3,7 @@ import ejs from 'ejs';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { HostUser, Locale, Right } from '../host/contract';
 import { LOCALES, localeFromAcceptLanguage } from '../i18n/translator';
-import { LANGUAGE_NAMES, shellTranslator, type ShellTranslate } from './i18n/shell-messages';
+import { LANGUAGE_NAMES, shellMsg, shellTranslator, type ShellTranslate } from './i18n/shell-messages';
 import { ForbiddenError, InputError, UnauthorizedError } from '../domain/errors';
 import type { Rights } from './rights';
 import { safeEqual, type Session, type SessionStore } from './sessions';
@@ -55,7 +55,7 @@ export class ShellWeb {
         return;
       }
       this.rights.can(user, right).then(
-        (ok) => next(ok ? undefined : new ForbiddenError(`the right ${right} is required`)),
+        (ok) => next(ok ? undefined : new ForbiddenError(`the right ${right} is required`, shellMsg('error.rightRequired', { right }))),
         next,
       );
     };
@@ -83,7 +83,7 @@ export class ShellWeb {
     const s = this.session(req);
     const sent = (req.body && typeof req.body === 'object' ? req.body._csrf : undefined) ?? req.get('x-csrf-token');
     if (!s || typeof sent !== 'string' || !safeEqual(sent, s.csrf)) {
-      return next(new ForbiddenError('invalid or missing CSRF token: reload the page and try again'));
+      return next(new ForbiddenError('invalid or missing CSRF token: reload the page and try again', shellMsg('error.csrf')));
     }
     next();
   };

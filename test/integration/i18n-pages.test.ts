@@ -167,6 +167,17 @@ describe('pages in French and in English', () => {
     expect(decodeURIComponent(flash.location ?? '')).toContain('flash=Action cancelled');
   });
 
+  test('error pages show the error in the reader\'s language when it has a catalog message', async () => {
+    const [f, e] = [await fr.get(`${M}/reports/not-a-mac`), await en.get(`${M}/reports/not-a-mac`)];
+    expect(f.text).toContain('<p class="error" role="alert">« not-a-mac » n’est pas une adresse MAC (attendu aa:bb:cc:dd:ee:ff)</p>');
+    expect(e.text).toContain('<p class="error" role="alert">&#34;not-a-mac&#34; is not a MAC address (expected aa:bb:cc:dd:ee:ff)</p>');
+    expect((await fr.get(`${M}/actions/a_${'x'.repeat(22)}`)).text).toMatch(/role="alert">action introuvable</);
+    const pupil = await loggedIn(shell, 'eleve1');
+    expect((await pupil.get('/admin/modules')).text).toContain('role="alert">le droit system_is_admin est nécessaire<');
+    const json = await fetch(`${shell.url}${M}/reports/not-a-mac`, { headers: { accept: 'application/json', 'accept-language': 'fr' } });
+    expect(((await json.json()) as { error: string }).error).toBe('not logged in'); // JSON answers stay English, whatever the browser asks
+  });
+
   test('events the server writes are shown in the reader\'s language, stored in English', async () => {
     const events = (html: string) => /<ol class="events"[\s\S]*?<\/ol>/.exec(html)![0].replace(/&#39;/g, "'");
     const [f, e] = [events((await fr.get(`${M}/actions/${actionId}`)).text), events((await en.get(`${M}/actions/${actionId}`)).text)];

@@ -33,8 +33,8 @@ export const DHCP_MIGRATIONS: readonly Migration[] = [
 
 /** A conflict with the field that clashes, so a form can point at it (still a 409 ConflictError). */
 export class DhcpConflictError extends ConflictError {
-  constructor(message: string, readonly field: 'mac' | 'ip' | 'name' | 'pxe', readonly ref?: MessageRef) {
-    super(message);
+  constructor(message: string, readonly field: 'mac' | 'ip' | 'name' | 'pxe', ref?: MessageRef) {
+    super(message, ref);
   }
 }
 

@@ -69,4 +69,8 @@ export const shellEn: Readonly<Record<keyof typeof shellFr, string>> = {
   'error.back': 'Back',
   'error.home': 'Home',
   'error.internal': 'Internal server error',
+  'error.rightRequired': 'the right {right} is required',
+  'error.csrf': 'invalid or missing CSRF token: reload the page and try again',
+  'error.noModule': 'no such module, or it is not enabled',
+  'error.requiresModule': '{name} requires the module "{requires}", which is not enabled',
 };

@@ -70,4 +70,8 @@ export const shellFr = {
   'error.back': 'Retour',
   'error.home': 'Accueil',
   'error.internal': 'Erreur interne du serveur',
+  'error.rightRequired': 'le droit {right} est nécessaire',
+  'error.csrf': 'jeton CSRF absent ou invalide : rechargez la page et recommencez',
+  'error.noModule': 'module inconnu ou non activé',
+  'error.requiresModule': '{name} a besoin du module « {requires} », qui n’est pas activé',
 } as const;
