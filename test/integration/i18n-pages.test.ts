@@ -174,6 +174,12 @@ describe('pages in French and in English', () => {
     expect((await fr.get(`${M}/actions/a_${'x'.repeat(22)}`)).text).toMatch(/role="alert">action introuvable</);
     const pupil = await loggedIn(shell, 'eleve1');
     expect((await pupil.get('/admin/modules')).text).toContain('role="alert">le droit system_is_admin est nécessaire<');
+    // the host's rights check inside a module route: the host's page, still in the reader's language
+    const denied = await pupil.get(`${M}/actions/new`);
+    expect([denied.status, denied.text.includes('role="alert">le droit parc_can_clone est nécessaire<')]).toEqual([403, true]);
+    const csrf = await en.post(`${M}/config`, { menuMode: 'text' });
+    expect([csrf.status, csrf.text.includes('role="alert">invalid or missing CSRF token: reload the page and try again<')]).toEqual([403, true]);
+    expect((await fr.post(`${M}/config`, { menuMode: 'text' })).text).toContain('role="alert">jeton CSRF absent ou invalide : rechargez la page et recommencez<');
     const json = await fetch(`${shell.url}${M}/reports/not-a-mac`, { headers: { accept: 'application/json', 'accept-language': 'fr' } });
     expect(((await json.json()) as { error: string }).error).toBe('not logged in'); // JSON answers stay English, whatever the browser asks
   });
