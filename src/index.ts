@@ -12,6 +12,7 @@ import { wireActions } from './actions/wire-actions';
 import { actionWaker } from './wake/action-waker';
 import { createEmitterPreparation } from './emitter';
 import { wireImages } from './images/wire-images';
+import { wireDeploy } from './deploy/wire-deploy';
 
 export { wireActions, type ActionWiring, type ActionWiringOptions } from './actions/wire-actions';
 
@@ -40,7 +41,8 @@ export async function register(host: HostContext): Promise<ModuleInstance> {
     // Clones of Windows domain PCs: the emitter leaves the domain and acknowledges first (src/emitter/).
     const emitter = createEmitterPreparation(host, { wakeEmitter: (m) => waker.wake(m) });
     emitter.registerRoutes();
-    actions = await wireActions(host, inventory, { bootPlans: plans, waker, emitterPreparer: emitter.preparer });
+    const deploy = wireDeploy(host, images);
+    actions = await wireActions(host, inventory, { bootPlans: plans, waker, emitterPreparer: emitter.preparer, ...deploy });
     images.attach(actions.service);
   } catch (e) {
     await boot.stop();

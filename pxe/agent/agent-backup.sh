@@ -7,6 +7,8 @@
 # nor POST binary data (--post-file stops at the first NUL byte): uploads are HTTP/1.0 requests
 # written to busybox nc, so backups need an http:// server URL.
 # Restore: pxe/agent/agent-restore.sh, sourced at the end of this file.
+# store=partition / smb: the same files go to a mounted directory instead (agent-dirstore.sh);
+# put_file / get_file pick the store, the rest of the code does not know which one it is.
 
 # Environment (tests): CLONAGE_TRANSFER_TIMEOUT (one piece, default 600 s), CLONAGE_COMMIT_TIMEOUT
 # (server re-hash, default 1800 s), CLONAGE_CHUNK_MB (overrides the job's chunk_mb).
@@ -20,18 +22,22 @@ fail_with() { FAIL_MSG=$2; log "$FAIL_MSG"; return "$1"; }
 
 # Job keys agent-lib's parse_job leaves aside (the file already passed its charset checks).
 read_image_keys() {
-  J_IMAGE= J_STORE= J_CHUNK_MB=64
+  J_IMAGE= J_STORE= J_CHUNK_MB=64 J_STORAGE_PART=auto
   while IFS= read -r _l || [ -n "$_l" ]; do
     _l=${_l%"$(printf '\r')"}
     case "$_l" in
       image=*) J_IMAGE=${_l#image=} ;;
       store=*) J_STORE=${_l#store=} ;;
+      storage_part=*) J_STORAGE_PART=${_l#storage_part=} ;;
       chunk_mb=*) J_CHUNK_MB=${_l#chunk_mb=} ;;
     esac
   done < "$WORK/job.txt"
   J_CHUNK_MB=${CLONAGE_CHUNK_MB:-$J_CHUNK_MB}   # tests: small pieces from small disks
   case "$J_IMAGE" in .*|-*|*[!A-Za-z0-9_.-]*) REFUSAL="bad image name"; return 1 ;; esac
-  [ "$J_STORE" = server ] || { REFUSAL="image store ${J_STORE:-none} is not supported, server only"; return 1; }
+  case "$J_STORE" in server|partition) ;; smb) [ -n "${SMB_SUPPORTED:-}" ] || { REFUSAL="image store smb is not supported by this agent"; return 1; } ;;
+    *) REFUSAL="image store ${J_STORE:-none} is not supported"; return 1 ;; esac
+  case "$J_STORAGE_PART" in auto) ;; *[!a-z0-9]*|'') REFUSAL="bad storage_part"; return 1 ;;
+    *) valid_disk_part "$J_STORAGE_PART" "${J_STORAGE_PART##*[!0-9]}" || { REFUSAL="bad storage_part"; return 1; } ;; esac
   is_number "$J_CHUNK_MB" 3 && [ "$J_CHUNK_MB" -ge 1 ] && [ "$J_CHUNK_MB" -le 256 ] || { REFUSAL="bad chunk_mb"; return 1; }
 }
 
@@ -49,8 +55,15 @@ split_server() {
   [ -n "$URL_HOST" ] && is_number "$URL_PORT" 5
 }
 
+put_file() { if [ -n "$STORE_DIR" ]; then dir_put "$@"; else server_put "$@"; fi; }
+put_failure() { # what: why put_file failed, worded for the store
+  if [ -n "$STORE_DIR" ]; then echo "writing $1 to the $J_STORE store failed: ${PUT_ERR:-error}"
+  else echo "upload of $1 failed, HTTP ${HTTP_STATUS:-none}${PUT_ERR:+: $PUT_ERR}"; fi
+}
+get_file() { if [ -n "$STORE_DIR" ]; then dir_get "$@"; else server_get "$@"; fi; }
+
 # PUT one file as {server}/api/agent/jobs/{job}/image/{name}; sets PUT_BYTES PUT_SHA, or PUT_ERR.
-put_file() { # local-file name
+server_put() { # local-file name
   PUT_BYTES=$(stat -c %s "$1") PUT_SHA=$(sha_of "$1") PUT_ERR= _try=1
   while :; do
     rm -f "$WORK/put.fifo"
@@ -76,7 +89,7 @@ put_file() { # local-file name
   return 1
 }
 
-get_file() { # name outfile: GET …/image/{name} with the transfer timeout
+server_get() { # name outfile: GET …/image/{name} with the transfer timeout
   _save=$HTTP_TIMEOUT HTTP_TIMEOUT=$TRANSFER_TIMEOUT
   http GET "/image/$1" "$2"
   _r=$?
@@ -126,7 +139,7 @@ upload_pieces() { # number prefix done-bytes part-bytes total-bytes
     [ "$_b" -gt 0 ] || break
     _f=$(printf '%s.%03d' "$2" "$_i")
     put_file "$WORK/piece" "$_f" ||
-      { echo "upload of $_f failed, HTTP ${HTTP_STATUS:-none}${PUT_ERR:+: $PUT_ERR}" > "$WORK/up.fail"; return 1; }
+      { put_failure "$_f" > "$WORK/up.fail"; return 1; }
     echo "chunk $1 $_f $PUT_BYTES $PUT_SHA" >> "$WORK/chunks.part"
     post_disk_progress backup "$3" "$4" "$5" || return 1
     _i=$((_i + 1))
@@ -135,13 +148,34 @@ upload_pieces() { # number prefix done-bytes part-bytes total-bytes
   rm -f "$WORK/piece"
 }
 
+# A directory store is unmounted whatever happens; a failed backup leaves no staging dir.
 run_backup() {
+  backup_to_store
+  _rc=$?
+  [ "$_rc" = 0 ] || [ -z "$STORE_DIR" ] || rm -rf "$STORE_DIR/.incoming-$JOB"
+  store_umount
+  return "$_rc"
+}
+
+# Mounts the job's directory store (partition or smb); nothing for the server store.
+open_store() { # rw|ro dump-file
+  case "$J_STORE" in
+    partition) find_storage_part "$2" && store_mount "$1" ;;
+    smb) smb_mount "$1" ;;
+    *) return 0 ;;
+  esac
+}
+
+backup_to_store() {
   read_image_keys || fail_with 2 "$REFUSAL" || return
-  split_server || fail_with 2 "backup to the server needs an http:// server URL: uploads go through busybox nc" || return
+  [ "$J_STORE" != server ] || split_server ||
+    fail_with 2 "backup to the server needs an http:// server URL: uploads go through busybox nc" || return
   _disk=$DEV_DIR/$J_DISK
   wait_for_disk "$_disk" && [ -b "$_disk" ] || fail_with 4 "disk $J_DISK not found or not a block device" || return
   _dsize=$(disk_size "$_disk")
   sfdisk -d "$_disk" > "$WORK/table.sfdisk" 2> "$WORK/sfdisk.err" || fail_with 6 "no partition table on $J_DISK" || return
+  open_store rw "$WORK/table.sfdisk" || fail_with 6 "$REFUSAL: nothing written" || return
+  [ -z "$SP_NAME" ] || log "storage partition $SP_NAME mounted: it is not backed up"
   _ss=$(sed -n 's/^sector-size: *\([0-9]*\)$/\1/p' "$WORK/table.sfdisk"); is_number "$_ss" 5 || _ss=512
   # "<path> : start= N, size= N, type=T[, …]" -> "path start size type"
   sed -n 's|^\([^ ]*\) : start= *\([0-9]*\), size= *\([0-9]*\), type=\([^,]*\).*|\1 \2 \3 \4|p' "$WORK/table.sfdisk" > "$WORK/parts.raw"
@@ -150,11 +184,11 @@ run_backup() {
   # Boot code and, on DOS disks, the gap before the first partition (GRUB): at most 1 MiB.
   _n=$_first; [ $((_n * _ss)) -le 1048576 ] || _n=$((1048576 / _ss))
   : > "$WORK/manifest.body"
-  put_file "$WORK/table.sfdisk" table.sfdisk || fail_with 8 "upload of the partition table failed, HTTP ${HTTP_STATUS:-none}${PUT_ERR:+: $PUT_ERR}" || return
+  put_file "$WORK/table.sfdisk" table.sfdisk || fail_with 8 "$(put_failure table.sfdisk)" || return
   echo "table table.sfdisk $PUT_BYTES $PUT_SHA" >> "$WORK/manifest.body"
   if [ "$_n" -gt 0 ]; then
     dd if="$_disk" of="$WORK/head.bin" bs="$_ss" count="$_n" 2>/dev/null && put_file "$WORK/head.bin" head.bin ||
-      fail_with 8 "boot area not saved, HTTP ${HTTP_STATUS:-none}${PUT_ERR:+: $PUT_ERR}" || return
+      fail_with 8 "boot area not saved: $(put_failure head.bin)" || return
     echo "head head.bin $PUT_BYTES $PUT_SHA" >> "$WORK/manifest.body"
   fi
   _v=$(partclone.dd -v 2>&1 | sed -n 's/.*v\([0-9][0-9.]*\).*/\1/p' | head -n 1); [ -n "$_v" ] && echo "tool partclone $_v" >> "$WORK/manifest.body"
@@ -172,8 +206,9 @@ run_backup() {
     _fs=$(blkid -o value -s TYPE "$_dev" 2>/dev/null | head -n 1)
     case "$_fs" in ''|*[!a-z0-9_]*) _fs=unknown ;; esac
     case "$_type" in 5|f|F|85) _fs=extended ;; esac
+    [ "$_name" != "$SP_NAME" ] || _fs=clonage_store   # the storage partition itself: never saved
     case "$_fs" in
-      extended|swap) _tool=none _mode=none ;;
+      extended|swap|clonage_store) _tool=none _mode=none ;;
       ext2|ext3|ext4) _tool=partclone.extfs _mode=partclone ;;
       ntfs) _tool=partclone.ntfs _mode=partclone ;;
       vfat|fat12|fat16|fat32|msdos) _tool=partclone.fat _mode=partclone ;;
@@ -205,8 +240,11 @@ run_backup() {
     _done=$((_done + _psize))
     log "$_name: $(wc -l < "$WORK/chunks.part") pieces, $_used bytes in use"
   done 3< "$WORK/parts.raw"
-  { echo "clonage-image 1"; echo "disk $J_DISK $_dsize $_ss"; echo "chunk_bytes $((J_CHUNK_MB * 1048576))"
+  { echo "clonage-image 1"; [ "$J_STORE" = server ] || echo "image $J_IMAGE"
+    echo "disk $J_DISK $_dsize $_ss"; echo "chunk_bytes $((J_CHUNK_MB * 1048576))"
+    case "$J_STORE" in partition) echo "store partition $SP_NAME" ;; smb) echo "store smb share" ;; esac
     cat "$WORK/manifest.body"; echo "end $_chunks"; } > "$WORK/manifest.txt"
+  [ "$J_STORE" = server ] || { commit_to_store; return; }
   _save=$HTTP_TIMEOUT HTTP_TIMEOUT=$COMMIT_TIMEOUT
   http_post /image/commit text/plain "$WORK/manifest.txt" "$WORK/commit.out"
   _r=$? HTTP_TIMEOUT=$_save
@@ -215,9 +253,23 @@ run_backup() {
   post_progress done 100 "$_total" 0
 }
 
+# Directory store: the image is complete there first; then the server records it (manifest only)
+# and answers which older images retention lets go.
+commit_to_store() {
+  dir_commit "$WORK/manifest.txt" || fail_with 9 "$REFUSAL: image not stored" || return
+  log "image $J_IMAGE written and verified on the $J_STORE store"
+  http_post /image/commit text/plain "$WORK/manifest.txt" "$WORK/commit.out" ||
+    fail_with 9 "image $J_IMAGE is on the $J_STORE store but the server did not record it, HTTP ${HTTP_STATUS:-none}" || return
+  log "recorded by the server: $(tr '\n' ' ' < "$WORK/commit.out")"
+  dir_retention "$WORK/commit.out"
+  post_progress done 100 "$_total" 0
+}
+
 valid_disk_part() { # name number
   case "$1" in ''|*[!a-z0-9]*) return 1 ;; esac
   is_number "$2" 3
 }
 
+. "$SCRIPT_DIR/agent-dirstore.sh"
+. "$SCRIPT_DIR/agent-smb.sh"
 . "$SCRIPT_DIR/agent-restore.sh"

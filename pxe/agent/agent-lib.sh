@@ -165,13 +165,13 @@ parse_job() {
 check_job_values() {
   REFUSAL=
   case "$J_ROLE" in
-    sender|receiver|report|backup|restore|memtest) ;;
+    sender|receiver|report|backup|restore|memtest|deploy) ;;
     *) REFUSAL="bad role"; return 1 ;;
   esac
-  if [ -n "$J_DISK" ] || [ "$J_ROLE" = sender ] || [ "$J_ROLE" = receiver ]; then
+  if [ -n "$J_DISK" ] || [ "$J_ROLE" = sender ] || [ "$J_ROLE" = receiver ] || [ "$J_ROLE" = deploy ]; then
     valid_disk "$J_DISK" || { REFUSAL="bad disk"; return 1; }
   fi
-  if [ -n "$J_PORT" ] || [ "$J_ROLE" = sender ] || [ "$J_ROLE" = receiver ]; then
+  if [ -n "$J_PORT" ] || [ "$J_ROLE" = sender ] || [ "$J_ROLE" = receiver ] || [ "$J_ROLE" = deploy ]; then
     is_number "$J_PORT" 5 && [ "$J_PORT" -ge 1024 ] && [ "$J_PORT" -le 65534 ] &&
       [ $((J_PORT % 2)) = 0 ] || { REFUSAL="bad port"; return 1; }
   fi

@@ -3,6 +3,9 @@
 # downloaded and its SHA-256 checked BEFORE anything is written; then the partition table, the
 # boot code, and each partition streamed from pieces checked again into partclone.restore.
 # Helpers (get_file, check_file, decompress, part_name, valid_*) are in agent-backup.sh.
+# store=partition / smb: the image is read from the mounted directory store (agent-dirstore.sh),
+# with the same checks; the storage partition is unmounted while the table is written, and its
+# entry in the image's table must be the disk's own (same start and size), else nothing is written.
 
 # The server's line manifest -> r.files (every file, restore order), r.parts, r.chunks, M_*.
 parse_manifest() {
@@ -30,7 +33,7 @@ parse_manifest() {
         echo "$_b $_c $_d" >> "$WORK/r.files"
         _cn=$((_cn + 1)) ;;
       end) _end=$_a ;;
-      tool|chunk_bytes) ;;
+      tool|chunk_bytes|store) ;;
       *) return 1 ;;
     esac
   done < "$1"
@@ -43,7 +46,7 @@ fetch_pieces() { # number done-bytes total-bytes
   while read -r _n _f _b _s <&4; do
     [ "$_n" = "$1" ] || continue
     get_file "$_f" "$WORK/piece" && check_file "$WORK/piece" "$_b" "$_s" ||
-      { echo "piece $_f changed on the server or could not be read, HTTP ${HTTP_STATUS:-none}" > "$WORK/up.fail"; return 1; }
+      { echo "piece $_f changed on $WHERE or could not be read, HTTP ${HTTP_STATUS:-none}" > "$WORK/up.fail"; return 1; }
     cat "$WORK/piece" || return 1
     _d=$((_d + _b))
     _pct=$((_d / ($3 / 100 + 1))); [ "$_pct" -le 99 ] || _pct=99
@@ -62,11 +65,25 @@ reread_partitions() { # disk-path
 }
 
 run_restore() {
+  restore_from_store
+  _rc=$?
+  store_umount
+  return "$_rc"
+}
+
+restore_from_store() {
   read_image_keys || fail_with 2 "$REFUSAL" || return
   _disk=$DEV_DIR/$J_DISK
   wait_for_disk "$_disk" && [ -b "$_disk" ] || fail_with 4 "disk $J_DISK not found or not a block device" || return
+  WHERE="the server"
+  if [ "$J_STORE" != server ]; then
+    sfdisk -d "$_disk" > "$WORK/current.sfdisk" 2>/dev/null || : > "$WORK/current.sfdisk"
+    open_store ro "$WORK/current.sfdisk" || fail_with 6 "$REFUSAL: nothing written" || return
+    WHERE="the $J_STORE store"; [ -z "$SP_NAME" ] || WHERE="the storage partition $SP_NAME"
+    dir_choose_image || fail_with 6 "no image ${J_IMAGE:-at all} on $WHERE: nothing written" || return
+  fi
   get_file manifest "$WORK/manifest.txt" ||
-    fail_with 6 "no image ${J_IMAGE:-at all} on the server for this machine, HTTP ${HTTP_STATUS:-none}: nothing written" || return
+    fail_with 6 "no image ${J_IMAGE:-at all} on $WHERE for this machine, HTTP ${HTTP_STATUS:-none}: nothing written" || return
   parse_manifest "$WORK/manifest.txt" || fail_with 6 "$REFUSAL: nothing written" || return
   _tsize=$(disk_size "$_disk")
   [ "$_tsize" -ge "$M_DISK_SIZE" ] ||
@@ -80,12 +97,16 @@ run_restore() {
   _d=0
   while read -r _f _b _s <&3; do
     get_file "$_f" "$WORK/piece" && check_file "$WORK/piece" "$_b" "$_s" ||
-      fail_with 7 "image file $_f is missing or corrupt on the server, size or SHA-256 differs, HTTP ${HTTP_STATUS:-none}: nothing written" || return
+      fail_with 7 "image file $_f is missing or corrupt on $WHERE, size or SHA-256 differs, HTTP ${HTTP_STATUS:-none}: nothing written" || return
     case "$_f" in table.sfdisk|"$M_HEAD") cp "$WORK/piece" "$WORK/r.$_f" ;; esac
     _d=$((_d + _b))
     post_progress verify $((_d / (_total / 100 + 1))) "$_d" 0
   done 3< "$WORK/r.files"
   rm -f "$WORK/piece"
+  if [ -n "$SP_NAME" ]; then
+    check_storage_kept "$WORK/r.table.sfdisk" "$WORK/current.sfdisk" || fail_with 6 "$REFUSAL: nothing written" || return
+    store_umount   # the kernel re-reads a table only when none of the disk's partitions is mounted
+  fi
   # 2. Partition table (without the old device name and last LBA: sfdisk fits a larger disk),
   #    boot code, and on DOS disks the gap before the first partition.
   log "all files verified; writing the partition table of $M_IMAGE"
@@ -99,10 +120,16 @@ run_restore() {
       dd if="$WORK/r.$M_HEAD" of="$_disk" bs="$M_SS" skip=1 seek=1 count=$((_n - 1)) conv=notrunc 2>/dev/null
   fi
   reread_partitions "$_disk"
+  if [ -n "$SP_NAME" ]; then
+    _i=0
+    while [ ! -b "$DEV_DIR/$SP_NAME" ] && [ "$_i" -lt 20 ]; do sleep 0.5; _i=$((_i + 1)); done
+    store_mount ro || fail_with 8 "$REFUSAL after writing the partition table: partitions not written" || return
+  fi
   # 3. Partitions, in order, each from its pieces (checked again on the way).
   _d=0
   while read -r _num _name _fs _mode _comp _psize <&3; do
     _dev=$DEV_DIR/$(part_name "$J_DISK" "$_num")
+    [ "$_num" != "$SP_NUM" ] || { log "${_dev##*/}: the storage partition, left as it is"; continue; }
     _i=0
     while [ ! -b "$_dev" ] && [ "$_i" -lt 20 ]; do sleep 0.5; _i=$((_i + 1)); done
     [ -b "$_dev" ] || fail_with 8 "partition $_num of $J_DISK did not appear after writing the table" || return

@@ -173,6 +173,9 @@ write_report() {
   cat /proc/partitions
   echo "### blkid"
   if [ "$DEV_DIR" = /dev ]; then blkid 2>&1; else for _d in $(report_disks); do blkid "$DEV_DIR/$_d" 2>&1; done; fi
+  # Images on a storage partition labelled CLONAGE (agent-dirstore.sh report_store).
+  echo "### clonage-store"
+  report_store
   echo "### df"
   [ "$DEV_DIR" = /dev ] || return 0   # tests: never mount anything from the host
   mkdir -p /mnt/clonage-report
@@ -205,6 +208,7 @@ run_role() {
       "run_$J_ROLE" ;;
     report) run_report ;;
     backup|restore) "run_$J_ROLE" ;;   # agent-backup.sh
+    deploy) run_deploy ;;              # agent-deploy.sh
     *) FAIL_MSG="role $J_ROLE is not supported by this agent"; log "$FAIL_MSG"; return 5 ;;
   esac
 }

@@ -32,6 +32,7 @@ SCRIPT_DIR=$(dirname "$0")
 . "$SCRIPT_DIR/agent-lib.sh"
 . "$SCRIPT_DIR/agent-run.sh"
 . "$SCRIPT_DIR/agent-backup.sh"
+. "$SCRIPT_DIR/agent-deploy.sh"
 
 mkdir -p "$WORK" || exit "$EXIT_BOOT_LOCAL"
 : > "$LOG"

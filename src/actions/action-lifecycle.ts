@@ -9,6 +9,7 @@ import { Mac } from '../domain/mac';
 import { type ActionCore, reason } from './action-core';
 import type { ActionRow, TargetRow } from './action-types';
 import { isTerminal } from './action-types';
+import type { Deployer } from './deploy-coordination';
 import { hashToken, newToken } from './job-token';
 
 export interface WakeTarget {
@@ -24,6 +25,12 @@ export interface Waker {
 
 /** Prepares a domain PC to be cloned (leave the domain, sysprep) before its plan is armed (SE3 §3). */
 export interface EmitterPreparer {
+  /**
+   * Whether this clone's emitter needs preparing at all (a domain PC). Asked before the action
+   * leaves `scheduled`: a clone that needs nothing goes straight to `armed`, with no empty
+   * `preparing` stage and its events.
+   */
+  needsPreparation(action: ActionRow): boolean;
   prepare(action: ActionRow, emitter: TargetRow): Promise<void>;
 }
 
@@ -52,6 +59,8 @@ export class ActionLifecycle {
     private readonly deps: {
       readonly waker: Waker;
       readonly emitterPreparer?: EmitterPreparer;
+      /** The server-side multicast sender of deploy actions; without one a deploy fails at start. */
+      readonly deployer?: Deployer;
       readonly toolkit: () => string;
       readonly timeouts: () => StageTimeouts;
     },
@@ -61,11 +70,15 @@ export class ActionLifecycle {
   async startDue(now: Date): Promise<string[]> {
     const started: string[] = [];
     for (const action of this.core.store.dueScheduled(now.toISOString())) {
-      if (action.type === 'clone' && this.deps.emitterPreparer) {
+      const deploy = action.type === 'deploy';
+      if ((action.type === 'clone' && this.deps.emitterPreparer?.needsPreparation(action)) || deploy) {
         this.core.change(() => {
           const a = this.core.store.action(action.id);
           if (a?.state !== 'scheduled') return;
-          for (const t of this.core.store.targets(a.id)) this.core.moveTarget(t, 'preparing', t.role === 'sender' ? reason('preparing the emitter', 'event.target.preparingEmitter') : reason('waiting for the emitter', 'event.target.waitingEmitter'));
+          for (const t of this.core.store.targets(a.id)) {
+            this.core.moveTarget(t, 'preparing', deploy ? reason('the server verifies the source image', 'event.target.verifyingSource')
+              : t.role === 'sender' ? reason('preparing the emitter', 'event.target.preparingEmitter') : reason('waiting for the emitter', 'event.target.waitingEmitter'));
+          }
           this.core.store.updateAction(a.id, { startedAt: this.core.nowIso() });
           this.core.settle(a.id);
         });
@@ -81,7 +94,7 @@ export class ActionLifecycle {
   /** Relaunches preparations lost by a restart (preparers must be idempotent). */
   resumePreparations(): void {
     for (const a of this.core.store.actionsIn(['preparing'])) {
-      if (!this.preparing.has(a.id) && this.deps.emitterPreparer) this.launchPreparation(a.id);
+      if (!this.preparing.has(a.id) && (this.deps.emitterPreparer || a.type === 'deploy')) this.launchPreparation(a.id);
     }
   }
 
@@ -91,18 +104,37 @@ export class ActionLifecycle {
   }
 
   private launchPreparation(actionId: string): void {
-    const preparer = this.deps.emitterPreparer!;
     const action = this.core.store.action(actionId)!;
-    const emitter = this.core.store.targets(actionId).find((t) => t.role === 'sender')!;
-    const run = preparer
-      .prepare(action, emitter)
+    const run = (action.type === 'deploy' ? this.prepareDeploy(action) : this.prepareEmitter(action))
       .then(
         () => this.armAndWake(actionId),
-        (e: unknown) => this.fail(actionId, `emitter preparation failed: ${(e as Error)?.message ?? e}`),
+        (e: unknown) => this.fail(actionId, `${action.type === 'deploy' ? 'source image refused' : 'emitter preparation failed'}: ${(e as Error)?.message ?? e}`),
       )
       .catch((e: unknown) => this.core.logger.error('emitter preparation follow-up failed', { actionId, error: String(e) }))
       .finally(() => this.preparing.delete(actionId));
     this.preparing.set(actionId, run);
+  }
+
+  private prepareEmitter(action: ActionRow): Promise<void> {
+    const emitter = this.core.store.targets(action.id).find((t) => t.role === 'sender')!;
+    return this.deps.emitterPreparer!.prepare(action, emitter);
+  }
+
+  /**
+   * A deploy's preparation: the server re-reads every piece of the source image before any PC is
+   * armed; the per-partition stream digests go into the action's params (the receivers compare
+   * the stream they got with them, and they survive a restart).
+   */
+  private async prepareDeploy(action: ActionRow): Promise<void> {
+    if (!this.deps.deployer) throw new Error('no multicast sender is configured on this server');
+    const streams = await this.deps.deployer.verify(action);
+    this.core.change(() => {
+      const a = this.core.store.action(action.id);
+      if (a?.params.type !== 'deploy') return;
+      this.core.store.updateAction(a.id, { params: { ...a.params, streams } });
+      this.core.event(a.id, null, 'info', `source image ${a.params.image} verified: ${streams.length} partition streams, ` +
+        `${streams.reduce((n, s) => n + s.bytes, 0)} bytes`);
+    });
   }
 
   /**
@@ -132,6 +164,8 @@ export class ActionLifecycle {
       this.fail(actionId, `could not arm the boot plans: ${(e as Error).message}`);
       return;
     }
+    // Sender first: it waits for the receivers, which are still booting.
+    if (armed.length && this.core.store.action(actionId)?.type === 'deploy') this.deps.deployer?.start(actionId);
     await Promise.all(armed.map((t) => this.wake(t)));
   }
 
@@ -192,7 +226,7 @@ export class ActionLifecycle {
   }
 }
 
-/** A clone receiver may legitimately stay silent while udp-receiver waits for the sender. */
+/** A clone or deploy receiver may legitimately stay silent while udp-receiver waits for the sender. */
 function silenceLimit(a: ActionRow, base: number): number {
-  return a.params.type === 'clone' ? Math.max(base, a.params.startTimeoutMinutes + 10) : base;
+  return a.params.type === 'clone' || a.params.type === 'deploy' ? Math.max(base, a.params.startTimeoutMinutes + 10) : base;
 }

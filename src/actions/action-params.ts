@@ -16,6 +16,10 @@ import {
 } from './action-types';
 import { FieldErrorCollector } from './field-errors';
 import { msg } from '../i18n/module-messages';
+// Circular on purpose: deploy reuses the clone parsers; both modules only export functions.
+import { type DeploySources, parseDeployParams } from './deploy-params';
+import { smbConfigOf } from '../images/smb-settings';
+import { parseStoragePart, parseStore, type Store, storeDefaultFrom } from './store-params';
 
 /**
  * What happens to the emitter before the clone (SE3's `type_os`, se3-reference §1, §3):
@@ -54,6 +58,10 @@ export interface ParamDefaults {
   readonly maxWaitMinutes: number;
   readonly startTimeoutMinutes: number;
   readonly autoReboot: AutoReboot;
+  /** Backup/restore store (setting backup.target). */
+  readonly store: Store;
+  /** False when no SMB share is configured: store=smb is then refused. Absent: not checked. */
+  readonly smbReady?: boolean;
 }
 
 export const BUILTIN_DEFAULTS: ParamDefaults = {
@@ -64,6 +72,7 @@ export const BUILTIN_DEFAULTS: ParamDefaults = {
   maxWaitMinutes: 15,
   startTimeoutMinutes: 20,
   autoReboot: 'always',
+  store: 'server',
 };
 
 /** Wait times are bounded: a day at most, which no real clone needs and no udpcast argument overflows. */
@@ -186,10 +195,11 @@ export function parseCloneParams(raw: Raw, receivers: number, defaults: ParamDef
 export function parseActionParams(
   type: ActionType,
   raw: Raw,
-  ctx: { readonly receivers: number; readonly now: Date; readonly defaults?: ParamDefaults },
+  ctx: { readonly receivers: number; readonly now: Date; readonly defaults?: ParamDefaults; readonly sources?: DeploySources },
 ): ActionParams {
   const d = ctx.defaults ?? BUILTIN_DEFAULTS;
   if (type === 'clone') return parseCloneParams(raw, ctx.receivers, d);
+  if (type === 'deploy') return parseDeployParams(raw, ctx.receivers, d, ctx.sources);
   const errors = new FieldErrorCollector();
   let params: ActionParams | undefined;
   if (type === 'backup') {
@@ -197,12 +207,12 @@ export function parseActionParams(
     const compression = errors.try('compression', () => parseCompression(raw, d.compression));
     const image = errors.try('image', () => parseImageName(raw, defaultImageName(ctx.now), false));
     const autoReboot = errors.try('auto_reboot', () => parseAutoReboot(raw, d.autoReboot));
-    params = { type, disk: disk!, compression: compression!, image: image!, autoReboot: autoReboot! };
+    params = { type, disk: disk!, compression: compression!, image: image!, autoReboot: autoReboot!, ...storeFields(raw, errors, d, disk) };
   } else if (type === 'restore') {
     const disk = errors.try('disk', () => parseDisk(raw, d.disk));
     const image = errors.try('image', () => parseImageName(raw, '', true));
     const autoReboot = errors.try('auto_reboot', () => parseAutoReboot(raw, d.autoReboot));
-    params = { type, disk: disk!, image: image!, autoReboot: autoReboot! };
+    params = { type, disk: disk!, image: image!, autoReboot: autoReboot!, ...storeFields(raw, errors, d, disk) };
   } else if (type === 'report') {
     const autoReboot = errors.try('auto_reboot', () => parseAutoReboot(raw, d.autoReboot));
     params = { type, autoReboot: autoReboot! };
@@ -211,6 +221,18 @@ export function parseActionParams(
   }
   errors.throwIfAny();
   return params;
+}
+
+/** `store` (+ `storage_part` for the partition store) of a backup or restore. */
+function storeFields(raw: Raw, errors: FieldErrorCollector, d: ParamDefaults, disk: string | undefined): { store: Store; storagePart?: string } {
+  let store = errors.try('store', () => parseStore(raw, d.store ?? 'server')) ?? 'server';
+  if (store === 'smb' && d.smbReady === false) {
+    errors.add('store', 'store: no SMB share is configured (Configuration page)');
+    store = 'server';
+  }
+  if (store !== 'partition') return { store };
+  const storagePart = errors.try('storage_part', () => parseStoragePart(raw, disk));
+  return { store, storagePart: storagePart ?? 'auto' };
 }
 
 /** Reads clone defaults from settings, falling back field by field when a value is unusable. */
@@ -229,5 +251,7 @@ export function paramDefaultsFrom(settings: { getOr<T>(key: string, fallback: T)
     maxWaitMinutes: pick('clone.maxWaitMinutes', b.maxWaitMinutes, minutes),
     startTimeoutMinutes: pick('clone.startTimeoutMinutes', b.startTimeoutMinutes, minutes),
     autoReboot: pick('clone.autoReboot', b.autoReboot, (v) => (AUTO_REBOOTS as readonly unknown[]).includes(v)),
+    store: storeDefaultFrom(settings),
+    smbReady: smbConfigOf(settings) !== null,
   };
 }

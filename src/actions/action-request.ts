@@ -18,6 +18,7 @@ import {
   type TargetMachine,
 } from './action-types';
 import { parseCronExpression } from './cron-expression';
+import type { DeploySources } from './deploy-params';
 import { FieldErrorCollector } from './field-errors';
 import { msg } from '../i18n/module-messages';
 
@@ -109,7 +110,14 @@ function toTarget(m: Machine | undefined, name: string, field: string): TargetMa
  */
 export async function parseActionRequest(
   input: ActionInput,
-  ctx: { readonly allowed: 'all' | readonly string[]; readonly machines: MachineSource; readonly now: Date; readonly defaults?: ParamDefaults },
+  ctx: {
+    readonly allowed: 'all' | readonly string[];
+    readonly machines: MachineSource;
+    readonly now: Date;
+    readonly defaults?: ParamDefaults;
+    /** Good server images, for a deploy's source. */
+    readonly sources?: DeploySources;
+  },
 ): Promise<ActionRequest> {
   const errors = new FieldErrorCollector();
   const type = errors.try('type', () => parseActionType(input.type));
@@ -151,6 +159,8 @@ export async function parseActionRequest(
       return names.map((n) => toTarget(byName.get(n), n, 'machines'));
     });
     for (const m of machines ?? []) targets.push({ ...m, role: type });
+    // A deploy's machines are its receivers: min_receivers is bounded by their number.
+    if (type === 'deploy') receiverCount = machines?.length ?? 0;
   }
   const macs = new Set<string>();
   for (const t of targets) {
@@ -159,8 +169,14 @@ export async function parseActionRequest(
   }
 
   const params = type
-    ? errors.try('params', () => parseActionParams(type, input.params ?? {}, { receivers: Math.max(receiverCount, 1), now: ctx.now, defaults: ctx.defaults }))
+    ? errors.try('params', () => parseActionParams(type, input.params ?? {}, { receivers: Math.max(receiverCount, 1), now: ctx.now, defaults: ctx.defaults, sources: ctx.sources }))
     : undefined;
+  if (params?.type === 'deploy' && ctx.allowed !== 'all') {
+    // A delegated admin deploys only images of machines of their own parcs (an image holds the
+    // source PC's files: another parc's image is not theirs to copy).
+    const own = await ctx.machines.machines(ctx.allowed, ctx.allowed);
+    if (!own.some((m) => m.mac?.toString() === params.sourceMac)) errors.add('source', 'source: this image is of a machine outside your parcs');
+  }
   const timing = type ? errors.try('start', () => parseTiming(input, type, ctx.now)) : undefined;
   errors.throwIfAny();
   return { type: type!, params: params!, targets, parcs: parcs!, timing: timing! };

@@ -25,6 +25,9 @@ import {
   type Waker,
 } from './action-lifecycle';
 import { AgentJobs } from './agent-jobs';
+import { DeployCoordination, type Deployer } from './deploy-coordination';
+import type { DeploySources } from './deploy-params';
+import { udpcastTuningFrom } from './udpcast-tuning';
 import { FieldErrors } from './field-errors';
 import { newActionId, newJobId, unusableTokenHash } from './job-token';
 import { insertWithFreePort } from './port-allocation';
@@ -48,6 +51,9 @@ export interface ActionServiceDeps {
   readonly settings?: Pick<SettingsStore, 'getOr'>;
   /** Overrides settings, for tests. */
   readonly timeouts?: Partial<StageTimeouts>;
+  /** Good server images (a deploy's source) and the server-side multicast sender. */
+  readonly sources?: DeploySources;
+  readonly deployer?: Deployer;
 }
 
 export type Created = { readonly kind: 'action'; readonly id: string } | { readonly kind: 'schedule'; readonly id: string };
@@ -59,6 +65,8 @@ export class ActionService {
   private readonly lifecycle: ActionLifecycle;
   private readonly agent: AgentJobs;
   readonly schedules: ActionSchedules;
+  /** For the server-side multicast sender (src/deploy/). */
+  readonly deploy: DeployCoordination;
   private readonly settings: Pick<SettingsStore, 'getOr'>;
   private ticking: Promise<unknown> | null = null;
 
@@ -66,10 +74,12 @@ export class ActionService {
     this.settings = deps.settings ?? NO_SETTINGS;
     this.core = new ActionCore(deps.db, deps.clock, deps.bootPlans, deps.logger);
     this.schedules = new ActionSchedules(deps.db);
-    this.agent = new AgentJobs(this.core);
+    this.agent = new AgentJobs(this.core, () => udpcastTuningFrom(this.settings));
+    this.deploy = new DeployCoordination(this.core);
     this.lifecycle = new ActionLifecycle(this.core, {
       waker: deps.waker ?? noopWaker,
       emitterPreparer: deps.emitterPreparer,
+      deployer: deps.deployer,
       toolkit: () => String(this.settings.getOr<unknown>('toolkit.default', 'clonage') || 'clonage'),
       timeouts: () => this.timeouts(),
     });
@@ -91,7 +101,7 @@ export class ActionService {
     const now = this.deps.clock.now();
     const allowed = await this.deps.access.parcsOf(user);
     if (allowed !== 'all' && allowed.length === 0) throw new ForbiddenError('no parc is delegated to you', msg('denied.noParc'));
-    const request = await parseActionRequest(input, { allowed, machines: this.deps.machines, now, defaults: paramDefaultsFrom(this.settings) });
+    const request = await parseActionRequest(input, { allowed, machines: this.deps.machines, now, defaults: paramDefaultsFrom(this.settings), sources: this.deps.sources });
     if (request.timing.kind !== 'cron') this.assertNotBusy(request);
     return request;
   }
@@ -124,7 +134,7 @@ export class ActionService {
       this.core.event(id, null, 'info', `created by ${by}: ${request.type} of ${names}${port ? `, port ${port}` : ''}, start ${startAt.toISOString()}`,
         port ? msg('event.createdPort', { ...shown, port }) : msg('event.created', shown));
     };
-    this.core.change(() => (request.type === 'clone' ? insertWithFreePort(this.deps.db, write) : write(null)));
+    this.core.change(() => (request.type === 'clone' || request.type === 'deploy' ? insertWithFreePort(this.deps.db, write) : write(null)));
     return id;
   }
 
@@ -178,6 +188,10 @@ export class ActionService {
       disarmed += this.core.disarmUnconsumed(this.core.store.targets(actionId).filter((t) => isTerminal(t.state)));
     }
     if (disarmed) this.deps.logger.warn('recover: disarmed plans of finished targets', { disarmed });
+    // A deploy's udp-sender lived in the previous process: its receivers would wait for nothing.
+    for (const a of this.core.store.actionsIn(['armed', 'running'])) {
+      if (a.type === 'deploy' && !this.deps.deployer?.running(a.id)) this.deploy.failAll(a.id, 'the server restarted during the multicast deploy: its sender is gone');
+    }
     this.lifecycle.applyTimeouts(now);
     this.lifecycle.resumePreparations();
   }
@@ -189,7 +203,11 @@ export class ActionService {
       const action = this.core.store.action(actionId)!;
       if (isTerminal(action.state)) throw new ConflictError(`action is already ${action.state}`, msg('conflict.finished'));
       for (const t of this.core.store.targets(actionId)) {
-        if (t.state === 'running') {
+        if (t.state === 'running' && action.type === 'deploy') {
+          // The sender is the server's and is stopped below: a running receiver cannot finish.
+          this.core.moveTarget(t, 'failed', reason(`cancelled by ${user.login}: the multicast sender is stopped, the disk may be partly written`,
+            'event.target.cancelledDeploy', { by: user.login }), {}, 'error');
+        } else if (t.state === 'running') {
           this.core.event(actionId, t.id, 'warn', `${t.name} is already running: its disk is not touched, it finishes on its own`, msg('event.alreadyRunning', { name: t.name }));
         } else if (!isTerminal(t.state)) {
           this.core.bootPlans.disarmJob(t.id);
@@ -198,6 +216,7 @@ export class ActionService {
       }
       this.core.settle(actionId);
     });
+    if (this.core.store.action(actionId)?.type === 'deploy') await this.deps.deployer?.stop(actionId);
   }
 
   /**
@@ -280,6 +299,10 @@ export class ActionService {
   }
   report(jobId: string, token: string | undefined, text: unknown): void {
     this.agent.report(jobId, token, text);
+  }
+  /** Good server images a deploy may use (the wizard lists them). */
+  deploySources(): DeploySources | undefined {
+    return this.deps.sources;
   }
   /** For the image store's agent endpoints (src/images/image-service.ts JobAuthority). */
   authorizeJob(jobId: string, token: string | undefined): { target: TargetRow; action: ActionRow } {

@@ -7,7 +7,7 @@ import type { Mac } from '../domain/mac';
 import type { Ipv4 } from '../domain/ipv4';
 import type { MessageRef } from '../domain/errors';
 
-export const ACTION_TYPES = ['clone', 'backup', 'restore', 'report', 'memtest'] as const;
+export const ACTION_TYPES = ['clone', 'backup', 'restore', 'report', 'memtest', 'deploy'] as const;
 export type ActionType = (typeof ACTION_TYPES)[number];
 
 /** Types that may recur on a cron schedule: they never overwrite a disk. */
@@ -50,6 +50,10 @@ export interface BackupParams {
   /** Image name [A-Za-z0-9_.-], default image_YYYYMMDD. */
   readonly image: string;
   readonly autoReboot: AutoReboot;
+  /** Where the image goes (store-params.ts); absent (actions stored before targets existed) = server. */
+  readonly store?: 'server' | 'partition' | 'smb';
+  /** store=partition: `auto` (label CLONAGE) or a partition of `disk`. */
+  readonly storagePart?: string;
 }
 
 export interface RestoreParams {
@@ -58,6 +62,8 @@ export interface RestoreParams {
   /** Empty: the newest successful backup of the machine. */
   readonly image: string;
   readonly autoReboot: AutoReboot;
+  readonly store?: 'server' | 'partition' | 'smb';
+  readonly storagePart?: string;
 }
 
 export interface ReportParams {
@@ -69,7 +75,37 @@ export interface MemtestParams {
   readonly type: 'memtest';
 }
 
-export type ActionParams = CloneParams | BackupParams | RestoreParams | ReportParams | MemtestParams;
+/**
+ * Multicast deploy of a server image to many PCs, udp-sender running on the server
+ * (docs/backup-restore.md "Multicast deploy from the server"). Each target's role is `deploy`.
+ */
+export interface DeployParams {
+  readonly type: 'deploy';
+  /** The machine whose image is deployed (MAC as stored in clonage_backups) and the image name. */
+  readonly sourceMac: string;
+  readonly image: string;
+  readonly disk: string;
+  /** As for a clone: the first session starts once this many receivers are ready (or at max_wait). */
+  readonly minReceivers: number;
+  readonly minWaitMinutes: number;
+  readonly maxWaitMinutes: number;
+  readonly startTimeoutMinutes: number;
+  readonly autoReboot: AutoReboot;
+  /**
+   * Set by the server when it verified the image before arming: one udpcast session per
+   * partition stream, in order, with the SHA-256 of the whole compressed stream the receivers
+   * compare theirs with (udpcast has no end-to-end checksum).
+   */
+  readonly streams?: readonly DeployStream[];
+}
+
+export interface DeployStream {
+  readonly number: number;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+export type ActionParams = CloneParams | BackupParams | RestoreParams | ReportParams | MemtestParams | DeployParams;
 
 /** A machine as an action targets it: name, MAC and IP come from the DHCP reservation. */
 export interface TargetMachine {

@@ -13,6 +13,7 @@ import { type ActionCore, reason } from './action-core';
 import { msg } from '../i18n/module-messages';
 import { type ActionRow, type ActionState, isTerminal, type TargetRow } from './action-types';
 import { jobDescription, rebootAfter } from './job-description';
+import { DEFAULT_UDPCAST_TUNING, type UdpcastTuning } from './udpcast-tuning';
 import { tokenMatches } from './job-token';
 
 /** 410: the job existed but is over (finished or cancelled). A ConflictError elsewhere (409). */
@@ -56,7 +57,11 @@ export function lastBytes(text: string, maxBytes = MAX_AGENT_TEXT_BYTES): string
 }
 
 export class AgentJobs {
-  constructor(private readonly core: ActionCore) {}
+  constructor(
+    private readonly core: ActionCore,
+    /** Read at each job fetch: a settings change applies to the next sender. */
+    private readonly tuning: () => UdpcastTuning = () => DEFAULT_UDPCAST_TUNING,
+  ) {}
 
   /** GET job: consumes the boot plan and moves the target to running, in one transaction. */
   fetchJob(jobId: string, token: string | undefined): string {
@@ -70,7 +75,7 @@ export class AgentJobs {
       this.core.settle(target.actionId);
       // Read again: start-now may have changed min_receivers since the action was armed.
       const action = this.core.store.action(target.actionId)!;
-      return jobDescription(action, this.core.store.target(target.id)!);
+      return jobDescription(action, this.core.store.target(target.id)!, this.tuning());
     });
   }
 

@@ -5,6 +5,7 @@
  * that slipped through would otherwise become a shell or udpcast argument on a machine as root.
  */
 import type { ActionParams, ActionRow, AutoReboot, TargetRow } from './action-types';
+import { DEFAULT_UDPCAST_TUNING, type UdpcastTuning } from './udpcast-tuning';
 
 const KEY = /^[a-z_]+$/;
 /** Backup upload piece size (src/images/image-types.ts DEFAULT_CHUNK_BYTES). */
@@ -22,7 +23,7 @@ export function renderKeyValues(pairs: ReadonlyArray<readonly [string, string | 
     .join('');
 }
 
-function paramPairs(params: ActionParams, role: TargetRow['role'], port: number | null): Array<[string, string | number]> {
+function paramPairs(params: ActionParams, role: TargetRow['role'], port: number | null, tuning: UdpcastTuning): Array<[string, string | number]> {
   switch (params.type) {
     case 'clone': {
       const common: Array<[string, string | number]> = [
@@ -37,32 +38,45 @@ function paramPairs(params: ActionParams, role: TargetRow['role'], port: number 
           // The form speaks minutes (as SE3 did); udpcast takes seconds.
           ['min_wait', params.minWaitMinutes * 60],
           ['max_wait', params.maxWaitMinutes * 60],
+          ['retries_until_drop', tuning.retriesUntilDrop],
+          ...(tuning.maxBitrate ? [['max_bitrate', tuning.maxBitrate] as [string, string]] : []),
           ['auto_reboot', params.autoReboot],
         ];
       }
       return [...common, ['start_timeout', params.startTimeoutMinutes * 60], ['auto_reboot', params.autoReboot]];
     }
-    // store=server: images go to / come from the server image store (docs/backup-restore.md);
-    // chunk_mb: size of the pieces the agent uploads. An empty restore image means the newest.
+    // store: server image store, storage partition or SMB share (docs/backup-restore.md);
+    // chunk_mb: size of the pieces the agent writes. An empty restore image means the newest.
     case 'backup':
-      return [['disk', params.disk], ['compression', params.compression], ['image', params.image], ['store', 'server'],
+      return [['disk', params.disk], ['compression', params.compression], ['image', params.image], ...storePairs(params),
         ['chunk_mb', BACKUP_CHUNK_MB], ['auto_reboot', params.autoReboot]];
     case 'restore':
-      return [['disk', params.disk], ['image', params.image], ['store', 'server'], ['auto_reboot', params.autoReboot]];
+      return [['disk', params.disk], ['image', params.image], ...storePairs(params), ['auto_reboot', params.autoReboot]];
     case 'report':
       return [['auto_reboot', params.autoReboot]];
     case 'memtest':
       return [];
+    // The receiver of a server multicast: udpcast port, how long it waits for the first session,
+    // and which image it reads the manifest of (the image routes allow that one only).
+    case 'deploy':
+      return [['disk', params.disk], ['port', port ?? 0], ['start_timeout', params.startTimeoutMinutes * 60],
+        ['source', params.sourceMac.replace(/:/g, '-')], ['image', params.image], ['store', 'server'], ['auto_reboot', params.autoReboot]];
   }
 }
 
-export function jobDescription(action: ActionRow, target: TargetRow): string {
-  if (action.type === 'clone' && action.port === null) throw new Error('a clone action has a port');
+/** Actions stored before the store choice existed have none: server. No SMB secret ever goes here. */
+function storePairs(params: { store?: string; storagePart?: string }): Array<[string, string]> {
+  const store = params.store ?? 'server';
+  return store === 'partition' ? [['store', store], ['storage_part', params.storagePart ?? 'auto']] : [['store', store]];
+}
+
+export function jobDescription(action: ActionRow, target: TargetRow, tuning: UdpcastTuning = DEFAULT_UDPCAST_TUNING): string {
+  if ((action.type === 'clone' || action.type === 'deploy') && action.port === null) throw new Error(`a ${action.type} action has a port`);
   return renderKeyValues([
     ['job', target.id],
     ['role', target.role],
     ['name', target.name],
-    ...paramPairs(action.params, target.role, action.port),
+    ...paramPairs(action.params, target.role, action.port, tuning),
   ]);
 }
 

@@ -4,6 +4,8 @@ import { BootPlanStore } from '../boot/boot-plan-store';
 import type { BootPlans } from './action-core';
 import { type EmitterPreparer, noopWaker, type StageTimeouts, type Waker } from './action-lifecycle';
 import { ActionService } from './action-service';
+import type { Deployer, DeployCoordination } from './deploy-coordination';
+import type { DeploySources } from './deploy-params';
 import { registerAgentRoutes } from '../http/agent-routes';
 import { registerActionRoutes } from '../http/action-routes';
 
@@ -22,6 +24,9 @@ export interface ActionWiringOptions {
   readonly waker?: Waker;
   readonly emitterPreparer?: EmitterPreparer & PreparerHooks;
   readonly timeouts?: Partial<StageTimeouts>;
+  /** Multicast deploy: good server images, and the server-side sender (src/deploy/). */
+  readonly sources?: DeploySources;
+  readonly deployer?: Deployer & { attach?(coordination: DeployCoordination): void };
   /** Scheduler period; 0 disables the timer (tests call tick()). */
   readonly tickMs?: number;
   readonly heartbeatMs?: number;
@@ -50,8 +55,11 @@ export async function wireActions(host: HostContext, inventory: MachineInventory
     emitterPreparer: opts.emitterPreparer,
     settings: host.settings,
     timeouts: opts.timeouts,
+    sources: opts.sources,
+    deployer: opts.deployer,
   });
   opts.emitterPreparer?.attach?.(service);
+  opts.deployer?.attach?.(service.deploy);
   registerAgentRoutes(host.web.router, service, host.logger);
   const routes = registerActionRoutes({ host, service, inventory, heartbeatMs: opts.heartbeatMs });
   await service.recover(host.clock.now());
@@ -64,6 +72,8 @@ export async function wireActions(host: HostContext, inventory: MachineInventory
     async stop() {
       if (timer) clearInterval(timer);
       routes.closeStreams();
+      // Module stop: no udp-sender may outlive the module (its receivers then fail by timeout).
+      await opts.deployer?.stopAll();
       // A preparation waiting for its emitter would hold the stop until the ack timeout: the
       // preparer lets go of it (without arming or failing the action) and the rest is awaited.
       const preparer = opts.emitterPreparer;

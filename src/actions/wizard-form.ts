@@ -8,16 +8,18 @@ import { cloneDomainOf, type ParamDefaults } from './action-params';
 import type { ModuleTranslate } from '../i18n/module-messages';
 import { ACTION_TYPES, type ActionRequest, type ActionType, RECURRING_TYPES } from './action-types';
 
-export const PARAM_FIELDS = ['domain', 'disk', 'compression', 'min_receivers', 'min_wait', 'max_wait', 'start_timeout', 'auto_reboot', 'image'] as const;
+export const PARAM_FIELDS = ['domain', 'disk', 'compression', 'min_receivers', 'min_wait', 'max_wait', 'start_timeout', 'auto_reboot', 'image', 'source',
+  'store', 'storage_part'] as const;
 export const TIMING_FIELDS = ['start', 'start_at', 'cron'] as const;
 
 /** Which parameter fields each type's form shows. */
 export const FIELDS_OF: Readonly<Record<ActionType, readonly (typeof PARAM_FIELDS)[number][]>> = {
   clone: ['domain', 'disk', 'compression', 'min_receivers', 'min_wait', 'max_wait', 'start_timeout', 'auto_reboot'],
-  backup: ['disk', 'compression', 'image', 'auto_reboot'],
-  restore: ['disk', 'image', 'auto_reboot'],
+  backup: ['disk', 'compression', 'image', 'store', 'storage_part', 'auto_reboot'],
+  restore: ['disk', 'image', 'store', 'storage_part', 'auto_reboot'],
   report: ['auto_reboot'],
   memtest: [],
+  deploy: ['source', 'disk', 'min_receivers', 'min_wait', 'max_wait', 'start_timeout', 'auto_reboot'],
 };
 
 type Body = Readonly<Record<string, unknown>>;
@@ -83,6 +85,9 @@ export function formValues(body: Body, defaults: ParamDefaults, receivers: numbe
     start_timeout: String(defaults.startTimeoutMinutes),
     auto_reboot: defaults.autoReboot,
     image: '',
+    source: '',
+    store: defaults.store ?? 'server',
+    storage_part: 'auto',
     start: 'now',
     start_at: '',
     cron: '',
@@ -107,7 +112,7 @@ export function summaryOf(r: ActionRequest, t: ModuleTranslate, when: (d: Date) 
   const sender = r.targets.find((x) => x.role === 'sender');
   if (sender) rows.push({ label: t('summary.emitter'), value: `${sender.name} (${sender.ip}, ${sender.mac})` });
   const others = r.targets.filter((x) => x.role !== 'sender');
-  rows.push({ label: t(r.type === 'clone' ? 'summary.receivers' : 'summary.machines'), value: others.map((x) => x.name).join(', ') });
+  rows.push({ label: t(r.type === 'clone' || r.type === 'deploy' ? 'summary.receivers' : 'summary.machines'), value: others.map((x) => x.name).join(', ') });
   const p = r.params;
   if (p.type === 'clone') {
     rows.push({ label: t('summary.domain'), value: t(`domain.${cloneDomainOf(p)}`) });
@@ -117,9 +122,20 @@ export function summaryOf(r: ActionRequest, t: ModuleTranslate, when: (d: Date) 
       label: t('summary.waits'),
       value: t('summary.waitsValue', { min: p.minWaitMinutes, max: p.maxWaitMinutes, timeout: p.startTimeoutMinutes }),
     });
+  } else if (p.type === 'deploy') {
+    rows.push({ label: t('summary.sourceImage'), value: `${p.image} (${p.sourceMac})` }, { label: t('label.disk'), value: p.disk });
+    rows.push({ label: t('summary.minReceivers'), value: String(p.minReceivers) });
+    rows.push({
+      label: t('summary.waits'),
+      value: t('summary.waitsValue', { min: p.minWaitMinutes, max: p.maxWaitMinutes, timeout: p.startTimeoutMinutes }),
+    });
   } else if (p.type === 'backup' || p.type === 'restore') {
     rows.push({ label: t('label.disk'), value: p.disk }, { label: t('label.image'), value: p.image || t('summary.newestImage') });
     if (p.type === 'backup') rows.push({ label: t('label.compression'), value: p.compression });
+    rows.push({ label: t('summary.store'), value: t(`store.${p.store ?? 'server'}`) });
+    if (p.store === 'partition') {
+      rows.push({ label: t('summary.storagePart'), value: p.storagePart === 'auto' || !p.storagePart ? t('summary.storagePartAuto') : p.storagePart });
+    }
   }
   if (p.type !== 'memtest') rows.push({ label: t('label.autoReboot'), value: t(`reboot.${p.autoReboot}`) });
   const timing = r.timing;

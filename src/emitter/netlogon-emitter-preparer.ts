@@ -88,8 +88,13 @@ export class NetlogonEmitterPreparer implements EmitterPreparer {
     void this.sweep();
   }
 
+  /** Only domain PCs leave the domain first; Linux and workgroup emitters need nothing. */
+  needsPreparation(action: ActionRow): boolean {
+    return action.type === 'clone' && cloneDomainOf(action.params) === 'windows-domain';
+  }
+
   prepare(action: ActionRow, emitter: TargetRow): Promise<void> {
-    if (cloneDomainOf(action.params) !== 'windows-domain') return Promise.resolve();
+    if (!this.needsPreparation(action)) return Promise.resolve();
     const running = this.inflight.get(action.id);
     if (running) return running;
     const p = this.run(action.id, emitter).finally(() => this.inflight.delete(action.id));

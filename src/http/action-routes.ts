@@ -10,6 +10,8 @@ import type { ActionService } from '../actions/action-service';
 import type { ActionUpdate } from '../actions/action-bus';
 import type { ActionView } from '../actions/action-view';
 import { paramDefaultsFrom } from '../actions/action-params';
+import { deploySourceChoices } from '../actions/deploy-params';
+import { smbConfigOf } from '../images/smb-settings';
 import { adminDefaults, rememberAdminDefaults } from '../actions/admin-defaults';
 import { fieldErrorsOf } from '../actions/field-errors';
 import { pageI18n, requestT, withPageI18n } from '../i18n/page-i18n';
@@ -74,8 +76,10 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
       machines: [],
       selection: sel,
       fields: sel.type ? FIELDS_OF[sel.type] : [],
+      deploySources: sel.type === 'deploy' ? await deploySourceChoices(service.deploySources(), await web.parcsOf(user(req), 'parc_can_clone'), inventory) : [],
       canRecur: canRecur(sel.type),
       values: formValues(body, paramDefaultsFrom(adminDefaults(host.settings, user(req).login)), receivers),
+      smbReady: smbConfigOf(host.settings) !== null,
       errors: {},
       summary: [],
       ...extra,

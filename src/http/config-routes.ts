@@ -4,10 +4,13 @@ import { InputError } from '../domain/errors';
 import { hashMenuPassword } from '../boot/menu-password';
 import { MAINTENANCE_ENTRIES, MAX_TIMEOUT_SECONDS, MENU_SETTING_KEYS, type MaintenanceEntry } from '../boot/menu-settings';
 import { MAX_WAIT_MINUTES, parseAutoReboot, parseBoundedInt, parseCloneDomain, parseCompression, parseDisk } from '../actions/action-params';
+import { DEPLOY_SETTING_CHECKS } from '../deploy/udp-sender-command';
 import type { ToolkitRegistry } from '../toolkits/toolkit-registry';
 import type { ToolkitInstaller } from '../toolkits/toolkit-installer';
 import { moduleTranslator, translateRef, type ModuleTranslate } from '../i18n/module-messages';
 import { requestT, withPageI18n } from '../i18n/page-i18n';
+import { isStore } from '../actions/store-params';
+import { parseSmbForm, SMB_KEYS, smbPublicView } from '../images/smb-settings';
 
 export interface ConfigFormResult {
   readonly changes: Record<string, unknown>;
@@ -70,7 +73,33 @@ export function parseConfigForm(
     if (['wol', 'reboot', 'wol+reboot'].includes(wake)) changes['wake.method'] = wake;
     else errors.wakeMethod = t('config.error.wake');
   }
+  // Multicast deploy (src/deploy/), checked by the sender's own rules; fields in pages/partials/deploy-config.ejs.
+  if (body.deployInterface !== undefined) {
+    const form = { 'deploy.interface': ['deployInterface', String(body.deployInterface).trim()],
+      'deploy.maxBitrate': ['deployMaxBitrate', String(body.deployMaxBitrate ?? '').trim()],
+      'deploy.retriesUntilDrop': ['deployRetries', /^\d{1,4}$/.test(String(body.deployRetries ?? '')) ? Number(body.deployRetries) : NaN] } as const;
+    for (const [key, [name, value]] of Object.entries(form)) {
+      const why = DEPLOY_SETTING_CHECKS[key as keyof typeof form](value);
+      if (why) errors[name] = why;
+      else changes[key] = value;
+    }
+  }
+  // Image storage (pages/partials/config-storage.ejs): default target and the SMB share.
+  if (body.backupTarget !== undefined) {
+    if (isStore(body.backupTarget)) changes['backup.target'] = body.backupTarget;
+    else errors.backupTarget = 'serveur, partition ou partage SMB';
+  }
+  if (body.smbServer !== undefined) {
+    const smb = parseSmbForm(body);
+    Object.assign(changes, smb.changes);
+    Object.assign(errors, smb.errors);
+  }
   return { changes, errors };
+}
+
+function withoutSecrets(o: Record<string, unknown>): Record<string, unknown> {
+  const { [SMB_KEYS.password]: _s, smbPassword: _f, ...rest } = o;
+  return rest;
 }
 
 function entriesOf(v: unknown): MaintenanceEntry[] {
@@ -85,7 +114,9 @@ export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistr
   const admin = web.requireRight('system_is_admin');
   const render = (req: Request, res: Response, errors: Record<string, string>, form: Record<string, unknown> = {}) =>
     web.render(req, res, 'config', {
-      title: requestT(web, req)('title.config'), settings: host.settings.all(), errors, form,
+      // The SMB password never reaches a view: only whether one is stored (smb.hasPassword).
+      title: requestT(web, req)('title.config'), settings: withoutSecrets(host.settings.all()), errors, form: withoutSecrets(form),
+      smb: smbPublicView(host.settings),
       toolkits: toolkits.list(), jobs: installer.list(), entries: MAINTENANCE_ENTRIES,
     });
   const done = (res: Response, flash: string) => res.redirect(303, `${web.mountPath}/config?flash=${encodeURIComponent(flash)}`);
@@ -102,7 +133,7 @@ export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistr
       return;
     }
     for (const [k, v] of Object.entries(changes)) host.settings.set(k, v);
-    host.logger.info('configuration changed', { by: web.currentUser(req)?.login, keys: Object.keys(changes) });
+    host.logger.info('configuration changed', { by: web.currentUser(req)?.login, keys: Object.keys(changes) }); // keys only, never values
     done(res, requestT(web, req)('flash.configSaved'));
   });
 

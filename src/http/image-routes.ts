@@ -6,6 +6,7 @@
  *   GET  …/image/manifest        restore: the line manifest of the job's image
  *   GET  …/image/manifest.json   restore: the stored manifest.json
  *   GET  …/image/{file}          restore: a file listed by that manifest
+ *   GET  …/image/smb-credentials backup/restore with store=smb: the share and its account (no-store)
  * busybox wget cannot PUT (nor POST binary: --post-file stops at the first NUL byte), so the agent
  * sends uploads with busybox nc as a hand-written HTTP/1.0 request. Must be mounted before the
  * agent router, whose catch-all answers 404 to any path it does not know.
@@ -45,6 +46,11 @@ export function imageRouter(images: ImageService, logger: Logger): Router {
     if (typeof req.body !== 'string') throw new InputError('body: text/plain expected', 'body');
     const out = await images.commit(String(req.params.job), bearerToken(req), req.body);
     res.status(200).type('text/plain').send(`image=${out.image}\nbytes=${out.storedBytes}\ndeleted=${out.deleted.join(',')}\n`);
+  });
+
+  // Before /:file. The answer holds the share's password: no-store (set above for every route).
+  r.get('/jobs/:job/image/smb-credentials', (req, res) => {
+    res.status(200).type('text/plain').send(images.smbCredentials(String(req.params.job), bearerToken(req)));
   });
 
   r.get('/jobs/:job/image/manifest', async (req, res) => {

@@ -1,10 +1,14 @@
 /**
- * Rows of clonage_backups for the server image store (location 'server'). A row is inserted only
+ * Rows of clonage_backups: server images (location 'server', files verified by the server) and
+ * images on a PC's storage partition or an SMB share (location 'partition' / 'smb', written and
+ * verified by the agent; the server only checked the manifest: manifest_json.verifiedBy = 'agent'). A row is inserted only
  * once every file of the image has been verified and renamed into place: a backup that failed
  * half-way leaves no row. Deleting marks the row (status 'deleted', when, why); rows are kept as
  * history.
  */
 import type { Database } from 'better-sqlite3';
+
+export type BackupLocation = 'partition' | 'smb' | 'server';
 
 export interface BackupRow {
   readonly id: number;
@@ -29,17 +33,18 @@ const toRow = (r: Row): BackupRow => r as unknown as BackupRow;
 export class BackupRecords {
   constructor(private readonly db: Database) {}
 
-  insert(r: { mac: string; name: string; image: string; createdAt: string; sizeBytes: number; targetId: string; manifestJson: string }): number {
+  insert(r: { mac: string; name: string; image: string; createdAt: string; sizeBytes: number; targetId: string; manifestJson: string;
+    location?: BackupLocation }): number {
     const info = this.db
       .prepare(`INSERT INTO clonage_backups (mac, name, image, location, status, created_at, size_bytes, manifest_json, target_id)
-        VALUES (?, ?, ?, 'server', 'succeeded', ?, ?, ?, ?)`)
-      .run(r.mac, r.name, r.image, r.createdAt, r.sizeBytes, r.manifestJson, r.targetId);
+        VALUES (?, ?, ?, ?, 'succeeded', ?, ?, ?, ?)`)
+      .run(r.mac, r.name, r.image, r.location ?? 'server', r.createdAt, r.sizeBytes, r.manifestJson, r.targetId);
     return Number(info.lastInsertRowid);
   }
 
-  /** Succeeded server images of a MAC, newest first. */
-  succeeded(mac: string): BackupRow[] {
-    return (this.db.prepare(`${SELECT} WHERE mac = ? AND location = 'server' AND status = 'succeeded' ORDER BY created_at DESC, id DESC`).all(mac) as Row[]).map(toRow);
+  /** Succeeded images of a MAC in one location (server by default), newest first. */
+  succeeded(mac: string, location: BackupLocation = 'server'): BackupRow[] {
+    return (this.db.prepare(`${SELECT} WHERE mac = ? AND location = ? AND status = 'succeeded' ORDER BY created_at DESC, id DESC`).all(mac, location) as Row[]).map(toRow);
   }
 
   /** The image a restore uses: the named one, or the newest. */

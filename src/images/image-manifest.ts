@@ -38,6 +38,8 @@ export interface CommitDraft {
   readonly head: ImageFile | null;
   readonly tools: Record<string, string>;
   readonly partitions: ImagePartition[];
+  /** `store partition sda3`: where an agent-written image is (storage partition / smb). */
+  readonly store?: { readonly kind: 'partition' | 'smb'; readonly where: string };
 }
 
 function fail(line: number, why: string): never {
@@ -71,6 +73,7 @@ export function parseCommit(text: string): CommitDraft {
   let head: ImageFile | null = null;
   let ended = -1;
   let chunkLines = 0;
+  let store: CommitDraft['store'];
   const tools: Record<string, string> = {};
   const parts = new Map<number, ImagePartition & { chunks: ImageFile[] }>();
   const files = new Set<string>();
@@ -95,6 +98,10 @@ export function parseCommit(text: string): CommitDraft {
         if (![512, 1024, 2048, 4096].includes(disk.sectorSize)) fail(n, 'sector size: 512, 1024, 2048 or 4096');
         break;
       case 'image': // the server's answer names the image; in a commit the job's name wins
+        break;
+      case 'store':
+        if ((w[1] !== 'partition' && w[1] !== 'smb') || !PART_NAME.test(w[2] ?? '')) fail(n, 'store: "partition <name>" or "smb share" expected');
+        store = { kind: w[1] as 'partition' | 'smb', where: w[2] };
         break;
       case 'chunk_bytes':
         chunkBytes = int(w[1], n, 'chunk bytes', MAX_UPLOAD_BYTES);
@@ -146,7 +153,7 @@ export function parseCommit(text: string): CommitDraft {
     if (p.mode !== 'none' && p.chunks.length === 0) throw new InputError(`manifest: partition ${p.number} has no chunk`, 'manifest');
   }
   const partitions = [...parts.values()].sort((a, b) => a.number - b.number);
-  return { disk, chunkBytes, table, head, tools, partitions };
+  return { disk, chunkBytes, table, head, tools, partitions, ...(store ? { store } : {}) };
 }
 
 export interface ManifestContext {

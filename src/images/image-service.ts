@@ -8,11 +8,13 @@ import type { Database } from 'better-sqlite3';
 import { ConflictError, InputError, NotFoundError } from '../domain/errors';
 import type { Clock, Logger, SettingsStore } from '../host/contract';
 import type { ActionRow, TargetRow } from '../actions/action-types';
-import { BackupRecords, type BackupRow } from './backup-records';
+import { recordAgentImage } from './agent-store-commit';
+import { type BackupLocation, BackupRecords, type BackupRow } from './backup-records';
 import { buildManifest, manifestFiles, parseCommit, renderAgentManifest } from './image-manifest';
-import { assertFileName, isSha256, sanitiseImageName } from './image-names';
+import { assertFileName, isSha256, macDirName, sanitiseImageName } from './image-names';
 import type { ImageStore } from './image-store';
 import { type ImageFile, type ImageManifest, ImageStorageError, ImageStoreError, MAX_TABLE_BYTES } from './image-types';
+import { renderSmbCredentials, smbConfigOf } from './smb-settings';
 import { describeRetention, KEEP_ALL, parseRetention, retentionVictims } from './retention';
 
 export interface AuthorizedJob {
@@ -61,11 +63,13 @@ export class ImageService {
     this.deps.authority = authority;
   }
 
-  private job(jobId: string, token: string | undefined, role: 'backup' | 'restore'): AuthorizedJob {
+  /** A running job of one of these roles (a deploy job reads like a restore job, another image). */
+  private job(jobId: string, token: string | undefined, role: 'backup' | 'restore', alsoDeploy = false): AuthorizedJob {
     const authority = this.deps.authority;
     if (!authority) throw new ConflictError('the action service is not ready');
     const job = authority.authorizeJob(jobId, token);
-    if (job.target.role !== role || job.action.params.type !== role) throw new ConflictError(`this job is a ${job.target.role}, not a ${role}`);
+    const roles: string[] = alsoDeploy ? [role, 'deploy'] : [role];
+    if (!roles.includes(job.target.role) || job.action.params.type !== job.target.role) throw new ConflictError(`this job is a ${job.target.role}, not a ${roles.join(' or ')}`);
     return job;
   }
 
@@ -79,7 +83,10 @@ export class ImageService {
 
   /** PUT …/image/{file}: one file of a running backup, into the job's staging directory. */
   async upload(jobId: string, token: string | undefined, file: string, body: AsyncIterable<Buffer | string>, meta: UploadMeta): Promise<ImageFile> {
-    const { target } = this.job(jobId, token, 'backup');
+    const { target, action } = this.job(jobId, token, 'backup');
+    if (action.params.type === 'backup' && (action.params.store ?? 'server') !== 'server') {
+      throw new ConflictError(`this backup writes to the ${action.params.store} store: no upload to the server`);
+    }
     const sha = (meta.sha256 ?? '').trim().toLowerCase();
     if (!isSha256(sha)) throw new InputError('X-Sha256: the SHA-256 of the body (64 hex digits) is required', 'sha256');
     await this.sweepSometimes();
@@ -102,6 +109,8 @@ export class ImageService {
     if (action.params.type !== 'backup') throw new ConflictError('not a backup');
     const now = this.deps.clock.now();
     const image = sanitiseImageName(action.params.image, now);
+    const store = action.params.store ?? 'server';
+    if (store !== 'server') return this.commitAgentImage(jobId, target, store, action.params.disk, image, text, action.params.storagePart);
     const staging = this.deps.store.stagingDir(target.mac, jobId);
     let manifest: ImageManifest;
     let listed: ImageFile[];
@@ -140,8 +149,33 @@ export class ImageService {
     return { image, storedBytes: manifest.storedBytes, deleted };
   }
 
-  /** Deletes the machine's images the `backup.retention` policy lets go (never `justMadeId`). */
-  async applyRetention(mac: string, justMadeId: number): Promise<string[]> {
+  /**
+   * Commit of an image on the PC's storage partition or an SMB share: the manifest only, files
+   * verified by the agent (agent-store-commit.ts). The answer's `deleted` names the directories
+   * retention lets go: the agent removes them, the rows are already marked here.
+   */
+  private async commitAgentImage(jobId: string, target: TargetRow, location: 'partition' | 'smb', disk: string, image: string, text: string,
+    storagePart?: string): Promise<CommitResult> {
+    let recorded: ReturnType<typeof recordAgentImage>;
+    try {
+      recorded = recordAgentImage(text, { db: this.deps.db, records: this.records, location, jobId, mac: target.mac, machine: target.name,
+        disk, image, now: this.deps.clock.now(), storagePart });
+    } catch (err) {
+      this.event(jobId, 'error', `${target.name}: image ${image} (${location}) refused: ${(err as Error).message}`);
+      throw err;
+    }
+    const deleted = await this.applyRetention(target.mac, recorded.id, location);
+    const where = location === 'partition' ? `on the storage partition ${recorded.manifest.storagePartition ?? ''}` : 'on the SMB share';
+    this.event(jobId, 'info', `${target.name}: image ${image} written ${where} and verified by the agent (${recorded.manifest.storedBytes} bytes)` +
+      `${deleted.length ? `; retention: the agent deletes ${deleted.join(', ')}` : ''}`);
+    return { image, storedBytes: recorded.manifest.storedBytes, deleted };
+  }
+
+  /**
+   * Deletes the machine's images the `backup.retention` policy lets go (never `justMadeId`), per
+   * location: server files are removed here, partition/smb ones by the agent (it gets the names).
+   */
+  async applyRetention(mac: string, justMadeId: number, location: BackupLocation = 'server'): Promise<string[]> {
     const raw = this.deps.settings?.getOr<unknown>('backup.retention', 'all') ?? 'all';
     let policy = parseRetention(raw);
     if (!policy) {
@@ -149,10 +183,15 @@ export class ImageService {
       policy = KEEP_ALL;
     }
     const now = this.deps.clock.now();
-    const victims = retentionVictims(this.records.succeeded(mac), justMadeId, policy, now);
+    const sent = this.imagesBeingDeployed(mac);
+    const victims = retentionVictims(this.records.succeeded(mac, location), justMadeId, policy, now).filter((v) => !sent.has(v.image));
     const deleted: string[] = [];
     for (const v of victims) {
       if (!this.records.markDeleted(v.id, now.toISOString(), `retention ${describeRetention(policy)}`)) continue;
+      if (location !== 'server') {
+        deleted.push(v.image);
+        continue;
+      }
       try {
         await this.deps.store.remove(mac, v.image);
       } catch (e) {
@@ -160,36 +199,78 @@ export class ImageService {
       }
       deleted.push(v.image);
     }
-    if (deleted.length) this.deps.logger.info('retention applied', { mac, policy: describeRetention(policy), deleted });
+    if (deleted.length) this.deps.logger.info('retention applied', { mac, location, policy: describeRetention(policy), deleted });
     return deleted;
   }
 
-  /** The image a restore job uses: its `image`, or the machine's newest good one. */
-  private restoreImage(jobId: string, token: string | undefined): { job: AuthorizedJob; row: BackupRow } {
-    const job = this.job(jobId, token, 'restore');
-    const wanted = job.action.params.type === 'restore' ? job.action.params.image : '';
-    const row = this.records.forRestore(job.target.mac, wanted);
-    if (!row) throw new NotFoundError(`no ${wanted ? `image ${wanted}` : 'image'} on the server for ${job.target.name}`);
-    return { job, row };
+  /**
+   * GET …/image/smb-credentials: the share and its account, for a RUNNING backup or restore job
+   * whose store is smb (409 otherwise; 404 when no share is configured). The path on the share
+   * ends with the job's own MAC, never one from the request.
+   */
+  smbCredentials(jobId: string, token: string | undefined): string {
+    const authority = this.deps.authority;
+    if (!authority) throw new ConflictError('the action service is not ready');
+    const { target, action } = authority.authorizeJob(jobId, token);
+    const p = action.params;
+    if ((p.type !== 'backup' && p.type !== 'restore') || (p.store ?? 'server') !== 'smb') throw new ConflictError('this job does not use the SMB share');
+    const config = this.deps.settings ? smbConfigOf(this.deps.settings) : null;
+    if (!config) throw new NotFoundError('no SMB share is configured (Configuration page)');
+    this.deps.logger.info('smb credentials given to the agent', { jobId, machine: target.name }); // never the password
+    return renderSmbCredentials(config, macDirName(target.mac));
+  }
+
+  /** Images of `mac` an unfinished multicast deploy sends: retention keeps them until it is over. */
+  private imagesBeingDeployed(mac: string): Set<string> {
+    const rows = this.deps.db
+      .prepare("SELECT params_json AS p FROM clonage_actions WHERE type = 'deploy' AND state NOT IN ('succeeded','failed','cancelled')")
+      .all() as { p: string }[];
+    const params = rows.map((r) => JSON.parse(r.p) as { sourceMac?: string; image?: string });
+    return new Set(params.filter((p) => p.sourceMac === mac && typeof p.image === 'string').map((p) => p.image as string));
+  }
+
+  /**
+   * The image a restore job uses (its `image`, or the machine's newest good one, of its own MAC),
+   * or the one image a deploy job receives: its action's source, of the source machine. The MAC
+   * comes from the job's action, never from the request.
+   */
+  private readableImage(jobId: string, token: string | undefined): { job: AuthorizedJob; row: BackupRow; mac: string } {
+    const job = this.job(jobId, token, 'restore', true);
+    const p = job.action.params;
+    const store = p.type === 'restore' ? p.store ?? 'server' : 'server';
+    if (store !== 'server') throw new ConflictError(`this restore reads its image from the ${store === 'smb' ? 'SMB share' : 'storage partition'}, not from the server`);
+    const mac = p.type === 'deploy' ? p.sourceMac : job.target.mac;
+    const wanted = p.type === 'restore' || p.type === 'deploy' ? p.image : '';
+    const row = this.records.forRestore(mac, wanted);
+    if (!row) throw new NotFoundError(`no ${wanted ? `image ${wanted}` : 'image'} on the server for ${p.type === 'deploy' ? mac : job.target.name}`);
+    return { job, row, mac };
   }
 
   async manifest(jobId: string, token: string | undefined): Promise<ImageManifest> {
-    const { job, row } = this.restoreImage(jobId, token);
-    return this.deps.store.readManifest(job.target.mac, row.image);
+    const { row, mac } = this.readableImage(jobId, token);
+    return this.deps.store.readManifest(mac, row.image);
   }
 
-  /** GET …/image/manifest: the agent's line format. */
+  /**
+   * GET …/image/manifest: the agent's line format. A deploy job also gets `stream <partition>
+   * <bytes> <sha256>` lines: the digests of the whole streams the server verified, which the
+   * receivers compare with what udpcast delivered.
+   */
   async manifestText(jobId: string, token: string | undefined): Promise<string> {
-    return renderAgentManifest(await this.manifest(jobId, token));
+    const { job, row, mac } = this.readableImage(jobId, token);
+    const text = renderAgentManifest(await this.deps.store.readManifest(mac, row.image));
+    const p = job.action.params;
+    if (p.type !== 'deploy') return text;
+    return text + (p.streams ?? []).map((s) => `stream ${s.number} ${s.bytes} ${s.sha256}\n`).join('');
   }
 
-  /** GET …/image/{file}: only a file the restore's image lists, of that machine. */
+  /** GET …/image/{file}: only a file the job's image lists, of that machine. */
   async openFile(jobId: string, token: string | undefined, file: string) {
     assertFileName(file);
-    const { job, row } = this.restoreImage(jobId, token);
-    const m = await this.deps.store.readManifest(job.target.mac, row.image);
+    const { row, mac } = this.readableImage(jobId, token);
+    const m = await this.deps.store.readManifest(mac, row.image);
     if (!manifestFiles(m).some((f) => f.file === file)) throw new NotFoundError(`${file}: not a file of image ${row.image}`);
-    return this.deps.store.openRead(job.target.mac, row.image, file);
+    return this.deps.store.openRead(mac, row.image, file);
   }
 
   /** Staging dirs of jobs that no longer run are removed (failed or abandoned backups). */

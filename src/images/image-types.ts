@@ -64,6 +64,12 @@ export interface ImageManifest {
   readonly partitions: readonly ImagePartition[];
   /** Sum of every stored file (what the image costs on the server). */
   readonly storedBytes: number;
+  /** Absent: server. partition / smb: the files are on the PC or the share, the server never saw them. */
+  readonly location?: 'server' | 'partition' | 'smb';
+  /** Who checked every file's size and SHA-256 after writing it: the server (its store) or the agent. */
+  readonly verifiedBy?: 'server' | 'agent';
+  /** partition: the storage partition the image is on (e.g. sda3). */
+  readonly storagePartition?: string;
 }
 
 /** The image store's own errors; image-routes.ts maps them to HTTP statuses. */

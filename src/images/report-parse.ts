@@ -27,8 +27,22 @@ export interface ReportDisk {
   readonly partitions: ReportPartition[];
 }
 
+/** An image directory found on a storage partition (`### clonage-store`, agent-dirstore.sh report_store). */
+export interface StoreImage {
+  readonly partition: string;
+  readonly image: string;
+  /** The manifest's (or the directory's) modification time as the PC's clock had it. */
+  readonly modifiedAt: string | null;
+  readonly bytes: number | null;
+  /** A manifest that parses and every file it lists present with its size (the agent does not re-hash here). */
+  readonly complete: boolean;
+}
+
 export interface ParsedReport {
   readonly disks: ReportDisk[];
+  /** Partitions labelled CLONAGE the agent looked into, and what it found there. */
+  readonly storePartitions: string[];
+  readonly storeImages: StoreImage[];
   readonly skippedLines: number;
 }
 
@@ -58,6 +72,8 @@ export function parseReport(text: string): ParsedReport {
   const disks = new Map<string, MutableDisk>();
   const parts = new Map<string, MutablePart>();
   let skipped = 0;
+  const storePartitions: string[] = [];
+  const storeImages: StoreImage[] = [];
   const disk = (name: string): MutableDisk => {
     let d = disks.get(name);
     if (!d) disks.set(name, (d = { name, sizeBytes: null, label: null, sectorSize: 512, partitions: [] }));
@@ -100,6 +116,18 @@ export function parseReport(text: string): ParsedReport {
         p.label = f.LABEL ?? p.label;
         p.uuid = f.UUID ?? p.uuid;
       }
+    } else if (s.title === 'clonage-store') {
+      for (const l of s.lines) {
+        // "storage <part>" then "backup <part> <image> <epoch> <bytes> complete|incomplete"
+        const st = /^storage ([a-z0-9]{1,24})$/.exec(l.trim());
+        const b = /^backup ([a-z0-9]{1,24}) ([A-Za-z0-9_][A-Za-z0-9_.-]{0,99}) (\d{1,12}) (\d{1,18}) (complete|incomplete)$/.exec(l.trim());
+        if (st) storePartitions.push(st[1]);
+        else if (b) {
+          const epoch = Number(b[3]);
+          storeImages.push({ partition: b[1], image: b[2], modifiedAt: epoch > 0 ? new Date(epoch * 1000).toISOString() : null,
+            bytes: num(b[4]), complete: b[5] === 'complete' });
+        } else if (l.trim() !== '') skipped++;
+      }
     } else if (s.title === 'df') {
       for (const l of s.lines) {
         // "<fs> <1K-blocks> <used> <available> <use%> <partition> <type>" (agent-run.sh renames the mount point)
@@ -111,5 +139,5 @@ export function parseReport(text: string): ParsedReport {
       }
     }
   }
-  return { disks: [...disks.values()], skippedLines: skipped };
+  return { disks: [...disks.values()], storePartitions, storeImages, skippedLines: skipped };
 }

@@ -6,6 +6,7 @@ import { ImageStore, type ImageStoreOptions } from './image-store';
 
 export interface ImageWiring {
   readonly service: ImageService;
+  readonly store: ImageStore;
   /** The action service, once it exists: image calls are refused (409) until then. */
   attach(authority: JobAuthority): void;
 }
@@ -21,6 +22,7 @@ export function wireImages(host: HostContext, opts: Partial<ImageStoreOptions> =
   registerImageRoutes(host.web.router, service, host.logger);
   return {
     service,
+    store,
     attach(authority) {
       service.attach(authority);
       void service.sweep().catch((e) => host.logger.warn('image store sweep failed', { error: String(e) }));

@@ -137,6 +137,61 @@ const MIGRATIONS: Migration[] = [
   },
   {
     id: 5,
+    // Why: a new action type, the multicast deploy of a server image (udp-sender on the server).
+    // SQLite cannot change a CHECK constraint, so clonage_actions is rebuilt. With foreign keys on,
+    // dropping it would cascade to targets, events and preparations, and renaming it would move
+    // their references: the children are rebuilt too (new tables first, old ones dropped children
+    // first, then renamed; the last rename points the children's references at clonage_actions).
+    name: 'actions: type deploy (tables rebuilt)',
+    sql: `
+      CREATE TABLE clonage_actions_new (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL CHECK (type IN ('clone','backup','restore','report','memtest','deploy')),
+        state TEXT NOT NULL CHECK (state IN ('scheduled','preparing','armed','running','succeeded','failed','cancelled')),
+        params_json TEXT NOT NULL, parcs_json TEXT NOT NULL, created_by TEXT NOT NULL, created_at TEXT NOT NULL,
+        start_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, port INTEGER, schedule_id TEXT, error TEXT, armed_at TEXT
+      );
+      INSERT INTO clonage_actions_new (id, type, state, params_json, parcs_json, created_by, created_at, start_at, started_at, finished_at, port, schedule_id, error, armed_at) SELECT id, type, state, params_json, parcs_json, created_by, created_at, start_at, started_at, finished_at, port, schedule_id, error, armed_at FROM clonage_actions;
+      CREATE TABLE clonage_targets_new (
+        id TEXT PRIMARY KEY,
+        action_id TEXT NOT NULL REFERENCES clonage_actions_new(id) ON DELETE CASCADE,
+        mac TEXT NOT NULL, name TEXT NOT NULL, ip TEXT NOT NULL, role TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('scheduled','preparing','armed','running','succeeded','failed','cancelled')),
+        token_hash TEXT NOT NULL, stage TEXT, percent REAL, bytes INTEGER, rate_kbps INTEGER, exit_code INTEGER,
+        message TEXT, log TEXT NOT NULL DEFAULT '', started_at TEXT, finished_at TEXT, updated_at TEXT NOT NULL
+      );
+      INSERT INTO clonage_targets_new (id, action_id, mac, name, ip, role, state, token_hash, stage, percent, bytes, rate_kbps, exit_code, message, log, started_at, finished_at, updated_at) SELECT id, action_id, mac, name, ip, role, state, token_hash, stage, percent, bytes, rate_kbps, exit_code, message, log, started_at, finished_at, updated_at FROM clonage_targets;
+      CREATE TABLE clonage_events_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        action_id TEXT NOT NULL REFERENCES clonage_actions_new(id) ON DELETE CASCADE,
+        target_id TEXT, at TEXT NOT NULL, level TEXT NOT NULL, message TEXT NOT NULL
+      );
+      INSERT INTO clonage_events_new (id, action_id, target_id, at, level, message) SELECT id, action_id, target_id, at, level, message FROM clonage_events;
+      CREATE TABLE clonage_emitter_preparations_new (
+        action_id TEXT PRIMARY KEY REFERENCES clonage_actions_new(id) ON DELETE CASCADE,
+        emitter_target_id TEXT NOT NULL, ack_token_hash TEXT NOT NULL, postclone_token_hash TEXT NOT NULL,
+        scripts_written_at TEXT, acked_at TEXT, removed_at TEXT, failure TEXT
+      );
+      INSERT INTO clonage_emitter_preparations_new (action_id, emitter_target_id, ack_token_hash, postclone_token_hash, scripts_written_at, acked_at, removed_at, failure) SELECT action_id, emitter_target_id, ack_token_hash, postclone_token_hash, scripts_written_at, acked_at, removed_at, failure FROM clonage_emitter_preparations;
+      DROP TABLE clonage_emitter_preparations;
+      DROP TABLE clonage_events;
+      DROP TABLE clonage_targets;
+      DROP TABLE clonage_actions;
+      ALTER TABLE clonage_targets_new RENAME TO clonage_targets;
+      ALTER TABLE clonage_events_new RENAME TO clonage_events;
+      ALTER TABLE clonage_emitter_preparations_new RENAME TO clonage_emitter_preparations;
+      ALTER TABLE clonage_actions_new RENAME TO clonage_actions;
+      CREATE INDEX clonage_actions_state ON clonage_actions(state, start_at);
+      CREATE UNIQUE INDEX clonage_actions_active_port ON clonage_actions(port)
+        WHERE port IS NOT NULL AND state NOT IN ('succeeded','failed','cancelled');
+      CREATE INDEX clonage_targets_action ON clonage_targets(action_id);
+      CREATE INDEX clonage_targets_mac ON clonage_targets(mac, state);
+      CREATE INDEX clonage_events_action ON clonage_events(action_id, id);
+      CREATE UNIQUE INDEX clonage_emitter_preparations_postclone ON clonage_emitter_preparations(postclone_token_hash);
+      CREATE INDEX clonage_emitter_preparations_pending ON clonage_emitter_preparations(removed_at);`,
+  },
+  {
+    id: 6,
     // Why: events the server writes are shown in the reader's language (docs/i18n.md): their
     // catalog key and values are kept next to the English sentence, which stays for logs and APIs.
     name: 'events: message_key, message_vars',

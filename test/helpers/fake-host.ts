@@ -207,5 +207,20 @@ export async function listen(app: Express): Promise<{ server: Server; base: stri
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
-  return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  return { server: withoutIdleClose(server), base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/**
+ * For a server that the test's own fetch() calls in the same process: the server never closes an
+ * idle keep-alive connection, only the client does (undici drops idle sockets after 4 s).
+ *
+ * Why: client and server share one event loop. With Node's default (5 s idle close), a loop
+ * stalled on a loaded machine lets fetch write its next request on a pooled socket, then runs the
+ * timers phase (server idle timeout: socket destroyed with the request unread, hence an RST) before
+ * the poll phase that would have read it: the test fails with ECONNRESET. server.close() (Node ≥ 19)
+ * still closes idle connections, so teardown is unchanged.
+ */
+export function withoutIdleClose(server: Server): Server {
+  server.keepAliveTimeout = 0;
+  return server;
 }

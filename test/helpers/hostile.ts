@@ -54,11 +54,14 @@ export function errorLines(logLines: readonly string[], from = 0): string[] {
   return logLines.slice(from).filter((l) => l.includes('"level":"error"'));
 }
 
-/** Polls `cond` every 20 ms for at most `ms`; throws with `what` when it never holds. */
-export async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+/**
+ * Polls `cond` every 20 ms for at most `ms`; throws with `what` (and what `seen()` tells of the
+ * state at that moment) when it never holds. The bound is a hang guard, not a speed check.
+ */
+export async function until(cond: () => boolean, what: string, ms = 5000, seen?: () => string): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${seen ? `\n${seen()}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -263,10 +266,15 @@ export async function createAction(c: Client, form: Readonly<Record<string, stri
   return r.location.split('?')[0].split('/').pop()!;
 }
 
-/** Waits until every target of the action is armed and every wake-up was tried (no late event). */
+/**
+ * Waits until every target of the action is armed and every wake-up was tried (no late event, no
+ * wake-up still sending when the shell stops). Bounded by 20 s: an action created while a tick
+ * runs is armed by the next periodic tick (≤ 15 s).
+ */
 export async function untilArmed(shell: { db: Database; logLines: string[] }, actionId: string, wakes: number): Promise<void> {
-  await until(() => Object.values(targetStates(shell.db, actionId)).every((s) => s === 'armed'), `${actionId} armed`);
-  await until(() => shell.logLines.filter((l) => /"msg":"wake (sent|failed)"/.test(l)).length >= wakes, `${wakes} wake-ups`);
+  const seen = () => `${actionId}: action ${actionState(shell.db, actionId)}, targets ${JSON.stringify(targetStates(shell.db, actionId))}; last log lines:\n${shell.logLines.slice(-8).join('\n')}`;
+  await until(() => Object.values(targetStates(shell.db, actionId)).every((s) => s === 'armed'), `${actionId} armed`, 20_000, seen);
+  await until(() => shell.logLines.filter((l) => /"msg":"wake (sent|failed)"/.test(l)).length >= wakes, `${wakes} wake-ups`, 20_000, seen);
 }
 
 /** The emitter's scripts as the module wrote them (local netlogon destination), and the tokens in them. */

@@ -6,24 +6,12 @@
  * docs/agent-protocol.md byte for byte (job lines, forms, text bodies, answers).
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import * as http from 'http';
 import { createHash, randomBytes } from 'crypto';
-import { execFileSync } from 'child_process';
 import { Mac } from '../../src/domain/mac';
-import { errorMiddleware } from '../../src/http/error-middleware';
-import { registerPageRoutes } from '../../src/http/page-routes';
-import { MachineInventory } from '../../src/inventory/machine-inventory';
-import { migrateClonage } from '../../src/store/clonage-schema';
-import { BootPlanStore } from '../../src/boot/boot-plan-store';
-import { type ActionWiring, wireActions } from '../../src/index';
-import { createFakeHost, type FakeHost, fakeHostApp, listen } from '../helpers/fake-host';
-import { createTestNet, destroyTestNet, netnsUnavailableReason, relayTcpToUnix, spawnInNs, TestNet, waitForExit } from '../helpers/netns';
+import { AGENT, type AgentHarness, BUSYBOX, startAgentHarness } from '../helpers/agent-harness';
+import { netnsUnavailableReason, spawnInNs, waitForExit } from '../helpers/netns';
 
-const ROOT = path.resolve(__dirname, '../..');
-const AGENT = path.join(ROOT, 'pxe/agent/clonage-agent.sh');
-const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => fs.existsSync(p)) ?? 'busybox';
 const MAC = { pc01: '02:00:00:00:00:01', pc02: '02:00:00:00:00:02', pc03: '02:00:00:00:00:03' } as const;
 
 // Only root and `ip netns` are reasons to skip; a missing udpcast must fail (an install step is missing).
@@ -32,48 +20,23 @@ if (skipReason) console.warn(`agent against the real API SKIPPED: ${skipReason}`
 const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 (skipReason ? describe.skip : describe)('real agent + real module agent API + udpcast', () => {
-  let host: FakeHost;
-  let wiring: ActionWiring;
-  let bootPlans: BootPlanStore;
-  let web: http.Server;
-  let sockServer: http.Server;
+  let h: AgentHarness;
+  let host: AgentHarness['host'];
+  let wiring: AgentHarness['actions'];
+  let bootPlans: AgentHarness['bootPlans'];
+  let net: AgentHarness['net'];
   let base: string;
-  let net: TestNet;
   let tmp: string;
   let serverUrl: string;
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'clonage-agent-api-'));
-    fs.mkdirSync(path.join(tmp, 'bin'));
-    execFileSync(BUSYBOX, ['--install', '-s', path.join(tmp, 'bin')]);
-    host = createFakeHost();
-    migrateClonage(host.db);
-    bootPlans = new BootPlanStore(host.db, host.clock);
-    const inventory = new MachineInventory(host.directory, host.dhcp);
-    registerPageRoutes({ host, inventory });
-    wiring = await wireActions(host, inventory, { bootPlans, tickMs: 0, heartbeatMs: 100 });
-    host.web.router.use(errorMiddleware(host.web, host.logger));
-    const app = fakeHostApp(host);
-    ({ server: web, base } = await listen(app)); // the test's own requests (loopback)
-    const sock = path.join(tmp, 'module.sock'); // the agents' requests (namespaces → relay → socket)
-    sockServer = await new Promise<http.Server>((resolve) => {
-      const s = http.createServer(app).listen(sock, () => resolve(s));
-    });
-    net = createTestNet(3);
-    await relayTcpToUnix(net, net.bridgeNs, net.bridgeIp, 8080, sock);
-    serverUrl = `http://${net.bridgeIp}:8080/modules/clonage`;
+    // The server (actions + image store) reachable from three PC namespaces: helpers/agent-harness.ts.
+    h = await startAgentHarness('clonage-agent-api-', { hosts: 3, heartbeatMs: 100 });
+    ({ host, actions: wiring, bootPlans, net, base, tmp, serverUrl } = h);
   });
 
   afterAll(async () => {
-    destroyTestNet(net);
-    await wiring?.stop();
-    for (const s of [web, sockServer]) {
-      if (!s) continue;
-      s.closeAllConnections();
-      await new Promise((r) => s.close(r));
-    }
-    host?.cleanup();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    await h?.stop();
   });
 
   test('wizard clone, armed plans, three agents: disks identical, targets succeeded', async () => {

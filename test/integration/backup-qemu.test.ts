@@ -94,7 +94,7 @@ if (skip) console.warn(`backup/restore in QEMU SKIPPED: ${skip}`);
   });
 
   /** Creates the action, arms it, boots the VM with the plan's job and token; resolves at power-off. */
-  async function bootJob(name: string, type: 'backup' | 'restore', params: Record<string, string>) {
+  async function bootJob(name: string, type: 'backup' | 'restore', params: Record<string, string>, disk = diskFile) {
     await actions.service.create({ login: 'admin', displayName: 'Admin' }, { type, parcs: ['salle1'], machines: ['pc01'], params: { disk: 'vda', auto_reboot: 'always', ...params } });
     await actions.service.tick(host.clock.now());
     const plan = bootPlans.get(Mac.parse('02:00:00:00:00:01'));
@@ -104,7 +104,7 @@ if (skip) console.warn(`backup/restore in QEMU SKIPPED: ${skip}`);
       '-serial', `file:${serialFile}`, '-no-reboot', '-kernel', path.join(out, 'vmlinuz'), '-initrd', path.join(out, 'initrd.img'),
       '-append', `panic=5 clonage.server=${url} clonage.job=${plan.jobId} clonage.token=${plan.token} console=ttyS0,115200 console=tty0 BOOTIF=01-52-54-00-12-00-01`,
       '-netdev', 'tap,id=n0,ifname=tap0,script=no,downscript=no', '-device', 'virtio-net-pci,netdev=n0,mac=52:54:00:12:00:01',
-      '-drive', `file=${diskFile},format=raw,if=virtio`]);
+      '-drive', `file=${disk},format=raw,if=virtio`]);
     const res = await waitForExit(qemu, 600000);
     const serial = fs.existsSync(serialFile) ? fs.readFileSync(serialFile, 'utf8') : '';
     const target = host.db.prepare('SELECT state, message, log FROM clonage_targets WHERE id = ?').get(plan.jobId) as Record<string, string>;
@@ -127,5 +127,31 @@ if (skip) console.warn(`backup/restore in QEMU SKIPPED: ${skip}`);
     execFileSync('e2fsck', ['-fn', d.part(1)], { stdio: 'pipe' }); // throws unless clean
     expect(disks.withMount(d.part(1), 'ext4', true, (mnt) => sumFiles(mnt, Object.keys(extSums)))).toEqual(extSums);
     expect(disks.withMount(d.part(2), 'ntfs', true, (mnt) => sumFiles(mnt, Object.keys(ntfsSums)))).toEqual(ntfsSums);
+  }, 1500000);
+
+  test('store=partition in the VM: image on vda3 (label CLONAGE), vda1/vda2 zeroed, restored from vda3 with the kernel re-read', async () => {
+    const d = disks.attach('vmp', 64, 'label: dos\n,20M,83\n,20M,7\n,,83\n');
+    execFileSync('mkfs.ext4', ['-q', d.part(1)]);
+    execFileSync('mkntfs', ['-Q', '-q', d.part(2)], { stdio: 'ignore' });
+    execFileSync('mkfs.ext4', ['-q', '-L', 'CLONAGE', d.part(3)]);
+    const ext = disks.withMount(d.part(1), 'ext4', false, (m) => writeFiles(m, { 'big.bin': 2 << 20, 'etc/hostname': 'pc01\n' }));
+    const ntfs = disks.withMount(d.part(2), 'ntfs', false, (m) => writeFiles(m, { 'readme.txt': 'salut\n' }));
+    disks.cleanup();
+    const b = await bootJob('pbackup', 'backup', { compression: 'zstd', image: 'vm_part', store: 'partition' }, d.file);
+    expect({ code: b.code, state: b.target.state, why: b.target.state === 'succeeded' ? '' : show(b) }).toEqual({ code: 0, state: 'succeeded', why: '' });
+    const store = () => fs.readFileSync(d.file).subarray(41 << 20);
+    const storeBefore = store();
+    const fd = fs.openSync(d.file, 'r+');
+    fs.writeSync(fd, Buffer.alloc(40 << 20), 0, 40 << 20, 1 << 20); // vda1 and vda2, not the table nor vda3
+    fs.closeSync(fd);
+    const r = await bootJob('prestore', 'restore', { store: 'partition' }, d.file);
+    expect({ code: r.code, state: r.target.state, why: r.target.state === 'succeeded' ? '' : show(r) }).toEqual({ code: 0, state: 'succeeded', why: '' });
+    expect(r.target.log).toMatch(/vda3: the storage partition, left as it is/);
+    expect(store().equals(storeBefore)).toBe(true);
+    const a = disks.attachFile(d.file, 3);
+    execFileSync('e2fsck', ['-fn', a.part(1)], { stdio: 'pipe' });
+    expect(disks.withMount(a.part(1), 'ext4', true, (mnt) => sumFiles(mnt, Object.keys(ext)))).toEqual(ext);
+    expect(disks.withMount(a.part(2), 'ntfs', true, (mnt) => sumFiles(mnt, Object.keys(ntfs)))).toEqual(ntfs);
+    expect(disks.withMount(a.part(3), 'ext4', true, (mnt) => fs.readdirSync(path.join(mnt, 'clonage')))).toEqual(['vm_part']);
   }, 1500000);
 });

@@ -10,26 +10,12 @@
 import { execFileSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
-import * as http from 'http';
-import * as os from 'os';
 import * as path from 'path';
-import { BootPlanStore } from '../../src/boot/boot-plan-store';
-import { Mac } from '../../src/domain/mac';
-import { errorMiddleware } from '../../src/http/error-middleware';
-import { registerPageRoutes } from '../../src/http/page-routes';
 import type { ImageManifest } from '../../src/images/image-types';
-import { wireImages } from '../../src/images/wire-images';
-import { MachineInventory } from '../../src/inventory/machine-inventory';
-import { type ActionWiring, wireActions } from '../../src/index';
-import { migrateClonage } from '../../src/store/clonage-schema';
-import { createFakeHost, type FakeHost, fakeHostApp, listen } from '../helpers/fake-host';
-import { createTestNet, destroyTestNet, netnsUnavailableReason, relayTcpToUnix, spawnInNs, type TestNet, waitForExit } from '../helpers/netns';
+import { type AgentHarness, OK, okOf, startAgentHarness } from '../helpers/agent-harness';
+import { netnsUnavailableReason } from '../helpers/netns';
 import { type LoopDisk, LoopDisks, readBytes, sha256Of, sumFiles, writeFiles } from './backup-loop-disks';
 
-const ROOT = path.resolve(__dirname, '../..');
-const AGENT = path.join(ROOT, 'pxe/agent/clonage-agent.sh');
-const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => fs.existsSync(p)) ?? 'busybox';
-const MAC = '02:00:00:00:00:01';
 const TABLE = 'label: dos\n,80M,83\n,,7\n';
 
 // Only root and `ip netns` are reasons to skip: a missing partclone, mkntfs or ntfs-3g must fail.
@@ -37,14 +23,10 @@ const skipReason = netnsUnavailableReason();
 if (skipReason) console.warn(`backup/restore in namespaces SKIPPED: ${skipReason}`);
 
 (skipReason ? describe.skip : describe)('backup and restore: real agent, real API, real filesystems', () => {
-  let host: FakeHost;
-  let actions: ActionWiring;
-  let bootPlans: BootPlanStore;
-  let servers: http.Server[] = [];
+  let h: AgentHarness;
+  let host: AgentHarness['host'];
   let base: string;
-  let net: TestNet;
   let tmp: string;
-  let serverUrl: string;
   let disks: LoopDisks;
   let disk: LoopDisk;
   let devDir: string;
@@ -56,30 +38,8 @@ if (skipReason) console.warn(`backup/restore in namespaces SKIPPED: ${skipReason
   const imageDir = (image: string) => path.join(host.dataDir, 'images', '02-00-00-00-00-01', image);
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'clonage-backup-'));
-    fs.mkdirSync(path.join(tmp, 'bin'));
-    execFileSync(BUSYBOX, ['--install', '-s', path.join(tmp, 'bin')]);
-    host = createFakeHost();
-    migrateClonage(host.db);
-    bootPlans = new BootPlanStore(host.db, host.clock);
-    const inventory = new MachineInventory(host.directory, host.dhcp);
-    registerPageRoutes({ host, inventory });
-    const images = wireImages(host, { reserveBytes: 0 });
-    actions = await wireActions(host, inventory, { bootPlans, tickMs: 0 });
-    images.attach(actions.service);
-    host.web.router.use(errorMiddleware(host.web, host.logger));
-    const app = fakeHostApp(host);
-    const loopback = await listen(app);
-    base = loopback.base;
-    const sock = path.join(tmp, 'module.sock');
-    const sockServer = await new Promise<http.Server>((resolve) => {
-      const s = http.createServer(app).listen(sock, () => resolve(s));
-    });
-    servers = [loopback.server, sockServer];
-    net = createTestNet(1);
-    await relayTcpToUnix(net, net.bridgeNs, net.bridgeIp, 8080, sock);
-    serverUrl = `http://${net.bridgeIp}:8080/modules/clonage`;
-
+    h = await startAgentHarness('clonage-backup-');
+    ({ host, base, tmp } = h);
     // The PC's disk: MBR boot code and the gap before sda1 hold random bytes (GRUB would be there).
     disks = new LoopDisks(tmp);
     bootCode = randomBytes(440);
@@ -101,44 +61,15 @@ if (skipReason) console.warn(`backup/restore in namespaces SKIPPED: ${skipReason
   }, 60000);
 
   afterAll(async () => {
-    destroyTestNet(net);
     for (const m of extraMounts) {
       try { execFileSync('umount', ['-l', m]); } catch { /* gone */ }
     }
     disks?.cleanup();
-    await actions?.stop();
-    for (const s of servers) {
-      s.closeAllConnections();
-      await new Promise((r) => s.close(r));
-    }
-    host?.cleanup();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    await h?.stop();
   });
 
-  /** Wizard POST → tick → the armed plan → the agent run in pc01's namespace. */
-  async function runJob(type: 'backup' | 'restore' | 'report', params: Record<string, string>, dev = devDir) {
-    const fields = new URLSearchParams([['type', type], ['parc', 'salle1'], ['machine', 'pc01'], ['auto_reboot', 'never'], ['confirm', '1'], ...Object.entries(params)]);
-    const res = await fetch(`${base}/modules/clonage/actions`, {
-      method: 'POST', redirect: 'manual', body: fields.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-test-user': 'admin' },
-    });
-    expect(res.status).toBe(303);
-    await actions.service.tick(host.clock.now());
-    const plan = bootPlans.get(Mac.parse(MAC));
-    if (plan?.kind !== 'job') throw new Error('no armed job');
-    const work = fs.mkdtempSync(path.join(tmp, `${type}-`));
-    fs.writeFileSync(path.join(work, 'cmdline'), `clonage.server=${serverUrl} clonage.job=${plan.jobId} clonage.token=${plan.token} console=ttyS0\n`);
-    const env = {
-      PATH: `${tmp}/bin:/usr/sbin:/usr/bin:/sbin:/bin`, CLONAGE_CMDLINE: path.join(work, 'cmdline'), CLONAGE_DEV_DIR: dev,
-      CLONAGE_WORK_DIR: path.join(work, 'agent'), CLONAGE_REBOOT_CMD: `touch ${work}/reboot`, CLONAGE_POWEROFF_CMD: `touch ${work}/poweroff`,
-      CLONAGE_IFACE: 'eth0', CLONAGE_CHUNK_MB: '1',
-    };
-    const run = await waitForExit(spawnInNs(net, net.hosts[0].ns, BUSYBOX, ['sh', AGENT], { env }), 240000);
-    const target = host.db.prepare('SELECT state, exit_code AS exitCode, percent, message, log FROM clonage_targets WHERE id = ?').get(plan.jobId) as Record<string, unknown>;
-    return { ...run, target };
-  }
-  const expectOk = (r: Awaited<ReturnType<typeof runJob>>) =>
-    expect({ code: r.code, state: r.target.state, percent: r.target.percent, tail: r.code === 0 ? '' : `${r.stderr.slice(-3000)}\n${r.target.log}` })
-      .toEqual({ code: 0, state: 'succeeded', percent: 100, tail: '' });
+  const runJob = (type: 'backup' | 'restore' | 'report', params: Record<string, string>, dev = devDir) => h.runJob(type, params, dev);
+  const expectOk = (r: Awaited<ReturnType<typeof runJob>>) => expect(okOf(r)).toEqual(OK);
   const manifestOf = (image: string) => JSON.parse(fs.readFileSync(path.join(imageDir(image), 'manifest.json'), 'utf8')) as ImageManifest;
 
   test('backup: partclone of ext4 and NTFS, zstd, pieces uploaded, verified and recorded', async () => {

@@ -75,13 +75,15 @@ function build(out: string): { ms: number; stderr: string } {
     expect(listing.some((f) => f.startsWith('dev/') && f !== 'dev')).toBe(false);
   });
 
-  test('a second run is a fast no-op and gives the same bytes', () => {
-    const before = sha256(path.join(out, 'initrd.img'));
-    const { ms, stderr } = build(out);
+  // A no-op is shown by what the run did (nothing rewritten), never by how long it took: a loaded
+  // machine makes any wall-clock threshold flaky (speed belongs to benchmarks).
+  test('a second run is a no-op and gives the same bytes', () => {
+    const outputs = ['vmlinuz', 'initrd.img', 'manifest.json'].map((f) => path.join(out, f));
+    const before = outputs.map((f) => ({ f, sha256: sha256(f), mtimeMs: fs.statSync(f).mtimeMs }));
+    const { stderr } = build(out);
     expect(stderr).toMatch(/up to date/);
-    expect(ms).toBeLessThan(45000); // apt-cache look-ups only; a rebuild takes minutes on a loaded machine
-    expect(sha256(path.join(out, 'initrd.img'))).toBe(before);
-  }, 60000);
+    expect(outputs.map((f) => ({ f, sha256: sha256(f), mtimeMs: fs.statSync(f).mtimeMs }))).toEqual(before);
+  }, 600000);
 
   (qemuSkip ? describe.skip : describe)('QEMU smoke (TCG)', () => {
     let net: TestNet | undefined;

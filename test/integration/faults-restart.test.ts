@@ -129,6 +129,9 @@ describe('shell stopped and restarted on the same data dir in the middle of acti
     await restart(120);
     await until(() => actionState(shell.db, ids.later) === 'armed', 'the missed action armed by the first tick', 20_000);
     expect(armedInvariant(shell)).toEqual({ plans: [MAC['s101-pc05']], armedTargets: [MAC['s101-pc05']] });
+    // Its wake-up is still sending (3 packets, apart): the shell's stop does not wait for it, and
+    // its UDP socket and timer would outlive the suite (a jest worker then fails to exit).
+    await until(() => shell.logLines.some((l) => /"msg":"wake (sent|failed)","machine":"s101-pc05"/.test(l)), 's101-pc05 woken', 20_000);
     expect(shell.db.prepare('SELECT COUNT(*) AS n FROM clonage_actions').get()).toEqual({ n: 5 }); // started once, not duplicated
   });
 });

@@ -25,9 +25,11 @@ describe('hostile inputs on the pages of the real shell', () => {
     shell = await startTestShell({}, { autoEnable: ['clonage'], beforeStart: installFakeToolkit });
     as.anon = new Client(shell.url);
     for (const who of ['admin', 'tech1', 'prof1', 'eleve1'] as const) as[who] = await Client.as(shell.url, who);
+    // One at a time: a creation during a running tick (the first one's wake-ups) is picked up by
+    // the next periodic tick only (≤ 15 s).
     s101Action = await createAction(as.tech1, { type: 'clone', parc: 'salle101', emitter: 's101-pc01', machine: ['s101-pc02', 's101-pc03'] });
-    cdiAction = await createAction(as.admin, { type: 'clone', parc: 'cdi', emitter: 'cdi-pc01', machine: ['cdi-pc02'] });
     await untilArmed(shell, s101Action, 3);
+    cdiAction = await createAction(as.admin, { type: 'clone', parc: 'cdi', emitter: 'cdi-pc01', machine: ['cdi-pc02'] });
     await untilArmed(shell, cdiAction, 5);
   });
   afterAll(async () => {

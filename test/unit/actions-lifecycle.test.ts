@@ -172,7 +172,7 @@ describe('action lifecycle', () => {
     let release!: () => void;
     const gate = new Promise<void>((res) => (release = res));
     const prepared: string[] = [];
-    const preparer: EmitterPreparer = { prepare: async (_a, emitter) => { prepared.push(emitter.name); await gate; } };
+    const preparer: EmitterPreparer = { needsPreparation: () => true, prepare: async (_a, emitter) => { prepared.push(emitter.name); await gate; } };
     const p = rig({ emitterPreparer: preparer });
     try {
       const { id } = await p.service.create(admin, cloneInput());
@@ -183,13 +183,33 @@ describe('action lifecycle', () => {
       release();
       await p.service.idle();
       expect(actionState(p.host, id)).toBe('armed');
-      const failing = rig({ emitterPreparer: { prepare: async () => { throw new Error('smbclient: access denied'); } } });
+      const failing = rig({ emitterPreparer: { needsPreparation: () => true, prepare: async () => { throw new Error('smbclient: access denied'); } } });
       const f = await failing.service.create(admin, cloneInput());
       await failing.service.tick();
       await failing.service.idle();
       expect(actionState(failing.host, f.id)).toBe('failed');
       expect((failing.host.db.prepare('SELECT error FROM clonage_actions').get() as { error: string }).error).toContain('access denied');
       failing.host.cleanup();
+    } finally {
+      p.host.cleanup();
+    }
+  });
+
+  it('a clone whose emitter needs no preparation goes straight to armed, never through preparing', async () => {
+    const asked: string[] = [];
+    const preparer: EmitterPreparer = {
+      needsPreparation: (a) => (asked.push(a.id), false),
+      prepare: async () => { throw new Error('prepare() must not be called'); },
+    };
+    const p = rig({ emitterPreparer: preparer });
+    try {
+      const { id } = await p.service.create(admin, cloneInput());
+      await p.service.tick();
+      await p.service.idle();
+      expect(asked).toEqual([id]);
+      expect(actionState(p.host, id)).toBe('armed');
+      const states = p.host.db.prepare('SELECT DISTINCT message FROM clonage_events WHERE action_id = ?').all(id) as Array<{ message: string }>;
+      expect(states.map((e) => e.message).join('\n')).not.toMatch(/preparing the emitter|waiting for the emitter/);
     } finally {
       p.host.cleanup();
     }

@@ -4,6 +4,7 @@ import { parseActionRequest, type ActionInput } from '../../src/actions/action-r
 import { FieldErrors } from '../../src/actions/field-errors';
 import { parseCronExpression } from '../../src/actions/cron-expression';
 import { jobDescription, renderKeyValues } from '../../src/actions/job-description';
+import { DEFAULT_UDPCAST_TUNING, udpcastTuningFrom } from '../../src/actions/udpcast-tuning';
 import { MachineInventory } from '../../src/inventory/machine-inventory';
 import { LAB, MemoryDhcp, MemoryDirectory, MemorySettings } from '../helpers/fake-host';
 import { cloneInput } from './actions-fixtures';
@@ -64,7 +65,7 @@ describe('clone parameters', () => {
     s.set('clone.compression', 'gzip');
     s.set('clone.disk', 'nvme0n1');
     s.set('clone.minWaitMinutes', 'soon');
-    expect(paramDefaultsFrom(s)).toEqual({ ...BUILTIN_DEFAULTS, compression: 'gzip', disk: 'nvme0n1' });
+    expect(paramDefaultsFrom(s)).toEqual({ ...BUILTIN_DEFAULTS, compression: 'gzip', disk: 'nvme0n1', smbReady: false });
   });
 });
 
@@ -153,9 +154,26 @@ describe('job description', () => {
     const action = { type: 'clone', port: 9002, params } as never;
     const target = (role: string) => ({ id: 'j_x', role, name: 'pc01' }) as never;
     expect(jobDescription(action, target('sender'))).toBe(
-      'job=j_x\nrole=sender\nname=pc01\ndisk=sda\nport=9002\ncompression=zstd\nmin_receivers=2\nmin_wait=600\nmax_wait=900\nauto_reboot=always\n',
+      'job=j_x\nrole=sender\nname=pc01\ndisk=sda\nport=9002\ncompression=zstd\nmin_receivers=2\nmin_wait=600\nmax_wait=900\nretries_until_drop=60\nauto_reboot=always\n',
     );
     expect(jobDescription(action, target('receiver'))).toContain('start_timeout=1200\n');
     expect(jobDescription(action, target('receiver'))).not.toContain('min_receivers');
+  });
+
+  it('sends the udpcast tuning from the settings to the sender only; bad settings fall back to the defaults', () => {
+    const action = { type: 'clone', port: 9002, params: parseCloneParams({}, 2) } as never;
+    const target = (role: string) => ({ id: 'j_x', role, name: 'pc01' }) as never;
+    const settings = (values: Record<string, unknown>) => ({ getOr: <T,>(k: string, d: T): T => (k in values ? (values[k] as T) : d) });
+    const tuned = udpcastTuningFrom(settings({ 'clone.retriesUntilDrop': 20, 'clone.maxBitrate': '600M' }));
+    expect(tuned).toEqual({ retriesUntilDrop: 20, maxBitrate: '600m' });
+    const sender = jobDescription(action, target('sender'), tuned);
+    expect(sender).toContain('\nretries_until_drop=20\nmax_bitrate=600m\n');
+    expect(jobDescription(action, target('receiver'), tuned)).not.toMatch(/retries_until_drop|max_bitrate/);
+    for (const bad of [{ 'clone.retriesUntilDrop': 0 }, { 'clone.retriesUntilDrop': 2.5 }, { 'clone.retriesUntilDrop': '30' }, { 'clone.maxBitrate': '10 m' },
+      { 'clone.maxBitrate': '0' }, { 'clone.maxBitrate': '5t' }, { 'clone.maxBitrate': '1m;reboot' }]) {
+      const t = udpcastTuningFrom(settings(bad));
+      if ('clone.maxBitrate' in bad) expect(t.maxBitrate).toBeNull();
+      else expect(t.retriesUntilDrop).toBe(DEFAULT_UDPCAST_TUNING.retriesUntilDrop);
+    }
   });
 });

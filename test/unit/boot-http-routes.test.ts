@@ -11,6 +11,7 @@ import { httpBootRoutes } from '../../src/boot/http-boot-routes';
 import { renderIpxeForPlan, renderIpxeMenu } from '../../src/boot/ipxe-renderer';
 import type { MenuSettings } from '../../src/boot/menu-settings';
 import { Mac } from '../../src/domain/mac';
+import { withoutIdleClose } from '../helpers/fake-host';
 
 const TOKEN = 'q1w2e3r4t5y6u7i8o9p0a1s2d3f4g5h6j7k8l9z0x1c';
 const MAC = Mac.parse('52:54:00:12:34:56');
@@ -41,7 +42,7 @@ beforeAll(async () => {
   store = new BootPlanStore(db, { now: () => new Date('2025-03-10T08:00:00Z') });
   const app = express();
   app.use('/modules/clonage', httpBootRoutes({ plans: store, menuSettings: () => settings, toolkitsDir: toolkits }));
-  server = app.listen(0, '127.0.0.1');
+  server = withoutIdleClose(app.listen(0, '127.0.0.1'));
   await new Promise((r) => server.once('listening', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/modules/clonage`;
 });

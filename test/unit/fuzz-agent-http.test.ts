@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { agentRouter } from '../../src/http/agent-routes';
 import { httpStatusOf } from '../../src/domain/errors';
 import { admin, armedJob, cloneInput, dbSnapshot, rig, type Rig } from './actions-fixtures';
+import { withoutIdleClose } from '../helpers/fake-host';
 
 const ALLOWED = [200, 204, 400, 401, 403, 404, 409, 410, 413, 415];
 
@@ -35,7 +36,7 @@ describe('fuzz: agent endpoints over HTTP', () => {
       res.status(httpStatusOf(err)).type('text/plain').send('error=from the shell\n');
     });
     server = await new Promise<Server>((ok) => {
-      const s = app.listen(0, '127.0.0.1', () => ok(s));
+      const s = withoutIdleClose(app.listen(0, '127.0.0.1', () => ok(s)));
     });
     base = `http://127.0.0.1:${(server.address() as { port: number }).port}/api/agent`;
   });

@@ -45,8 +45,8 @@ export class RawClient {
     this.socket.send(packet, port, '127.0.0.1');
   }
 
-  /** The next packet, or a rejection after `timeoutMs`. */
-  async next(timeoutMs = 2000): Promise<Received> {
+  /** The next packet, or a rejection after `timeoutMs` (a hang guard: generous, for loaded machines). */
+  async next(timeoutMs = 10_000): Promise<Received> {
     const deadline = Date.now() + timeoutMs;
     while (this.queue.length === 0) {
       const left = deadline - Date.now();
@@ -74,8 +74,8 @@ export class RawClient {
   }
 }
 
-/** Polls `predicate` until it holds or `timeoutMs` passes; for state that settles asynchronously. */
-export async function waitFor(predicate: () => boolean, timeoutMs = 2000): Promise<void> {
+/** Polls `predicate` until it holds or `timeoutMs` passes (a hang guard); for state that settles asynchronously. */
+export async function waitFor(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

@@ -21,9 +21,17 @@ class CountingSource implements FileSource {
   }
 }
 
+/*
+ * Real timers on a machine that may be loaded: a stalled event loop must never make a test fail.
+ * So the server's retransmission timer is out of reach (NEVER) except in the tests about that
+ * timer, which use a short one and wait for its effect with a generous hang guard (GUARD_MS).
+ */
 const TIMEOUT = 40;
-/** For tests asserting that nothing arrives: long enough that no retransmission can blur them. */
-const SLOW = { retransmitTimeoutMs: 500 };
+/** The longest timer the server accepts (the RFC 2349 timeout option tops out at 255 s). */
+const NEVER = 255_000;
+const GUARD_MS = 10_000;
+/** For tests asserting that nothing arrives: no retransmission can happen during them. */
+const SLOW = { retransmitTimeoutMs: NEVER };
 const QUIET_MS = 100;
 const file3k = Buffer.from(Array.from({ length: 3000 }, (_, i) => i & 0xff));
 
@@ -32,7 +40,7 @@ async function withServer(
   body: (server: TftpServer, client: RawClient, source: CountingSource) => Promise<void>,
 ): Promise<void> {
   const source = new CountingSource({ 'f.bin': file3k, 'sub/empty': Buffer.alloc(0) });
-  const server = new TftpServer({ source, port: 0, address: '127.0.0.1', retransmitTimeoutMs: TIMEOUT, maxRetries: 2, ...extra });
+  const server = new TftpServer({ source, port: 0, address: '127.0.0.1', retransmitTimeoutMs: NEVER, maxRetries: 2, ...extra });
   await server.start();
   const client = await RawClient.open();
   try {
@@ -89,31 +97,44 @@ describe('TftpServer on loopback', () => {
     });
   });
 
-  it('retransmits when an ACK is lost and ignores duplicate ACKs', async () => {
+  it('retransmits when an ACK is lost', async () => {
+    // Enough retries that a stalled test never sees its session dropped.
+    await withServer({ retransmitTimeoutMs: 200, maxRetries: 50 }, async (server, client) => {
+      client.send(rrq('f.bin'), server.port);
+      const first = await client.next();
+      // No ACK: the server's timer fires and block 1 comes again, from the same TID.
+      const again = await client.next(GUARD_MS);
+      expect(dataBlock(again.packet)).toBe(1);
+      expect(again.port).toBe(first.port);
+      client.send(serializeAck(1), first.port);
+      let next = await client.next(GUARD_MS);
+      while (dataBlock(next.packet) === 1) next = await client.next(GUARD_MS); // copies that crossed our ACK
+      expect(dataBlock(next.packet)).toBe(2);
+      client.send(serializeError(0, 'done'), first.port);
+    });
+  });
+
+  it('ignores duplicate ACKs: no second copy of the next block', async () => {
     await withServer(SLOW, async (server, client) => {
       client.send(rrq('f.bin'), server.port);
       const first = await client.next();
-      // No ACK: the server's timer fires and block 1 comes again.
-      const again = await client.next(SLOW.retransmitTimeoutMs * 4);
-      expect(dataBlock(again.packet)).toBe(1);
       client.send(serializeAck(1), first.port);
       expect(dataBlock((await client.next()).packet)).toBe(2);
-      // A duplicate ACK 1 must not trigger a second copy of block 2.
+      // A duplicate ACK 1 must not trigger a second copy of block 2 (no timer can fire here).
       client.send(serializeAck(1), first.port);
       client.send(serializeAck(1), first.port);
-      const within = await client.drain(QUIET_MS);
-      expect(within).toEqual([]);
+      expect(await client.drain(QUIET_MS)).toEqual([]);
       client.send(serializeError(0, 'done'), first.port);
     });
   });
 
   it('drops a client that stops ACKing and frees its socket and file', async () => {
-    await withServer({}, async (server, client, source) => {
+    await withServer({ retransmitTimeoutMs: TIMEOUT }, async (server, client, source) => {
       client.send(rrq('f.bin'), server.port);
       await client.next();
       expect(server.sessionCount).toBe(1);
       // 1 send + maxRetries (2) retransmissions, then the session is dropped.
-      await waitFor(() => server.sessionCount === 0, TIMEOUT * 10);
+      await waitFor(() => server.sessionCount === 0, GUARD_MS);
       const received = await client.drain(TIMEOUT);
       expect(received.every((r) => dataBlock(r.packet) === 1)).toBe(true);
       expect(received.length).toBe(2);

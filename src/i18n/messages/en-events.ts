@@ -14,6 +14,8 @@ export const enEvents: Readonly<Record<keyof typeof frEvents, string>> = {
   'event.target.resultMessage': '{name} ({role}): {from} → {to} — exit code {code}: {message}',
   'event.target.preparingEmitter': '{name} ({role}): {from} → {to} — preparing the emitter',
   'event.target.waitingEmitter': '{name} ({role}): {from} → {to} — waiting for the emitter',
+  'event.target.verifyingSource': '{name} ({role}): {from} → {to} — the server verifies the source image',
+  'event.target.cancelledDeploy': '{name} ({role}): {from} → {to} — cancelled by {by}: the multicast sender is stopped, the disk may be partly written',
   'event.target.armed': '{name} ({role}): {from} → {to} — boot plan armed (toolkit {toolkit})',
   'event.target.notFetched':
     '{name} ({role}): {from} → {to} — did not fetch its job within {minutes} minutes (powered off? not booting from the network?)',

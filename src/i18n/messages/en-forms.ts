@@ -42,6 +42,13 @@ export const enForms: Readonly<Record<keyof typeof frForms, string>> = {
   'summary.waits': 'Wait min / max / give up',
   'summary.waitsValue': '{min} / {max} / {timeout} min',
   'summary.newestImage': 'the newest',
+  'summary.sourceImage': 'Source image',
+  'summary.store': 'Storage',
+  'summary.storagePart': 'Storage partition',
+  'summary.storagePartAuto': 'auto (label CLONAGE)',
+  'store.server': 'Server (the module\'s image store)',
+  'store.partition': 'Storage partition on the computer',
+  'store.smb': 'SMB share (set on the Configuration page)',
   'summary.startRecurring': 'recurring (cron "{cron}")',
 
   'inventory.noMac': 'no MAC address in the directory',

@@ -28,6 +28,7 @@ export const enPages: Readonly<Record<keyof typeof frPages, string>> = {
   'type.restore': 'Restore',
   'type.report': 'Hardware report',
   'type.memtest': 'Memory test',
+  'type.deploy': 'Multicast deploy of an image',
 
   'state.scheduled': 'scheduled',
   'state.preparing': 'preparing',
@@ -43,6 +44,7 @@ export const enPages: Readonly<Record<keyof typeof frPages, string>> = {
   'role.restore': 'restore',
   'role.report': 'report',
   'role.memtest': 'memory test',
+  'role.deploy': 'receiver (deploy)',
 
   'stage.waiting': 'waiting',
   'stage.transfer': 'transfer',

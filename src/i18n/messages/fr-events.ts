@@ -19,6 +19,8 @@ export const frEvents = {
   'event.target.resultMessage': '{name} ({role}) : {from} → {to} — code de sortie {code} : {message}',
   'event.target.preparingEmitter': '{name} ({role}) : {from} → {to} — préparation de l’émetteur',
   'event.target.waitingEmitter': '{name} ({role}) : {from} → {to} — attente de l’émetteur',
+  'event.target.verifyingSource': '{name} ({role}) : {from} → {to} — le serveur vérifie l’image source',
+  'event.target.cancelledDeploy': '{name} ({role}) : {from} → {to} — annulé par {by} : l’émetteur multicast est arrêté, le disque est peut-être écrit en partie',
   'event.target.armed': '{name} ({role}) : {from} → {to} — plan de démarrage armé (environnement {toolkit})',
   'event.target.notFetched':
     '{name} ({role}) : {from} → {to} — tâche non récupérée en {minutes} minutes (poste éteint ? pas de démarrage par le réseau ?)',

@@ -43,6 +43,13 @@ export const frForms = {
   'summary.waits': 'Attente min / max / abandon',
   'summary.waitsValue': '{min} / {max} / {timeout} min',
   'summary.newestImage': 'la plus récente',
+  'summary.sourceImage': 'Image source',
+  'summary.store': 'Stockage',
+  'summary.storagePart': 'Partition de stockage',
+  'summary.storagePartAuto': 'auto (étiquette CLONAGE)',
+  'store.server': 'Serveur (stockage des images du module)',
+  'store.partition': 'Partition de stockage sur le poste',
+  'store.smb': 'Partage SMB (configuré sur la page Configuration)',
   'summary.startRecurring': 'récurrent (cron « {cron} »)',
 
   'inventory.noMac': "pas d'adresse MAC dans l'annuaire",

@@ -30,6 +30,7 @@ export const frPages = {
   'type.restore': 'Restauration',
   'type.report': 'Remontée de rapport',
   'type.memtest': 'Test mémoire',
+  'type.deploy': 'Déploiement multicast d’une image',
 
   'state.scheduled': 'planifiée',
   'state.preparing': 'en préparation',
@@ -45,6 +46,7 @@ export const frPages = {
   'role.restore': 'restauration',
   'role.report': 'rapport',
   'role.memtest': 'test mémoire',
+  'role.deploy': 'récepteur (déploiement)',
 
   'stage.waiting': 'attente',
   'stage.transfer': 'transfert',

@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { startTestShell, type TestShell } from '../../helpers/test-shell';
 
 /**
  * The PXE lab for end-to-end tests: a bridge with the server address, one tap per virtual PC,
@@ -199,4 +200,39 @@ export function sha256File(file: string): string {
   while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
   fs.closeSync(fd);
   return h.digest('hex');
+}
+
+/** Polls `cond` every `stepMs` until it holds; throws naming `what` after `ms`. */
+export async function waitFor(what: string, cond: () => boolean, ms: number, stepMs = 500): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+/** Whether the shell's TFTP server logged sending `file` (in `lines`, e.g. a slice of shell.logLines). */
+export function tftpSent(lines: readonly string[], file: string): boolean {
+  return lines.some((l) => l.includes('"msg":"tftp: sent"') && l.includes(`"file":"${file}"`));
+}
+
+/**
+ * The real shell as the lab's PXE server (same settings as pxe-clone.test.ts): HTTP on 0.0.0.0:8080,
+ * TFTP on port 69, the module enabled, the boot environment `bootenv` installed as the `clonage` toolkit.
+ */
+export async function startLabShell(bootenv: string, moduleSettings: Record<string, unknown> = {}): Promise<TestShell> {
+  if (!fs.existsSync(path.join(bootenv, 'vmlinuz'))) throw new Error(`${bootenv}: no vmlinuz, build it with pxe/build-bootenv.sh (scripts/e2e.sh does)`);
+  return startTestShell(
+    {
+      listen: { host: '0.0.0.0', port: 8080 },
+      network: { serverIp: LAB.serverIp, publicBaseUrl: `http://${LAB.serverIp}:8080`, wakeBroadcasts: ['10.77.0.255'] },
+      moduleSettings: {
+        clonage: { 'tftp.port': 69, 'tftp.bindAddress': '0.0.0.0', 'boot.ipxeHttpScript': false, 'menu.timeoutSeconds': 1, ...moduleSettings },
+      },
+    },
+    {
+      autoEnable: ['clonage'],
+      beforeStart: (dataDir) => fs.cpSync(bootenv, path.join(dataDir, 'modules/clonage/toolkits/clonage'), { recursive: true }),
+    },
+  );
 }

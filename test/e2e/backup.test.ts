@@ -1,0 +1,322 @@
+/**
+ * Backup and restore end to end (issue #5 acceptance) with a QEMU PC (TCG) in this run's network
+ * namespace: real dnsmasq with the DHCP module's generated config, our TFTP server and boot plans,
+ * the real boot environment and its agent. Everything an admin does goes through the admin pages
+ * (login form, CSRF, the wizard's steps 1 → 4 and their forms); the test reads the database only
+ * to wait for states and plans, as pxe-clone.test.ts does.
+ *
+ * Per case: a small virtio disk made on the host (sfdisk, mkfs.ext4, mkntfs, files written through
+ * ext4 / ntfs-3g mounts) → backup scheduled through the wizard → the PC PXE-boots, backs up,
+ * powers off → action succeeded, the reports pages list the image and its partitions → the disk is
+ * wiped (QEMU stopped) → restore through the wizard → PC PXE-boots, restores, powers off → on the
+ * host: the partition table and the sectors before the first partition identical, e2fsck -fn
+ * clean, every file's SHA-256 identical on ext4 and NTFS → the plan was consumed: the PC's next
+ * PXE boot is the local disk (chain.c32, no kernel).
+ *
+ * Run alone: `bash scripts/e2e.sh test/e2e/backup` (root). Artifacts: test-artifacts/e2e-backup/.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Mac } from '../../src/domain/mac';
+import { BootPlanStore } from '../../src/boot/boot-plan-store';
+import type { ImageManifest } from '../../src/images/image-types';
+import type { PageClient } from '../helpers/browserless-client';
+import { loggedIn, type TestShell } from '../helpers/test-shell';
+import { LoopDisks, readBytes, sumFiles, writeFiles } from '../integration/backup-loop-disks';
+import { Lab, startLabShell, tftpSent, waitFor, type Vm } from './lib/lab';
+
+const WORK = path.resolve(__dirname, '..', '..', 'test-artifacts', 'e2e-backup');
+const BASE = '/modules/clonage';
+const PARC = 'salle101';
+const MIB = 1 << 20;
+
+interface Filesystem {
+  readonly part: number;
+  readonly fs: 'ext4' | 'ntfs';
+  readonly files: Record<string, number | string>;
+}
+
+/**
+ * One backup target. Only `server` exists today; the "storage partition on the PC" target adds a
+ * case here: its own PC, a disk layout with the storage partition, the wizard fields that choose
+ * it, a wipe that spares the storage partition, and where the image must be found afterwards.
+ */
+interface TargetCase {
+  /** The target's name (SE3 type_dest_part), also the test's title. */
+  readonly target: string;
+  /** A PC of the bundled directory (test/fixtures/se3.ldif), in parc salle101, with a DHCP reservation. */
+  readonly pc: { readonly name: string; readonly mac: string };
+  readonly diskMiB: number;
+  /** sfdisk script of the PC's disk (DOS label: the sectors before the first partition are compared too). */
+  readonly table: string;
+  readonly filesystems: readonly Filesystem[];
+  /** Wizard fields of the backup, over the form's defaults (step 3 as the admin fills it). */
+  readonly backupFields: Record<string, string>;
+  readonly restoreFields: Record<string, string>;
+  readonly image: string;
+  /** What the reports pages print as the image's location. */
+  readonly locationLabel: string;
+  /** Wipes what the restore must bring back; QEMU is stopped. */
+  wipe(diskFile: string): void;
+  /** The stored image as the backup left it (server: the manifest in the image store); QEMU is stopped. */
+  storedManifest(ctx: { readonly shell: TestShell; readonly diskFile: string; readonly disks: LoopDisks; readonly c: TargetCase }): ImageManifest;
+}
+
+const CASES: readonly TargetCase[] = [
+  {
+    target: 'server',
+    pc: { name: 's101-pc01', mac: '52:54:00:12:00:0b' },
+    diskMiB: 64,
+    table: 'label: dos\n,24M,83\n,,7\n',
+    filesystems: [
+      { part: 1, fs: 'ext4', files: { 'big.bin': 3 * MIB, 'etc/hostname': 's101-pc01\n', 'home/eleve/notes.txt': 'contrôle de maths\n', 'empty': '' } },
+      { part: 2, fs: 'ntfs', files: { 'Windows/big.bin': 2 * MIB, 'readme.txt': 'salut\r\n', 'Users/Élève/Documents/devoir.txt': 'à rendre lundi\r\n' } },
+    ],
+    // no target field: the server store is the only target (module.json backup.target = server)
+    backupFields: { disk: 'vda', compression: 'zstd', image: 'e2e_server', auto_reboot: 'always' },
+    restoreFields: { disk: 'vda', image: 'e2e_server', auto_reboot: 'always' },
+    image: 'e2e_server',
+    locationLabel: 'serveur',
+    wipe: (file) => {
+      // the whole disk: table, boot code, gap and both partitions
+      const size = fs.statSync(file).size;
+      fs.writeFileSync(file, Buffer.alloc(size));
+    },
+    storedManifest: ({ shell, c }) => {
+      const dir = path.join(shell.dataDir, 'modules', 'clonage', 'images', c.pc.mac.replace(/:/g, '-'), c.image);
+      return JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as ImageManifest;
+    },
+  },
+];
+
+/**
+ * The sectors before the first partition of a DOS disk without the CHS fields of the four table
+ * entries: sfdisk computes them from the geometry it sees (255/63 for a file on the host, the
+ * virtio disk's own in the PC), so a faithful restore may differ there and nowhere else. Boot
+ * code, disk signature, each entry's boot flag, type, LBA start and size, and the gap are compared.
+ */
+function withoutChs(head: Buffer): Buffer {
+  const b = Buffer.from(head);
+  for (let i = 0; i < 4; i++) {
+    const entry = 446 + 16 * i;
+    b.fill(0, entry + 1, entry + 4);
+    b.fill(0, entry + 5, entry + 8);
+  }
+  return b;
+}
+
+/** HTML attribute values as the views escape them. */
+const unescapeHtml = (s: string) =>
+  s.replace(/&(amp|lt|gt|quot|#39|#34);/g, (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#34': '"' })[e]!);
+const attr = (tag: string, name: string) => {
+  const m = new RegExp(`\\s${name}="([^"]*)"`).exec(tag);
+  return m ? unescapeHtml(m[1]) : undefined;
+};
+
+/**
+ * What a browser would submit for the form `id` of a page: named inputs (radio/checkbox only when
+ * checked), selects (the selected option, else the first). Enough for the wizard's plain forms.
+ */
+function formFields(html: string, id: string): Record<string, string | string[]> {
+  const m = new RegExp(`<form[^>]*\\sid="${id}"[^>]*>([\\s\\S]*?)</form>`).exec(html);
+  if (!m) throw new Error(`no form #${id} on the page:\n${html.slice(0, 2000)}`);
+  const out: Record<string, string | string[]> = {};
+  const add = (k: string, v: string) => {
+    const cur = out[k];
+    out[k] = cur === undefined ? v : Array.isArray(cur) ? [...cur, v] : [cur, v];
+  };
+  for (const [tag] of m[1].matchAll(/<input\b[^>]*>/g)) {
+    const name = attr(tag, 'name');
+    if (!name || /\sdisabled\b/.test(tag)) continue;
+    const type = (attr(tag, 'type') ?? 'text').toLowerCase();
+    if ((type === 'radio' || type === 'checkbox') && !/\schecked\b/.test(tag)) continue;
+    add(name, attr(tag, 'value') ?? (type === 'checkbox' ? 'on' : ''));
+  }
+  for (const [, open, body] of m[1].matchAll(/(<select\b[^>]*>)([\s\S]*?)<\/select>/g)) {
+    const name = attr(open, 'name');
+    if (!name) continue;
+    const options = [...body.matchAll(/<option\b([^>]*)>([^<]*)/g)].map(([, a, text]) => ({
+      value: attr(` ${a}`, 'value') ?? unescapeHtml(text.trim()),
+      selected: /\sselected\b/.test(` ${a}`),
+    }));
+    const chosen = options.find((o) => o.selected) ?? options[0];
+    if (chosen) add(name, chosen.value);
+  }
+  return out;
+}
+
+/**
+ * Schedules an action of one machine as an admin does in the wizard: step 1 (parcs), step 2
+ * (machines, action type), step 3 (parameters form, filled with `fields`), "Vérifier" → step 4
+ * (summary), "Lancer l'action" (the summary's form as it is). Returns the action page's path.
+ */
+async function scheduleThroughWizard(admin: PageClient, type: 'backup' | 'restore', machine: string, fields: Record<string, string>): Promise<string> {
+  const step1 = await admin.get(`${BASE}/actions/new`);
+  expect([step1.status, step1.text]).toEqual([200, expect.stringContaining(`value="${PARC}"`)]);
+  const step2 = await admin.get(`${BASE}/actions/new?parc=${PARC}`);
+  expect([step2.status, step2.text]).toEqual([200, expect.stringContaining(`data-machine="${machine}"`)]);
+  const q = new URLSearchParams({ parc: PARC, type, machine });
+  const step3 = await admin.get(`${BASE}/actions/new/params?${q}`);
+  expect(step3.status).toBe(200);
+  const form3 = formFields(step3.text, 'wizard-3');
+  for (const f of Object.keys(fields)) {
+    // the admin fills fields the form shows; a field the form lacks would be silently dropped
+    if (!(f in form3)) throw new Error(`wizard step 3 of a ${type} has no field "${f}" (has ${Object.keys(form3).join(', ')})`);
+  }
+  const step4 = await admin.post(`${BASE}/actions`, { ...form3, ...fields });
+  if (step4.status !== 200 || !step4.text.includes('id="wizard-4"')) {
+    throw new Error(`wizard step 3 → 4 answered ${step4.status}:\n${step4.text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 1500)}`);
+  }
+  const form4 = formFields(step4.text, 'wizard-4');
+  expect(form4).toMatchObject({ type, machine, confirm: '1', ...fields });
+  const created = await admin.post(`${BASE}/actions`, form4);
+  if (created.status !== 303 || !created.location) throw new Error(`"Lancer l'action" answered ${created.status}: ${created.text.slice(0, 500)}`);
+  return created.location;
+}
+
+describe('backup and restore of a QEMU PC from the admin pages, PXE-booted', () => {
+  let lab: Lab;
+  let shell: TestShell;
+  let plans: BootPlanStore;
+  let admin: PageClient;
+  const disks = new LoopDisks(WORK);
+
+  beforeAll(async () => {
+    const bootenv = process.env.CLONAGE_BOOTENV;
+    if (!bootenv) throw new Error('CLONAGE_BOOTENV: build it with pxe/build-bootenv.sh (scripts/e2e.sh does)');
+    fs.rmSync(WORK, { recursive: true, force: true });
+    lab = Lab.create(WORK);
+    shell = await startLabShell(bootenv);
+    plans = new BootPlanStore(shell.db, { now: () => new Date() });
+    await lab.startDnsmasq(shell.dhcp.api.configPath);
+    admin = await loggedIn({ url: shell.url.replace('0.0.0.0', '127.0.0.1') }, 'admin');
+  }, 120_000);
+
+  afterAll(async () => {
+    await lab?.stop();
+    disks.cleanup();
+    if (shell) {
+      fs.writeFileSync(path.join(WORK, 'shell.log'), shell.logLines.join('\n'));
+      const rows = shell.db.prepare('SELECT action_id, name, role, state, exit_code, message, log FROM clonage_targets ORDER BY started_at').all();
+      fs.writeFileSync(path.join(WORK, 'targets.json'), JSON.stringify(rows, null, 2));
+    }
+    if (lab) fs.writeFileSync(path.join(WORK, 'dnsmasq.copy.log'), lab.dnsmasqLog());
+    await shell?.stopAndClean();
+  });
+
+  describe.each(CASES.map((c) => [c.target, c] as const))('target %s', (_target, c) => {
+    const diskFile = path.join(WORK, `${c.pc.name}.img`);
+    const mac = Mac.parse(c.pc.mac);
+    let vm: Vm;
+    const sums: Record<number, Record<string, string>> = {};
+    let tableBefore: string;
+    let headBefore: Buffer;
+    let firstPartitionOffset: number;
+    let backedUp = false;
+
+    const state = (id: string) => (shell.db.prepare('SELECT state FROM clonage_actions WHERE id = ?').get(id) as { state: string }).state;
+    const targetsOf = (id: string) =>
+      shell.db.prepare('SELECT name, role, state, message, log FROM clonage_targets WHERE action_id = ?').all(id) as {
+        name: string; role: string; state: string; message: string | null; log: string | null;
+      }[];
+    const why = (id: string) => `${targetsOf(id).map((t) => `${t.name} ${t.state}: ${t.message ?? ''}\n${(t.log ?? '').slice(-3000)}`).join('\n')}\n--- console\n${vm.serial().slice(-3000)}`;
+    const sfdiskDump = () => execFileSync('sfdisk', ['-d', diskFile], { encoding: 'utf8' });
+
+    /** Schedules through the wizard, boots the PC when its plan is armed, waits for the end and the power-off. */
+    async function runAction(type: 'backup' | 'restore', fields: Record<string, string>): Promise<string> {
+      const actionPath = await scheduleThroughWizard(admin, type, c.pc.name, fields);
+      const id = actionPath.split('/').pop()!;
+      await waitFor(`the ${type} plan of ${c.pc.name} armed`, () => plans.listArmed().some((p) => p.mac.toString() === mac.toString()), 60_000);
+      vm.start();
+      await waitFor(`the ${type} action to finish`, () => ['succeeded', 'failed', 'cancelled'].includes(state(id)), 1_200_000, 1000);
+      expect({ state: state(id), why: state(id) === 'succeeded' ? '' : why(id) }).toEqual({ state: 'succeeded', why: '' });
+      expect(targetsOf(id).map((t) => [t.name, t.role, t.state])).toEqual([[c.pc.name, type, 'succeeded']]);
+      // auto_reboot=always: the agent reboots, QEMU (-no-reboot) exits
+      await vm.waitExit(180_000);
+      expect(vm.serial()).toMatch(/clonage\.job=j_[A-Za-z0-9_-]+/);
+      // the plan was consumed when the agent fetched its job: the next boot is not this job again
+      expect(plans.listArmed()).toEqual([]);
+      expect(plans.planFor(mac).kind).not.toBe('job');
+      const page = await admin.get(actionPath);
+      expect([page.status, page.text]).toEqual([200, expect.stringContaining('data-state="succeeded"')]);
+      return id;
+    }
+
+    beforeAll(() => {
+      // The PC's disk: table, random boot code and post-MBR gap, real filesystems with files.
+      const d = disks.attach(c.pc.name, c.diskMiB, c.table);
+      for (const f of c.filesystems) {
+        if (f.fs === 'ext4') execFileSync('mkfs.ext4', ['-q', '-F', d.part(f.part)], { stdio: 'pipe' });
+        else execFileSync('mkntfs', ['-Q', '-q', d.part(f.part)], { stdio: 'pipe' });
+        sums[f.part] = disks.withMount(d.part(f.part), f.fs, false, (m) => writeFiles(m, f.files));
+      }
+      disks.cleanup();
+      firstPartitionOffset = Math.min(...[...sfdiskDump().matchAll(/start=\s*(\d+)/g)].map((x) => Number(x[1]))) * 512;
+      const fd = fs.openSync(diskFile, 'r+');
+      fs.writeSync(fd, randomBytes(440), 0, 440, 0);
+      fs.writeSync(fd, randomBytes(firstPartitionOffset - 512), 0, firstPartitionOffset - 512, 512);
+      fs.closeSync(fd);
+      tableBefore = sfdiskDump();
+      headBefore = readBytes(diskFile, 0, firstPartitionOffset);
+      vm = lab.addVm(c.pc.mac, diskFile, 512);
+    }, 120_000);
+
+    test('backup scheduled through the wizard: the PC PXE-boots, backs up; the reports pages list the image and its partitions', async () => {
+      await runAction('backup', c.backupFields);
+
+      const m = c.storedManifest({ shell, diskFile, disks, c });
+      fs.writeFileSync(path.join(WORK, `${c.pc.name}.${c.image}.manifest.json`), JSON.stringify(m, null, 2));
+      expect({ image: m.image, mac: m.mac, disk: m.disk.name, sizeBytes: m.disk.sizeBytes }).toEqual({ image: c.image, mac: c.pc.mac, disk: 'vda', sizeBytes: c.diskMiB * MIB });
+      expect(m.partitions.map((p) => [p.name, p.fs])).toEqual(c.filesystems.map((f) => [`vda${f.part}`, f.fs]));
+
+      const reports = await admin.get(`${BASE}/reports`);
+      expect(reports.status).toBe(200);
+      const row = new RegExp(`<tr><td><a href="reports/${c.pc.mac.replace(/:/g, '-')}">${c.pc.name}</a></td><td>${c.image}</td><td>${c.locationLabel}</td>`);
+      expect(reports.text).toMatch(row);
+      const machine = await admin.get(`${BASE}/reports/${c.pc.mac.replace(/:/g, '-')}`);
+      expect(machine.status).toBe(200);
+      const backupRow = new RegExp(`<tr data-image="${c.image}" data-status="succeeded">[\\s\\S]*?</tr>`).exec(machine.text)?.[0] ?? '';
+      expect(backupRow).toContain(`<td>${c.locationLabel}</td>`);
+      for (const f of c.filesystems) expect(backupRow).toMatch(new RegExp(`vda${f.part} ${f.fs} \\(`));
+      backedUp = true;
+    }, 1_500_000);
+
+    test('restore scheduled through the wizard onto the wiped disk: table, boot sectors and every file identical, then local boot', async () => {
+      if (!backedUp) throw new Error('no backup to restore: the backup test failed');
+      expect(vm.running).toBe(false);
+      c.wipe(diskFile);
+      expect(readBytes(diskFile, 0, firstPartitionOffset).equals(headBefore)).toBe(false);
+
+      const id = await runAction('restore', c.restoreFields);
+      expect(targetsOf(id)[0].log).toMatch(/all files verified/);
+
+      // on the host, QEMU stopped
+      expect(sfdiskDump()).toBe(tableBefore);
+      const head = withoutChs(readBytes(diskFile, 0, firstPartitionOffset));
+      const expected = withoutChs(headBefore);
+      const firstDiff = head.findIndex((b, i) => b !== expected[i]);
+      expect({ firstDifferentByte: firstDiff }).toEqual({ firstDifferentByte: -1 });
+      const d = disks.attachFile(diskFile, c.filesystems.length);
+      try {
+        for (const f of c.filesystems) {
+          if (f.fs === 'ext4') execFileSync('e2fsck', ['-fn', d.part(f.part)], { stdio: 'pipe' }); // throws unless clean
+          const got = disks.withMount(d.part(f.part), f.fs, true, (mnt) => sumFiles(mnt, Object.keys(sums[f.part])));
+          expect({ part: f.part, sums: got }).toEqual({ part: f.part, sums: sums[f.part] });
+        }
+      } finally {
+        disks.cleanup();
+      }
+
+      // the next PXE boot of the PC is its local disk: the menu's cfg, then chain.c32, no kernel
+      const from = shell.logLines.length;
+      vm.start();
+      const cfg = `pxelinux.cfg/${mac.pxelinuxName()}`;
+      await waitFor(`${c.pc.name} to PXE-boot again`, () => tftpSent(shell.logLines.slice(from), cfg), 120_000);
+      await waitFor('chain.c32 (local boot)', () => tftpSent(shell.logLines.slice(from), 'chain.c32'), 90_000);
+      expect(tftpSent(shell.logLines.slice(from), 'toolkits/clonage/vmlinuz')).toBe(false);
+      await vm.kill();
+    }, 1_500_000);
+  });
+});

@@ -1,0 +1,75 @@
+/**
+ * Configuration page, storage section (pages/partials/config-storage.ejs): default target and
+ * the SMB share, through the real shell (login, CSRF, system_is_admin). The SMB password is
+ * write-only: saved when given, kept when blank, never rendered back (not even after an error).
+ */
+import { startTestShell, USERS, loggedIn, type TestShell } from '../helpers/test-shell';
+
+describe('configuration page: image storage and SMB share', () => {
+  let shell: TestShell;
+  beforeAll(async () => {
+    shell = await startTestShell({}, { autoEnable: ['clonage'] });
+  });
+  afterAll(async () => shell?.stopAndClean());
+  const login = (who: keyof typeof USERS) => loggedIn(shell, who);
+  const base = {
+    menuMode: 'text', menuTimeoutSeconds: '5', maintenancePassword: '',
+    cloneDisk: 'sda', cloneCompression: 'zstd', cloneDomain: 'none', cloneMinWait: '5', cloneMaxWait: '10', cloneStartTimeout: '30',
+    cloneAutoReboot: 'success', backupRetention: 'keep-last-3', wakeMethod: 'wol',
+    backupTarget: 'smb', smbServer: 'se3.lycee.local', smbShare: 'sauvegardes$', smbSubdir: 'clonage/postes', smbUser: 'clonage',
+    smbDomain: 'LYCEE', smbPassword: 'S3cret-Pw!',
+  };
+  const setting = (k: string) => (shell.db.prepare("SELECT value FROM shell_settings WHERE owner = 'clonage' AND key = ?").get(k) as { value: string } | undefined)?.value;
+
+  test('saved when valid; the password is stored, never shown; blank keeps it', async () => {
+    const admin = await login('admin');
+    let csrf = await admin.csrf('/modules/clonage/config');
+    expect((await admin.post('/modules/clonage/config', { ...base, _csrf: csrf })).status).toBe(303);
+    expect([setting('backup.target'), setting('smb.server'), setting('smb.subdir'), setting('smb.password')])
+      .toEqual(['"smb"', '"se3.lycee.local"', '"clonage/postes"', '"S3cret-Pw!"']);
+    const page = await admin.get('/modules/clonage/config');
+    expect(page.text).toContain('value="se3.lycee.local"');
+    expect(page.text).toContain('un mot de passe est enregistré');
+    expect(page.text).not.toContain('S3cret-Pw!');
+    csrf = await admin.csrf('/modules/clonage/config');
+    expect((await admin.post('/modules/clonage/config', { ...base, smbPassword: '', smbShare: 'images', _csrf: csrf })).status).toBe(303);
+    expect([setting('smb.share'), setting('smb.password')]).toEqual(['"images"', '"S3cret-Pw!"']);
+    // The wizard now offers the SMB share.
+    const wizard = await admin.get('/modules/clonage/actions/new/params?parc=salle101&type=backup&machine=s101-pc01');
+    expect(wizard.text).toMatch(/name="store" value="smb"/);
+  });
+
+  test('a store=smb backup through the wizard: the password is in no page, log line or job', async () => {
+    const admin = await login('admin');
+    const csrf = await admin.csrf('/modules/clonage/actions/new/params?parc=salle101&type=backup&machine=s101-pc01');
+    const r = await admin.post('/modules/clonage/actions', { _csrf: csrf, type: 'backup', parc: 'salle101', machine: 's101-pc01', store: 'smb', image: 'img_smb',
+      disk: 'sda', compression: 'zstd', auto_reboot: 'never', start: 'now', confirm: '1' });
+    expect([r.status, r.status === 303 ? '' : r.text.match(/field-error[^<]*<?[^<]*/g)]).toEqual([303, '']);
+    const params = (shell.db.prepare("SELECT params_json AS p FROM clonage_actions ORDER BY rowid DESC LIMIT 1").get() as { p: string }).p;
+    expect(JSON.parse(params)).toMatchObject({ type: 'backup', store: 'smb', image: 'img_smb' });
+    for (const page of ['/modules/clonage/actions', '/modules/clonage/config', '/modules/clonage/reports']) {
+      expect((await admin.get(page)).text).not.toContain('S3cret-Pw!');
+    }
+    expect(shell.logLines.join('\n')).not.toContain('S3cret-Pw!');
+  });
+
+  test('invalid values are refused field by field, nothing saved, the typed password not echoed', async () => {
+    const admin = await login('admin');
+    const csrf = await admin.csrf('/modules/clonage/config');
+    const r = await admin.post('/modules/clonage/config', { ...base, smbServer: 'se3;reboot', smbShare: 'a/b', smbSubdir: '../etc', smbUser: 'a b',
+      smbPassword: 'Other,Pw', backupTarget: 'tape', _csrf: csrf });
+    expect(r.status).toBe(400);
+    for (const f of ['smbServer', 'smbShare', 'smbSubdir', 'smbUser', 'smbPassword', 'backupTarget']) expect(r.text).toContain(`data-field="${f}"`);
+    expect(r.text).not.toContain('Other,Pw');
+    expect(r.text).not.toContain('S3cret-Pw!');
+    expect([setting('smb.server'), setting('smb.password')]).toEqual(['"se3.lycee.local"', '"S3cret-Pw!"']);
+  });
+
+  test('only system_is_admin, with the CSRF token', async () => {
+    const tech = await login('tech1');
+    expect((await tech.post('/modules/clonage/config', { ...base, _csrf: 'x' })).status).toBe(403);
+    const admin = await login('admin');
+    expect((await admin.post('/modules/clonage/config', { ...base, smbPassword: 'Stolen' })).status).toBe(403);
+    expect(setting('smb.password')).toBe('"S3cret-Pw!"');
+  });
+});
