@@ -4,7 +4,7 @@ import { InputError } from '../domain/errors';
 import { hashMenuPassword } from '../boot/menu-password';
 import { MAINTENANCE_ENTRIES, MAX_TIMEOUT_SECONDS, MENU_SETTING_KEYS, type MaintenanceEntry } from '../boot/menu-settings';
 import { MAX_WAIT_MINUTES, parseAutoReboot, parseBoundedInt, parseCloneDomain, parseCompression, parseDisk } from '../actions/action-params';
-import { DEPLOY_SETTING_CHECKS } from '../deploy/udp-sender-command';
+import { DEPLOY_SETTING_CHECKS, DEPLOY_SETTING_MESSAGES } from '../deploy/udp-sender-command';
 import type { ToolkitRegistry } from '../toolkits/toolkit-registry';
 import type { ToolkitInstaller } from '../toolkits/toolkit-installer';
 import { moduleTranslator, translateRef, type ModuleTranslate } from '../i18n/module-messages';
@@ -80,17 +80,17 @@ export function parseConfigForm(
       'deploy.retriesUntilDrop': ['deployRetries', /^\d{1,4}$/.test(String(body.deployRetries ?? '')) ? Number(body.deployRetries) : NaN] } as const;
     for (const [key, [name, value]] of Object.entries(form)) {
       const why = DEPLOY_SETTING_CHECKS[key as keyof typeof form](value);
-      if (why) errors[name] = why;
+      if (why) errors[name] = t(DEPLOY_SETTING_MESSAGES[key as keyof typeof form]);
       else changes[key] = value;
     }
   }
   // Image storage (pages/partials/config-storage.ejs): default target and the SMB share.
   if (body.backupTarget !== undefined) {
     if (isStore(body.backupTarget)) changes['backup.target'] = body.backupTarget;
-    else errors.backupTarget = 'serveur, partition ou partage SMB';
+    else errors.backupTarget = t('config.error.backupTarget');
   }
   if (body.smbServer !== undefined) {
-    const smb = parseSmbForm(body);
+    const smb = parseSmbForm(body, t);
     Object.assign(changes, smb.changes);
     Object.assign(errors, smb.errors);
   }

@@ -31,6 +31,9 @@ export function pageI18n(locale: Locale, opts: PageI18nOptions = {}): PageI18n {
   const t = moduleTranslator(locale);
   const catalog = MODULE_CATALOGS[locale];
   const code = (group: string, value: string) => {
+    // a deploy receiver's stages recv-1, recv-2… (one per partition the agent receives)
+    const recv = group === 'stage' ? /^recv-(\d{1,3})$/.exec(value) : null;
+    if (recv) return t('stage.recv', { n: recv[1] });
     const key = `${group}.${value}`;
     return Object.prototype.hasOwnProperty.call(catalog, key) ? t(key as ModuleMessageKey) : value;
   };

@@ -128,4 +128,15 @@ export const enPages: Readonly<Record<keyof typeof frPages, string>> = {
   'unit.gigabytes': '{n} GB',
   'unit.mebibytes': '{n} MiB',
   'unit.percent': '{n}%',
+
+  'report.store.title': 'Backups on the storage partition ({parts})',
+  'report.store.none': 'No image on the storage partition.',
+  'report.store.partition': 'Partition',
+  'report.store.image': 'Image',
+  'report.store.date': "Date (PC's clock)",
+  'report.store.size': 'Size',
+  'report.store.state': 'State',
+  'report.store.complete': 'complete',
+  'report.store.incomplete': 'incomplete',
+  'stage.recv': 'receiving partition {n}',
 };

@@ -130,4 +130,15 @@ export const frPages = {
   'unit.gigabytes': '{n} Go',
   'unit.mebibytes': '{n} Mio',
   'unit.percent': '{n} %',
+
+  'report.store.title': 'Sauvegardes sur la partition de stockage ({parts})',
+  'report.store.none': 'Aucune image sur la partition de stockage.',
+  'report.store.partition': 'Partition',
+  'report.store.image': 'Image',
+  'report.store.date': 'Date (horloge du poste)',
+  'report.store.size': 'Taille',
+  'report.store.state': 'État',
+  'report.store.complete': 'complète',
+  'report.store.incomplete': 'incomplète',
+  'stage.recv': 'réception partition {n}',
 } as const;
