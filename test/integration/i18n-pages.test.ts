@@ -16,7 +16,9 @@ const CLONE = { type: 'clone', parc: 'salle101', emitter: 's101-pc01', machine: 
 /** Machines not taken by the action created first, so the wizard accepts them. */
 const OTHER_CLONE = { type: 'clone', parc: 'salle101', emitter: 's101-pc04', machine: ['s101-pc05', 's101-pc06'] };
 const REPORT = ['### disk sda', 'size=209715200', '### sfdisk -d sda', 'label: dos', 'device: /dev/sda', 'unit: sectors', 'sector-size: 512', '',
-  '/dev/sda1 : start=2048, size=409600, type=83, bootable'].join('\n');
+  '/dev/sda1 : start=2048, size=409600, type=83, bootable',
+  // the storage partition's images (pages/partials/report-store.ejs)
+  '### clonage-store', 'storage sda5', 'backup sda5 img_store 1767225600 1234567 complete', 'backup sda5 img_half 1767225600 1234 incomplete'].join('\n');
 
 /** French UI words (as whole words) that an English page must not show. */
 const FRENCH = [
@@ -109,6 +111,8 @@ describe('pages in French and in English', () => {
   });
 
   const q = new URLSearchParams([['parc', 'salle101'], ['type', 'clone'], ['emitter', 's101-pc01'], ['machine', 's101-pc02']]).toString();
+  const step3 = (type: string, extra: [string, string][] = []) =>
+    new URLSearchParams([['parc', 'salle101'], ['type', type], ['machine', 's101-pc02'], ['machine', 's101-pc03'], ...extra]).toString();
   const PAGES: [string, (c: PageClient) => Promise<{ status: number; text: string }>, number][] = [
     ['home', (c) => c.get('/'), 200],
     ['parcs', (c) => c.get('/parcs'), 200],
@@ -120,6 +124,11 @@ describe('pages in French and in English', () => {
     ['wizard 1', (c) => c.get(`${M}/actions/new`), 200],
     ['wizard 2', (c) => c.get(`${M}/actions/new?parc=salle101`), 200],
     ['wizard 3', (c) => c.get(`${M}/actions/new/params?${q}`), 200],
+    ['wizard 3 backup (store fields)', (c) => c.get(`${M}/actions/new/params?${step3('backup', [['store', 'partition']])}`), 200],
+    ['wizard 3 restore (store fields)', (c) => c.get(`${M}/actions/new/params?${step3('restore', [['store', 'partition']])}`), 200],
+    ['wizard 3 deploy', (c) => c.get(`${M}/actions/new/params?${step3('deploy')}`), 200],
+    ['wizard store errors', async (c) => c.post(`${M}/actions`, { type: 'backup', parc: 'salle101', machine: ['s101-pc04'], store: 'partition', storage_part: 'sda', _csrf: await c.csrf('/') }), 400],
+    ['wizard deploy errors', async (c) => c.post(`${M}/actions`, { type: 'deploy', parc: 'salle101', machine: ['s101-pc04', 's101-pc05'], source: 'nope', _csrf: await c.csrf('/') }), 400],
     ['wizard 4', async (c) => c.post(`${M}/actions`, { ...OTHER_CLONE, _csrf: await c.csrf('/') }), 200],
     ['wizard errors', async (c) => c.post(`${M}/actions`, { ...CLONE, min_wait: '30', max_wait: '5', disk: 'sda1', _csrf: await c.csrf('/') }), 400],
     ['actions', (c) => c.get(`${M}/actions`), 200],
@@ -128,7 +137,8 @@ describe('pages in French and in English', () => {
     ['reports', (c) => c.get(`${M}/reports`), 200],
     ['report', (c) => c.get(`${M}/reports/${MAC.replace(/:/g, '-')}`), 200],
     ['config', (c) => c.get(`${M}/config`), 200],
-    ['config errors', async (c) => c.post(`${M}/config`, { _csrf: await c.csrf('/'), menuMode: 'x', menuTimeoutSeconds: '9999', maintenancePassword: 'é', cloneDisk: 'sda', cloneCompression: 'zstd', cloneAutoReboot: 'always', cloneDomain: 'none', cloneMinWait: '30', cloneMaxWait: '5', cloneStartTimeout: '20', backupRetention: 'x', wakeMethod: 'x' }), 400],
+    ['config errors', async (c) => c.post(`${M}/config`, { _csrf: await c.csrf('/'), menuMode: 'x', menuTimeoutSeconds: '9999', maintenancePassword: 'é', cloneDisk: 'sda', cloneCompression: 'zstd', cloneAutoReboot: 'always', cloneDomain: 'none', cloneMinWait: '30', cloneMaxWait: '5', cloneStartTimeout: '20', backupRetention: 'x', wakeMethod: 'x',
+      deployInterface: 'eth0; x', deployMaxBitrate: 'fast', deployRetries: '0', backupTarget: 'x', smbServer: 'bad server!', smbShare: '', smbSubdir: '../x', smbUser: 'a b', smbDomain: 'd;', smbPassword: 'a,b' }), 400],
     ['module error page', (c) => c.get(`${M}/reports/not-a-mac`), 400],
   ];
 
@@ -189,10 +199,26 @@ describe('pages in French and in English', () => {
     const [f, e] = [events((await fr.get(`${M}/actions/${actionId}`)).text), events((await en.get(`${M}/actions/${actionId}`)).text)];
     expect(f).toMatch(/créée par admin : Clonage \(UdpCast\) de s101-pc01, s101-pc02, s101-pc03, port \d+, démarrage le \d{2}\/\d{2}\/\d{4}/);
     expect(e).toMatch(/created by admin: Clone \(UdpCast\) of s101-pc01, s101-pc02, s101-pc03, port \d+, start \d{2}\/\d{2}\/\d{4}/);
-    expect(f).toContain('s101-pc02 (récepteur) : en préparation → en attente — plan de démarrage armé (environnement clonage)');
-    expect(e).toContain('s101-pc02 (receiver): preparing → waiting — boot plan armed (toolkit clonage)');
+    // a clone of PCs outside a domain skips the preparing stage (no emitter to take out of the domain)
+    expect(f).toContain('s101-pc02 (récepteur) : planifiée → en attente — plan de démarrage armé (environnement clonage)');
+    expect(e).toContain('s101-pc02 (receiver): scheduled → waiting — boot plan armed (toolkit clonage)');
     const stored = shell.db.prepare('SELECT message FROM clonage_events WHERE action_id = ? ORDER BY id').all(actionId) as { message: string }[];
     expect(stored[0].message).toMatch(/^created by admin: clone of s101-pc01 \(sender\), s101-pc02 \(receiver\), s101-pc03 \(receiver\), port \d+, start \d{4}-/);
+  });
+
+  test('the storage and deploy fields, their errors and the storage partition\'s images are on the pages checked above', async () => {
+    const page = async (name: string) => (await PAGES.find(([n]) => n === name)![1](en)).text;
+    expect(await page('wizard 3 backup (store fields)')).toMatch(/<legend>Image storage<\/legend>[\s\S]*name="storage_part"/);
+    expect(await page('wizard 3 restore (store fields)')).toContain('name="store"');
+    expect(await page('wizard 3 deploy')).toMatch(/Image to deploy <select name="source"/);
+    expect(await page('wizard store errors')).toMatch(/id="err-storage_part">&quot;auto&quot; or a partition name/);
+    expect(await page('wizard deploy errors')).toMatch(/id="err-source">[^<]*MAC/);
+    const config = await page('config errors');
+    for (const f of ['deployInterface', 'deployMaxBitrate', 'deployRetries', 'backupTarget', 'smbServer', 'smbSubdir', 'smbUser', 'smbDomain', 'smbPassword']) {
+      expect([f, new RegExp(`data-field="${f}"`).test(config)]).toEqual([f, true]);
+    }
+    expect(config).toContain('Multicast deploy from the server');
+    expect(await page('report')).toMatch(/Backups on the storage partition \(sda5\)[\s\S]*img_store[\s\S]*>complete<[\s\S]*>incomplete</);
   });
 
   test('the menu and the module list use the manifest\'s English labels', async () => {
