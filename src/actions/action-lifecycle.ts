@@ -6,7 +6,8 @@
 import { jobPlan } from '../boot/boot-plan';
 import { Ipv4 } from '../domain/ipv4';
 import { Mac } from '../domain/mac';
-import { type ActionCore, reason } from './action-core';
+import { type ActionCore, type Reason, reason } from './action-core';
+import { msg } from '../i18n/module-messages';
 import type { ActionRow, TargetRow } from './action-types';
 import { isTerminal } from './action-types';
 import type { Deployer } from './deploy-coordination';
@@ -108,7 +109,10 @@ export class ActionLifecycle {
     const run = (action.type === 'deploy' ? this.prepareDeploy(action) : this.prepareEmitter(action))
       .then(
         () => this.armAndWake(actionId),
-        (e: unknown) => this.fail(actionId, `${action.type === 'deploy' ? 'source image refused' : 'emitter preparation failed'}: ${(e as Error)?.message ?? e}`),
+        (e: unknown) => {
+          const why = String((e as Error)?.message ?? e);
+          this.fail(actionId, action.type === 'deploy' ? reason(`source image refused: ${why}`, 'event.target.sourceRefused', { why }) : `emitter preparation failed: ${why}`);
+        },
       )
       .catch((e: unknown) => this.core.logger.error('emitter preparation follow-up failed', { actionId, error: String(e) }))
       .finally(() => this.preparing.delete(actionId));
@@ -132,8 +136,9 @@ export class ActionLifecycle {
       const a = this.core.store.action(action.id);
       if (a?.params.type !== 'deploy') return;
       this.core.store.updateAction(a.id, { params: { ...a.params, streams } });
-      this.core.event(a.id, null, 'info', `source image ${a.params.image} verified: ${streams.length} partition streams, ` +
-        `${streams.reduce((n, s) => n + s.bytes, 0)} bytes`);
+      const bytes = streams.reduce((n, s) => n + s.bytes, 0);
+      this.core.event(a.id, null, 'info', `source image ${a.params.image} verified: ${streams.length} partition streams, ${bytes} bytes`,
+        msg('event.deploy.verified', { image: a.params.image, streams: streams.length, bytes }));
     });
   }
 
@@ -179,7 +184,7 @@ export class ActionLifecycle {
   }
 
   /** Fails every target that is not running (their plans disarmed) and records why on the action. */
-  fail(actionId: string, why: string): void {
+  fail(actionId: string, why: string | Reason): void {
     this.core.change(() => {
       const action = this.core.store.action(actionId);
       if (!action || isTerminal(action.state)) return;
@@ -188,7 +193,7 @@ export class ActionLifecycle {
         this.core.bootPlans.disarmJob(t.id);
         this.core.moveTarget(t, 'failed', why, {}, 'error');
       }
-      this.core.store.updateAction(actionId, { error: why.slice(0, 500) });
+      this.core.store.updateAction(actionId, { error: (typeof why === 'string' ? why : why.text).slice(0, 500) });
       this.core.settle(actionId);
     });
   }

@@ -23,4 +23,13 @@ export const enEvents: Readonly<Record<keyof typeof frEvents, string>> = {
   'event.target.senderFailed': '{name} ({role}): {from} → {to} — the sender failed',
   'event.target.cancelledBy': '{name} ({role}): {from} → {to} — cancelled by {by}',
   'event.target.leftOut': '{name} ({role}): {from} → {to} — left out by {by} (start now)',
+  'event.target.notReady': '{name} ({role}): {from} → {to} — not ready when the multicast of partition {n} started',
+  'event.target.noneReady': '{name} ({role}): {from} → {to} — no receiver was ready for partition {n} in time',
+  'event.target.sourceRefused': '{name} ({role}): {from} → {to} — source image refused: {why}',
+  'event.deploy.verified': 'source image {image} verified: {streams} partition streams, {bytes} bytes',
+  'event.deploy.session': 'multicast session {label}: partition {n} ({part}), {bytes} bytes to {receivers} receivers',
+  'event.deploy.progress': 'multicast partition {n}: {percent} % ({bytes} bytes, {kbps} kbit/s)',
+  'event.deploy.sessionDone': 'multicast session {label} done: {bytes} bytes in {seconds} s ({kbps} kbit/s)',
+  'event.deploy.allSent': 'multicast: every partition sent ({sessions} sessions)',
+  'event.deploy.noReceiver': 'multicast: no receiver left for partition {n}',
 };

@@ -28,4 +28,13 @@ export const frEvents = {
   'event.target.senderFailed': '{name} ({role}) : {from} → {to} — l’émetteur a échoué',
   'event.target.cancelledBy': '{name} ({role}) : {from} → {to} — annulé par {by}',
   'event.target.leftOut': '{name} ({role}) : {from} → {to} — écarté par {by} (démarrage immédiat)',
+  'event.target.notReady': '{name} ({role}) : {from} → {to} — pas prêt au départ du multicast de la partition {n}',
+  'event.target.noneReady': '{name} ({role}) : {from} → {to} — aucun récepteur prêt à temps pour la partition {n}',
+  'event.target.sourceRefused': '{name} ({role}) : {from} → {to} — image source refusée : {why}',
+  'event.deploy.verified': 'image source {image} vérifiée : {streams} flux de partitions, {bytes} octets',
+  'event.deploy.session': 'session multicast {label} : partition {n} ({part}), {bytes} octets vers {receivers} récepteurs',
+  'event.deploy.progress': 'multicast partition {n} : {percent} % ({bytes} octets, {kbps} kbit/s)',
+  'event.deploy.sessionDone': 'session multicast {label} terminée : {bytes} octets en {seconds} s ({kbps} kbit/s)',
+  'event.deploy.allSent': 'multicast : toutes les partitions envoyées ({sessions} sessions)',
+  'event.deploy.noReceiver': 'multicast : plus aucun récepteur pour la partition {n}',
 } as const;
