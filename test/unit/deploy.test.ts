@@ -267,6 +267,14 @@ describe('multicast deploy, server side', () => {
     actions.service.result(b.jobId, b.token, { status: 'succeeded', exit_code: '0' });
     expect(action(d.id).state).toBe('failed');
     expect(eventsOf(d.id)).toEqual(expect.arrayContaining([expect.stringMatching(/^multicast session 2\/2 done: 3000 bytes in/), 'multicast: every partition sent (2 sessions)']));
+    // stored with their catalog message too, shown translated on the action page
+    const keys = (host.db.prepare('SELECT message_key, message_vars FROM clonage_events WHERE action_id = ?').all(d.id) as { message_key: string | null; message_vars: string | null }[]);
+    expect(keys).toEqual(expect.arrayContaining([
+      { message_key: 'event.deploy.verified', message_vars: expect.any(String) },
+      { message_key: 'event.deploy.session', message_vars: expect.any(String) },
+      { message_key: 'event.deploy.sessionDone', message_vars: expect.any(String) },
+      { message_key: 'event.deploy.allSent', message_vars: JSON.stringify({ sessions: 2 }) },
+    ]));
   });
 
   it('at max_wait the session starts with the ready receivers; the others are left out, plans disarmed', async () => {
