@@ -104,6 +104,10 @@ describe('translator', () => {
     expect(pageI18n('fr').code('state', 'succeeded')).toBe('réussie');
     expect(pageI18n('en').code('state', 'succeeded')).toBe('succeeded');
     expect(pageI18n('en').code('state', 'brand-new')).toBe('brand-new');
+    // a deploy receiver's stages, one per partition (the agent posts stage=recv-1, recv-2…)
+    expect(pageI18n('fr').code('stage', 'recv-2')).toBe('réception partition 2');
+    expect(pageI18n('en').code('stage', 'recv-2')).toBe('receiving partition 2');
+    expect(pageI18n('en').code('stage', 'recv-x')).toBe('recv-x');
   });
 
   test('formats follow the locale; French output is the French-only version\'s', () => {
