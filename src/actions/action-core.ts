@@ -11,6 +11,20 @@ import { ActionBus } from './action-bus';
 import { ActionStore, type TargetPatch } from './action-store';
 import { type ActionRow, type ActionState, type EventRow, isTerminal, type TargetRow } from './action-types';
 import { deriveActionState, transition } from './state-machine';
+import type { MessageRef } from '../domain/errors';
+import { msg, type ModuleMessageKey } from '../i18n/module-messages';
+import type { MessageVars } from '../i18n/translator';
+
+/** Why a target moves: the English text (logs, APIs) and its catalog message (`event.target.*`). */
+export interface Reason {
+  readonly text: string;
+  readonly key: Extract<ModuleMessageKey, `event.target.${string}`>;
+  readonly vars?: MessageVars;
+}
+
+export function reason(text: string, key: Reason['key'], vars?: MessageVars): Reason {
+  return { text, key, ...(vars ? { vars } : {}) };
+}
 
 /** What actions need from the boot-plan store (src/boot/boot-plan-store.ts fits). Synchronous, same database. */
 export interface BootPlans {
@@ -66,8 +80,9 @@ export class ActionCore {
     if (!this.pending.has(actionId)) this.pending.set(actionId, []);
   }
 
-  event(actionId: string, targetId: string | null, level: Level, message: string): EventRow {
-    const e = this.store.appendEvent({ actionId, targetId, at: this.nowIso(), level, message: message.slice(0, 1000) });
+  /** Records an event; `ref` is the same event as a catalog message, for pages in the reader's language. */
+  event(actionId: string, targetId: string | null, level: Level, message: string, ref?: MessageRef): EventRow {
+    const e = this.store.appendEvent({ actionId, targetId, at: this.nowIso(), level, message: message.slice(0, 1000), ...(ref ? { ref } : {}) });
     this.logger[level === 'error' ? 'warn' : 'info'](`action ${actionId}: ${message}`, { actionId, targetId });
     if (this.pending) {
       const list = this.pending.get(actionId) ?? [];
@@ -79,15 +94,20 @@ export class ActionCore {
     return e;
   }
 
-  /** Moves one target (state machine checked), records why. Does not recompute the action: see settle(). */
-  moveTarget(stale: TargetRow, to: ActionState, why: string, patch: TargetPatch = {}, level: Level = 'info'): void {
+  /**
+   * Moves one target (state machine checked), records why. Does not recompute the action: see
+   * settle(). A `Reason` also gives the event's catalog message (name, role, from, to are added).
+   */
+  moveTarget(stale: TargetRow, to: ActionState, why: string | Reason, patch: TargetPatch = {}, level: Level = 'info'): void {
     // The state is read again: the caller's row may predate a change made earlier in this transaction.
     const t = this.store.target(stale.id);
     if (!t) throw new Error(`moveTarget: no target ${stale.id}`);
     transition(t.state, to, 'target');
     const now = this.nowIso();
     this.store.updateTarget(t.id, { ...patch, state: to, updatedAt: now, ...(isTerminal(to) ? { finishedAt: now } : {}) });
-    this.event(t.actionId, t.id, level, `${t.name} (${t.role}): ${t.state} → ${to}${why ? ` — ${why}` : ''}`);
+    const text = typeof why === 'string' ? why : why.text;
+    const ref = typeof why === 'string' ? undefined : msg(why.key, { ...why.vars, name: t.name, role: t.role, from: t.state, to });
+    this.event(t.actionId, t.id, level, `${t.name} (${t.role}): ${t.state} → ${to}${text ? ` — ${text}` : ''}`, ref);
   }
 
   /**
@@ -103,7 +123,7 @@ export class ActionCore {
     transition(action.state, next, 'action');
     const now = this.nowIso();
     this.store.updateAction(actionId, { state: next, ...(isTerminal(next) ? { finishedAt: now } : {}) });
-    this.event(actionId, null, next === 'failed' ? 'error' : 'info', `action: ${action.state} → ${next}`);
+    this.event(actionId, null, next === 'failed' ? 'error' : 'info', `action: ${action.state} → ${next}`, msg('event.action', { from: action.state, to: next }));
     if (isTerminal(next)) this.disarmUnconsumed(targets);
     return { ...action, state: next };
   }
@@ -113,7 +133,7 @@ export class ActionCore {
     for (const r of this.store.targets(actionId)) {
       if (r.role !== 'receiver' || isTerminal(r.state) || r.state === 'running') continue;
       this.bootPlans.disarmJob(r.id);
-      this.moveTarget(r, 'failed', 'the sender failed', {}, 'error');
+      this.moveTarget(r, 'failed', reason('the sender failed', 'event.target.senderFailed'), {}, 'error');
     }
   }
 

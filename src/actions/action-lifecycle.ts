@@ -6,7 +6,8 @@
 import { jobPlan } from '../boot/boot-plan';
 import { Ipv4 } from '../domain/ipv4';
 import { Mac } from '../domain/mac';
-import type { ActionCore } from './action-core';
+import { type ActionCore, type Reason, reason } from './action-core';
+import { msg } from '../i18n/module-messages';
 import type { ActionRow, TargetRow } from './action-types';
 import { isTerminal } from './action-types';
 import type { Deployer } from './deploy-coordination';
@@ -76,7 +77,8 @@ export class ActionLifecycle {
           const a = this.core.store.action(action.id);
           if (a?.state !== 'scheduled') return;
           for (const t of this.core.store.targets(a.id)) {
-            this.core.moveTarget(t, 'preparing', deploy ? 'the server verifies the source image' : t.role === 'sender' ? 'preparing the emitter' : 'waiting for the emitter');
+            this.core.moveTarget(t, 'preparing', deploy ? reason('the server verifies the source image', 'event.target.verifyingSource')
+              : t.role === 'sender' ? reason('preparing the emitter', 'event.target.preparingEmitter') : reason('waiting for the emitter', 'event.target.waitingEmitter'));
           }
           this.core.store.updateAction(a.id, { startedAt: this.core.nowIso() });
           this.core.settle(a.id);
@@ -107,7 +109,10 @@ export class ActionLifecycle {
     const run = (action.type === 'deploy' ? this.prepareDeploy(action) : this.prepareEmitter(action))
       .then(
         () => this.armAndWake(actionId),
-        (e: unknown) => this.fail(actionId, `${action.type === 'deploy' ? 'source image refused' : 'emitter preparation failed'}: ${(e as Error)?.message ?? e}`),
+        (e: unknown) => {
+          const why = String((e as Error)?.message ?? e);
+          this.fail(actionId, action.type === 'deploy' ? reason(`source image refused: ${why}`, 'event.target.sourceRefused', { why }) : `emitter preparation failed: ${why}`);
+        },
       )
       .catch((e: unknown) => this.core.logger.error('emitter preparation follow-up failed', { actionId, error: String(e) }))
       .finally(() => this.preparing.delete(actionId));
@@ -131,8 +136,9 @@ export class ActionLifecycle {
       const a = this.core.store.action(action.id);
       if (a?.params.type !== 'deploy') return;
       this.core.store.updateAction(a.id, { params: { ...a.params, streams } });
-      this.core.event(a.id, null, 'info', `source image ${a.params.image} verified: ${streams.length} partition streams, ` +
-        `${streams.reduce((n, s) => n + s.bytes, 0)} bytes`);
+      const bytes = streams.reduce((n, s) => n + s.bytes, 0);
+      this.core.event(a.id, null, 'info', `source image ${a.params.image} verified: ${streams.length} partition streams, ${bytes} bytes`,
+        msg('event.deploy.verified', { image: a.params.image, streams: streams.length, bytes }));
     });
   }
 
@@ -151,7 +157,7 @@ export class ActionLifecycle {
         for (const t of targets) {
           const token = newToken();
           this.core.bootPlans.arm(Mac.parse(t.mac), jobPlan({ jobId: t.id, token, toolkit, label: t.role }));
-          this.core.moveTarget(t, 'armed', `boot plan armed (toolkit ${toolkit})`, { tokenHash: hashToken(token) });
+          this.core.moveTarget(t, 'armed', reason(`boot plan armed (toolkit ${toolkit})`, 'event.target.armed', { toolkit }), { tokenHash: hashToken(token) });
         }
         const now = this.core.nowIso();
         this.core.store.updateAction(actionId, { armedAt: now, startedAt: action.startedAt ?? now });
@@ -178,7 +184,7 @@ export class ActionLifecycle {
   }
 
   /** Fails every target that is not running (their plans disarmed) and records why on the action. */
-  fail(actionId: string, why: string): void {
+  fail(actionId: string, why: string | Reason): void {
     this.core.change(() => {
       const action = this.core.store.action(actionId);
       if (!action || isTerminal(action.state)) return;
@@ -187,7 +193,7 @@ export class ActionLifecycle {
         this.core.bootPlans.disarmJob(t.id);
         this.core.moveTarget(t, 'failed', why, {}, 'error');
       }
-      this.core.store.updateAction(actionId, { error: why.slice(0, 500) });
+      this.core.store.updateAction(actionId, { error: (typeof why === 'string' ? why : why.text).slice(0, 500) });
       this.core.settle(actionId);
     });
   }
@@ -210,10 +216,10 @@ export class ActionLifecycle {
           const target = this.core.store.target(id)!; // fresh: a failed sender fails its waiting receivers
           if (target.state === 'armed' && a.armedAt && plus(a.armedAt, limits.armedMinutes) < t) {
             this.core.bootPlans.disarmJob(target.id);
-            this.core.moveTarget(target, 'failed', `did not fetch its job within ${limits.armedMinutes} minutes (powered off? not booting from the network?)`, {}, 'error');
+            this.core.moveTarget(target, 'failed', reason(`did not fetch its job within ${limits.armedMinutes} minutes (powered off? not booting from the network?)`, 'event.target.notFetched', { minutes: limits.armedMinutes }), {}, 'error');
             changed.add(a.id);
           } else if (target.state === 'running' && plus(target.updatedAt, silence) < t) {
-            this.core.moveTarget(target, 'failed', `no news from the agent for ${silence} minutes`, {}, 'error');
+            this.core.moveTarget(target, 'failed', reason(`no news from the agent for ${silence} minutes`, 'event.target.silent', { minutes: silence }), {}, 'error');
             if (target.role === 'sender') this.core.failWaitingReceivers(a.id);
             changed.add(a.id);
           }

@@ -15,6 +15,7 @@ import {
   type CloneParams,
 } from './action-types';
 import { FieldErrorCollector } from './field-errors';
+import { msg } from '../i18n/module-messages';
 // Circular on purpose: deploy reuses the clone parsers; both modules only export functions.
 import { type DeploySources, parseDeployParams } from './deploy-params';
 import { smbConfigOf } from '../images/smb-settings';
@@ -43,7 +44,7 @@ export function cloneDomainOf(params: ActionParams): CloneDomain {
 export function parseCloneDomain(raw: Raw, fallback: CloneDomain): CloneDomain {
   const v = scalar(raw, 'domain') ?? fallback;
   if (!(CLONE_DOMAINS as readonly string[]).includes(v)) {
-    throw new InputError(`domain: expected one of ${CLONE_DOMAINS.join(', ')}`, 'domain');
+    throw new InputError(`domain: expected one of ${CLONE_DOMAINS.join(', ')}`, 'domain', msg('error.choice', { choices: CLONE_DOMAINS.join(', ') }));
   }
   return v as CloneDomain;
 }
@@ -89,7 +90,7 @@ function scalar(raw: Raw, field: string): string | undefined {
   const v = raw[field];
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'number') return String(v);
-  if (typeof v !== 'string') throw new InputError(`${field}: a single value is expected`, field);
+  if (typeof v !== 'string') throw new InputError(`${field}: a single value is expected`, field, msg('error.single'));
   const s = v.trim();
   return s === '' ? undefined : s;
 }
@@ -97,7 +98,7 @@ function scalar(raw: Raw, field: string): string | undefined {
 export function parseDisk(raw: Raw, fallback: string): string {
   const v = scalar(raw, 'disk') ?? fallback;
   if (!DISK_PATTERN.test(v)) {
-    throw new InputError(`disk: "${v.slice(0, 20)}" is not a whole disk (sda, hdb, vda, nvme0n1, mmcblk0)`, 'disk');
+    throw new InputError(`disk: "${v.slice(0, 20)}" is not a whole disk (sda, hdb, vda, nvme0n1, mmcblk0)`, 'disk', msg('error.disk', { value: v.slice(0, 20) }));
   }
   return v;
 }
@@ -105,7 +106,7 @@ export function parseDisk(raw: Raw, fallback: string): string {
 export function parseCompression(raw: Raw, fallback: Compression): Compression {
   const v = scalar(raw, 'compression') ?? fallback;
   if (!(COMPRESSIONS as readonly string[]).includes(v)) {
-    throw new InputError(`compression: expected one of ${COMPRESSIONS.join(', ')}`, 'compression');
+    throw new InputError(`compression: expected one of ${COMPRESSIONS.join(', ')}`, 'compression', msg('error.choice', { choices: COMPRESSIONS.join(', ') }));
   }
   return v as Compression;
 }
@@ -113,18 +114,23 @@ export function parseCompression(raw: Raw, fallback: Compression): Compression {
 export function parseAutoReboot(raw: Raw, fallback: AutoReboot): AutoReboot {
   const v = scalar(raw, 'auto_reboot') ?? fallback;
   if (!(AUTO_REBOOTS as readonly string[]).includes(v)) {
-    throw new InputError(`auto_reboot: expected one of ${AUTO_REBOOTS.join(', ')}`, 'auto_reboot');
+    throw new InputError(`auto_reboot: expected one of ${AUTO_REBOOTS.join(', ')}`, 'auto_reboot', msg('error.choice', { choices: AUTO_REBOOTS.join(', ') }));
   }
   return v as AutoReboot;
 }
 
+/** What a bounded number counts, for its error message. */
+export type BoundUnit = 'none' | 'minutes' | 'receivers';
+const UNIT_TEXT: Readonly<Record<BoundUnit, string>> = { none: '', minutes: ' minutes', receivers: ' (the number of receivers)' };
+const UNIT_KEY = { none: 'error.between', minutes: 'error.betweenMinutes', receivers: 'error.betweenReceivers' } as const;
+
 /** A whole number in [min, max]; decimals, exponents and signs other than none are refused. */
-export function parseBoundedInt(raw: Raw, field: string, fallback: number, min: number, max: number, unit = ''): number {
+export function parseBoundedInt(raw: Raw, field: string, fallback: number, min: number, max: number, unit: BoundUnit = 'none'): number {
   const v = scalar(raw, field);
   if (v === undefined) return fallback;
-  if (!/^\d{1,6}$/.test(v)) throw new InputError(`${field}: a whole number is expected`, field);
+  if (!/^\d{1,6}$/.test(v)) throw new InputError(`${field}: a whole number is expected`, field, msg('error.wholeNumber'));
   const n = Number(v);
-  if (n < min || n > max) throw new InputError(`${field}: must be between ${min} and ${max}${unit}`, field);
+  if (n < min || n > max) throw new InputError(`${field}: must be between ${min} and ${max}${UNIT_TEXT[unit]}`, field, msg(UNIT_KEY[unit], { min, max }));
   return n;
 }
 
@@ -132,7 +138,7 @@ export function parseImageName(raw: Raw, fallback: string, allowEmpty: boolean):
   const v = scalar(raw, 'image');
   if (v === undefined) return allowEmpty ? '' : fallback;
   if (!IMAGE_PATTERN.test(v)) {
-    throw new InputError('image: letters, digits, "_", "." and "-" only (at most 64, not starting with "." or "-")', 'image');
+    throw new InputError('image: letters, digits, "_", "." and "-" only (at most 64, not starting with "." or "-")', 'image', msg('error.image'));
   }
   return v;
 }
@@ -149,24 +155,27 @@ export function defaultImageName(now: Date): string {
 export function parseCloneParams(raw: Raw, receivers: number, defaults: ParamDefaults = BUILTIN_DEFAULTS): CloneParamsWithDomain {
   const errors = new FieldErrorCollector();
   const domain = errors.try('domain', () => parseCloneDomain(raw, defaults.domain ?? 'none'));
-  const minutes = ` minutes`;
   const disk = errors.try('disk', () => parseDisk(raw, defaults.disk));
   const compression = errors.try('compression', () => parseCompression(raw, defaults.compression));
   const maxReceivers = Math.max(1, Math.min(receivers, MAX_RECEIVERS));
   const minReceivers = errors.try('min_receivers', () =>
-    parseBoundedInt(raw, 'min_receivers', maxReceivers, 1, maxReceivers, ' (the number of receivers)'),
+    parseBoundedInt(raw, 'min_receivers', maxReceivers, 1, maxReceivers, 'receivers'),
   );
-  const minWait = errors.try('min_wait', () => parseBoundedInt(raw, 'min_wait', defaults.minWaitMinutes, 0, MAX_WAIT_MINUTES, minutes));
-  const maxWait = errors.try('max_wait', () => parseBoundedInt(raw, 'max_wait', defaults.maxWaitMinutes, 1, MAX_WAIT_MINUTES, minutes));
+  const minWait = errors.try('min_wait', () => parseBoundedInt(raw, 'min_wait', defaults.minWaitMinutes, 0, MAX_WAIT_MINUTES, 'minutes'));
+  const maxWait = errors.try('max_wait', () => parseBoundedInt(raw, 'max_wait', defaults.maxWaitMinutes, 1, MAX_WAIT_MINUTES, 'minutes'));
   const startTimeout = errors.try('start_timeout', () =>
-    parseBoundedInt(raw, 'start_timeout', defaults.startTimeoutMinutes, 1, MAX_WAIT_MINUTES, minutes),
+    parseBoundedInt(raw, 'start_timeout', defaults.startTimeoutMinutes, 1, MAX_WAIT_MINUTES, 'minutes'),
   );
   const autoReboot = errors.try('auto_reboot', () => parseAutoReboot(raw, defaults.autoReboot));
   if (minWait !== undefined && maxWait !== undefined && minWait > maxWait) {
-    errors.add('max_wait', `max_wait: must be at least min_wait (${minWait} minutes)`);
+    errors.add('max_wait', `max_wait: must be at least min_wait (${minWait} minutes)`, msg('error.maxWaitBelowMin', { min: minWait }));
   }
   if (maxWait !== undefined && startTimeout !== undefined && !errors.has('max_wait') && maxWait > startTimeout) {
-    errors.add('start_timeout', `start_timeout: must be at least max_wait (${maxWait} minutes), or receivers give up before the sender starts`);
+    errors.add(
+      'start_timeout',
+      `start_timeout: must be at least max_wait (${maxWait} minutes), or receivers give up before the sender starts`,
+      msg('error.timeoutBelowMax', { max: maxWait }),
+    );
   }
   errors.throwIfAny();
   return {

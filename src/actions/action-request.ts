@@ -20,6 +20,7 @@ import {
 import { parseCronExpression } from './cron-expression';
 import type { DeploySources } from './deploy-params';
 import { FieldErrorCollector } from './field-errors';
+import { msg } from '../i18n/module-messages';
 
 export interface ActionInput {
   readonly type?: unknown;
@@ -52,14 +53,14 @@ const PAST_TOLERANCE_MS = 5 * 60_000;
 /** A field that may repeat (?machine=a&machine=b): a bounded, de-duplicated list of trimmed names. */
 export function nameList(v: unknown, field: string): string[] {
   const arr = Array.isArray(v) ? v : v === undefined || v === null || v === '' ? [] : [v];
-  if (arr.length > MAX_TARGETS) throw new InputError(`${field}: at most ${MAX_TARGETS} machines`, field);
-  if (!arr.every((x) => typeof x === 'string')) throw new InputError(`${field}: names expected`, field);
+  if (arr.length > MAX_TARGETS) throw new InputError(`${field}: at most ${MAX_TARGETS} machines`, field, msg('error.tooMany', { max: MAX_TARGETS }));
+  if (!arr.every((x) => typeof x === 'string')) throw new InputError(`${field}: names expected`, field, msg('error.names'));
   return [...new Set((arr as string[]).map((s) => s.trim().toLowerCase()).filter((s) => s !== ''))];
 }
 
 export function parseActionType(v: unknown): ActionType {
   if (typeof v !== 'string' || !(ACTION_TYPES as readonly string[]).includes(v)) {
-    throw new InputError(`type: expected one of ${ACTION_TYPES.join(', ')}`, 'type');
+    throw new InputError(`type: expected one of ${ACTION_TYPES.join(', ')}`, 'type', msg('error.choice', { choices: ACTION_TYPES.join(', ') }));
   }
   return v as ActionType;
 }
@@ -67,13 +68,13 @@ export function parseActionType(v: unknown): ActionType {
 /** `start_at` from a datetime-local field (server local time) or an ISO date with zone. */
 export function parseStartAt(v: unknown, now: Date): Date {
   if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?$/.test(v.trim())) {
-    throw new InputError('start_at: a date and time is required (YYYY-MM-DDTHH:MM)', 'start_at');
+    throw new InputError('start_at: a date and time is required (YYYY-MM-DDTHH:MM)', 'start_at', msg('error.startAt.format'));
   }
   const at = new Date(v.trim());
-  if (Number.isNaN(at.getTime())) throw new InputError('start_at: not a valid date', 'start_at');
-  if (at.getTime() < now.getTime() - PAST_TOLERANCE_MS) throw new InputError('start_at: this time is already past', 'start_at');
+  if (Number.isNaN(at.getTime())) throw new InputError('start_at: not a valid date', 'start_at', msg('error.startAt.invalid'));
+  if (at.getTime() < now.getTime() - PAST_TOLERANCE_MS) throw new InputError('start_at: this time is already past', 'start_at', msg('error.startAt.past'));
   if (at.getTime() > now.getTime() + MAX_AHEAD_DAYS * 86_400_000) {
-    throw new InputError(`start_at: at most ${MAX_AHEAD_DAYS} days ahead`, 'start_at');
+    throw new InputError(`start_at: at most ${MAX_AHEAD_DAYS} days ahead`, 'start_at', msg('error.startAt.tooFar', { days: MAX_AHEAD_DAYS }));
   }
   return at;
 }
@@ -84,16 +85,22 @@ export function parseTiming(input: ActionInput, type: ActionType, now: Date): Ac
   if (start === 'at') return { kind: 'at', at: parseStartAt(input.start_at, now) };
   if (start === 'cron') {
     if (!RECURRING_TYPES.includes(type)) {
-      throw new InputError(`cron: only ${RECURRING_TYPES.join(' and ')} actions can recur`, 'cron');
+      throw new InputError(`cron: only ${RECURRING_TYPES.join(' and ')} actions can recur`, 'cron', msg('error.cron.onlyRecurring'));
     }
     return { kind: 'cron', cron: parseCronExpression(input.cron, now) };
   }
-  throw new InputError('start: expected now, at or cron', 'start');
+  throw new InputError('start: expected now, at or cron', 'start', msg('error.start'));
 }
 
 function toTarget(m: Machine | undefined, name: string, field: string): TargetMachine {
-  if (!m) throw new InputError(`${field}: ${name} is not in the chosen parcs`, field);
-  if (!m.selectable || !m.mac || !m.ip) throw new InputError(`${field}: ${name} cannot be selected (${m.reason ?? 'no DHCP reservation'})`, field);
+  if (!m) throw new InputError(`${field}: ${name} is not in the chosen parcs`, field, msg('error.notInParcs', { name }));
+  if (!m.selectable || !m.mac || !m.ip) {
+    const ref =
+      m.reasonKey === 'inventory.noMac' ? msg('error.notSelectable.noMac', { name })
+      : m.reasonKey === 'inventory.noReservation' || !m.reason ? msg('error.notSelectable.noReservation', { name })
+      : msg('error.notSelectable', { name, reason: m.reason });
+    throw new InputError(`${field}: ${name} cannot be selected (${m.reason ?? 'no DHCP reservation'})`, field, ref);
+  }
   return { name: m.name, mac: m.mac, ip: m.ip };
 }
 
@@ -116,12 +123,12 @@ export async function parseActionRequest(
   const type = errors.try('type', () => parseActionType(input.type));
   const parcs = errors.try('parcs', () => {
     const list = nameList(input.parcs, 'parcs').map((p) => parseParcName(p, 'parcs'));
-    if (list.length === 0) throw new InputError('parcs: choose at least one parc', 'parcs');
+    if (list.length === 0) throw new InputError('parcs: choose at least one parc', 'parcs', msg('error.parcs.none'));
     return list;
   });
   if (parcs && ctx.allowed !== 'all') {
     const refused = parcs.filter((p) => !ctx.allowed.includes(p));
-    if (refused.length) throw new ForbiddenError(`parc ${refused.join(', ')} is not delegated to you`);
+    if (refused.length) throw new ForbiddenError(`parc ${refused.join(', ')} is not delegated to you`, msg('denied.parcs', { parcs: refused.join(', ') }));
   }
   const inventory = parcs ? await ctx.machines.machines(parcs, ctx.allowed) : [];
   const byName = new Map(inventory.map((m) => [m.name.toLowerCase(), m]));
@@ -131,14 +138,14 @@ export async function parseActionRequest(
   if (type === 'clone') {
     const emitter = errors.try('emitter', () => {
       const names = nameList(input.emitter, 'emitter');
-      if (names.length !== 1) throw new InputError('emitter: choose exactly one sender', 'emitter');
+      if (names.length !== 1) throw new InputError('emitter: choose exactly one sender', 'emitter', msg('error.emitter.one'));
       return toTarget(byName.get(names[0]), names[0], 'emitter');
     });
     const receivers = errors.try('receivers', () => {
       const names = nameList(input.receivers, 'receivers');
-      if (names.length === 0) throw new InputError('receivers: choose at least one receiver', 'receivers');
+      if (names.length === 0) throw new InputError('receivers: choose at least one receiver', 'receivers', msg('error.receivers.none'));
       if (emitter && names.includes(emitter.name.toLowerCase())) {
-        throw new InputError(`receivers: the sender ${emitter.name} cannot also receive`, 'receivers');
+        throw new InputError(`receivers: the sender ${emitter.name} cannot also receive`, 'receivers', msg('error.receivers.emitter', { name: emitter.name }));
       }
       return names.map((n) => toTarget(byName.get(n), n, 'receivers'));
     });
@@ -148,7 +155,7 @@ export async function parseActionRequest(
   } else if (type) {
     const machines = errors.try('machines', () => {
       const names = nameList(input.machines, 'machines');
-      if (names.length === 0) throw new InputError('machines: choose at least one machine', 'machines');
+      if (names.length === 0) throw new InputError('machines: choose at least one machine', 'machines', msg('error.machines.none'));
       return names.map((n) => toTarget(byName.get(n), n, 'machines'));
     });
     for (const m of machines ?? []) targets.push({ ...m, role: type });
@@ -157,7 +164,7 @@ export async function parseActionRequest(
   }
   const macs = new Set<string>();
   for (const t of targets) {
-    if (macs.has(t.mac.toString())) errors.add(type === 'clone' ? 'receivers' : 'machines', `${t.name}: the same MAC appears twice`);
+    if (macs.has(t.mac.toString())) errors.add(type === 'clone' ? 'receivers' : 'machines', `${t.name}: the same MAC appears twice`, msg('error.sameMac', { name: t.name }));
     macs.add(t.mac.toString());
   }
 

@@ -7,7 +7,8 @@
 import type { Database } from 'better-sqlite3';
 import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors';
 import type { Clock, HostUser, Logger, SettingsStore } from '../host/contract';
-import { ActionCore, type BootPlans } from './action-core';
+import { ActionCore, type BootPlans, reason } from './action-core';
+import { msg } from '../i18n/module-messages';
 import type { ActionListener } from './action-bus';
 import { paramDefaultsFrom } from './action-params';
 import { type ActionInput, type MachineSource, parseActionRequest } from './action-request';
@@ -101,7 +102,7 @@ export class ActionService {
   async validate(user: HostUser, input: ActionInput): Promise<ActionRequest> {
     const now = this.deps.clock.now();
     const allowed = await this.deps.access.parcsOf(user);
-    if (allowed !== 'all' && allowed.length === 0) throw new ForbiddenError('no parc is delegated to you');
+    if (allowed !== 'all' && allowed.length === 0) throw new ForbiddenError('no parc is delegated to you', msg('denied.noParc'));
     const request = await parseActionRequest(input, { allowed, machines: this.deps.machines, now, defaults: paramDefaultsFrom(this.settings), sources: this.deps.sources });
     if (request.timing.kind !== 'cron') this.assertNotBusy(request);
     return request;
@@ -131,7 +132,9 @@ export class ActionService {
         request.targets.map((t: PlannedTarget) => ({ id: newJobId(), mac: t.mac.toString(), name: t.name, ip: t.ip.toString(), role: t.role, tokenHash: unusableTokenHash() })),
       );
       const names = request.targets.map((t) => `${t.name} (${t.role})`).join(', ');
-      this.core.event(id, null, 'info', `created by ${by}: ${request.type} of ${names}${port ? `, port ${port}` : ''}, start ${startAt.toISOString()}`);
+      const shown = { by, type: request.type, names: request.targets.map((t) => t.name).join(', '), at: startAt.toISOString() };
+      this.core.event(id, null, 'info', `created by ${by}: ${request.type} of ${names}${port ? `, port ${port}` : ''}, start ${startAt.toISOString()}`,
+        port ? msg('event.createdPort', { ...shown, port }) : msg('event.created', shown));
     };
     this.core.change(() => (request.type === 'clone' || request.type === 'deploy' ? insertWithFreePort(this.deps.db, write) : write(null)));
     return id;
@@ -214,16 +217,17 @@ export class ActionService {
     await this.assertCanManage(actionId, user);
     this.core.change(() => {
       const action = this.core.store.action(actionId)!;
-      if (isTerminal(action.state)) throw new ConflictError(`action is already ${action.state}`);
+      if (isTerminal(action.state)) throw new ConflictError(`action is already ${action.state}`, msg('conflict.finished'));
       for (const t of this.core.store.targets(actionId)) {
         if (t.state === 'running' && action.type === 'deploy') {
           // The sender is the server's and is stopped below: a running receiver cannot finish.
-          this.core.moveTarget(t, 'failed', `cancelled by ${user.login}: the multicast sender is stopped, the disk may be partly written`, {}, 'error');
+          this.core.moveTarget(t, 'failed', reason(`cancelled by ${user.login}: the multicast sender is stopped, the disk may be partly written`,
+            'event.target.cancelledDeploy', { by: user.login }), {}, 'error');
         } else if (t.state === 'running') {
-          this.core.event(actionId, t.id, 'warn', `${t.name} is already running: its disk is not touched, it finishes on its own`);
+          this.core.event(actionId, t.id, 'warn', `${t.name} is already running: its disk is not touched, it finishes on its own`, msg('event.alreadyRunning', { name: t.name }));
         } else if (!isTerminal(t.state)) {
           this.core.bootPlans.disarmJob(t.id);
-          this.core.moveTarget(t, 'cancelled', `cancelled by ${user.login}`);
+          this.core.moveTarget(t, 'cancelled', reason(`cancelled by ${user.login}`, 'event.target.cancelledBy', { by: user.login }));
         }
       }
       this.core.settle(actionId);
@@ -241,17 +245,19 @@ export class ActionService {
       const action = this.core.store.action(actionId)!;
       const targets = this.core.store.targets(actionId);
       if (action.params.type !== 'clone' || !canStartNow(action, targets)) {
-        throw new ConflictError('start now needs a clone with at least one receiver ready and one still expected');
+        throw new ConflictError('start now needs a clone with at least one receiver ready and one still expected', msg('conflict.startNow'));
       }
       const ready = targets.filter((t) => t.role === 'receiver' && t.state === 'running').length;
       this.core.store.updateAction(actionId, { params: { ...action.params, minReceivers: ready } });
       for (const t of targets.filter((x) => x.role === 'receiver' && x.state === 'armed')) {
         this.core.bootPlans.disarmJob(t.id);
-        this.core.moveTarget(t, 'cancelled', `left out by ${user.login} (start now)`);
+        this.core.moveTarget(t, 'cancelled', reason(`left out by ${user.login} (start now)`, 'event.target.leftOut', { by: user.login }));
       }
       const sender = targets.find((t) => t.role === 'sender');
+      const senderRuns = sender?.state === 'running';
       this.core.event(actionId, null, 'info', `start now by ${user.login}: min_receivers ${action.params.minReceivers} → ${ready}` +
-        (sender?.state === 'running' ? ' (the sender already runs: it starts at max_wait at the latest)' : ''));
+        (senderRuns ? ' (the sender already runs: it starts at max_wait at the latest)' : ''),
+        msg(senderRuns ? 'event.startNowSenderRunning' : 'event.startNow', { by: user.login, before: action.params.minReceivers, after: ready }));
       this.core.settle(actionId);
       return ready;
     });
@@ -260,10 +266,10 @@ export class ActionService {
   /** The action if the user may see it: every parc of the action must be theirs. */
   async assertCanManage(actionId: string, user: HostUser): Promise<ActionRow> {
     const action = this.core.store.action(actionId);
-    if (!action) throw new NotFoundError(`no action ${actionId}`);
+    if (!action) throw new NotFoundError(`no action ${actionId}`, msg('missing.action'));
     const allowed = await this.deps.access.parcsOf(user);
     if (allowed !== 'all' && !action.parcs.every((p) => allowed.includes(p))) {
-      throw new ForbiddenError('this action concerns parcs that are not delegated to you');
+      throw new ForbiddenError('this action concerns parcs that are not delegated to you', msg('denied.actionParcs'));
     }
     return action;
   }

@@ -61,7 +61,19 @@ function toEvent(r: Row): EventRow {
     at: String(r.at),
     level: r.level as EventRow['level'],
     message: String(r.message),
+    ...(typeof r.message_key === 'string' ? { ref: { key: r.message_key, vars: parseVars(r.message_vars) } } : {}),
   };
+}
+
+/** Event values as stored (a JSON object of strings and numbers); anything else reads as none. */
+function parseVars(v: unknown): Record<string, string | number> {
+  try {
+    const o = typeof v === 'string' ? (JSON.parse(v) as unknown) : null;
+    if (!o || typeof o !== 'object' || Array.isArray(o)) return {};
+    return Object.fromEntries(Object.entries(o).filter((e): e is [string, string | number] => typeof e[1] === 'string' || typeof e[1] === 'number'));
+  } catch {
+    return {};
+  }
 }
 
 export interface NewAction {
@@ -182,8 +194,8 @@ export class ActionStore {
 
   appendEvent(e: Omit<EventRow, 'id'>): EventRow {
     const info = this.db
-      .prepare('INSERT INTO clonage_events (action_id, target_id, at, level, message) VALUES (?, ?, ?, ?, ?)')
-      .run(e.actionId, e.targetId, e.at, e.level, e.message);
+      .prepare('INSERT INTO clonage_events (action_id, target_id, at, level, message, message_key, message_vars) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(e.actionId, e.targetId, e.at, e.level, e.message, e.ref?.key ?? null, e.ref ? JSON.stringify(e.ref.vars ?? {}) : null);
     return { ...e, id: Number(info.lastInsertRowid) };
   }
 

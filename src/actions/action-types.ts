@@ -5,6 +5,7 @@
  */
 import type { Mac } from '../domain/mac';
 import type { Ipv4 } from '../domain/ipv4';
+import type { MessageRef } from '../domain/errors';
 
 export const ACTION_TYPES = ['clone', 'backup', 'restore', 'report', 'memtest', 'deploy'] as const;
 export type ActionType = (typeof ACTION_TYPES)[number];
@@ -179,5 +180,8 @@ export interface EventRow {
   readonly targetId: string | null;
   readonly at: string;
   readonly level: 'info' | 'warn' | 'error';
+  /** English, as logs and APIs show it. */
   readonly message: string;
+  /** The same event as a catalog message, for pages (absent for texts from agents and programs). */
+  readonly ref?: MessageRef;
 }

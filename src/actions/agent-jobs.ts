@@ -9,7 +9,8 @@
  */
 import { ConflictError, ForbiddenError, InputError, NotFoundError, UnauthorizedError } from '../domain/errors';
 import { Mac } from '../domain/mac';
-import type { ActionCore } from './action-core';
+import { type ActionCore, reason } from './action-core';
+import { msg } from '../i18n/module-messages';
 import { type ActionRow, type ActionState, isTerminal, type TargetRow } from './action-types';
 import { jobDescription, rebootAfter } from './job-description';
 import { DEFAULT_UDPCAST_TUNING, type UdpcastTuning } from './udpcast-tuning';
@@ -70,7 +71,7 @@ export class AgentJobs {
         throw new ConflictError('no armed boot plan for this job (consumed, replaced or disarmed)');
       }
       const now = this.core.nowIso();
-      this.core.moveTarget(target, 'running', 'job fetched by the agent', { startedAt: now });
+      this.core.moveTarget(target, 'running', reason('job fetched by the agent', 'event.target.fetched'), { startedAt: now });
       this.core.settle(target.actionId);
       // Read again: start-now may have changed min_receivers since the action was armed.
       const action = this.core.store.action(target.actionId)!;
@@ -86,7 +87,9 @@ export class AgentJobs {
     const rateKbps = number(fields, 'rate_kbps', 0, 1e9, true);
     this.core.change(() => {
       const { target } = this.authenticate(jobId, token, 'running');
-      if (stage !== undefined && stage !== target.stage) this.core.event(target.actionId, target.id, 'info', `${target.name}: ${stage}`);
+      if (stage !== undefined && stage !== target.stage) {
+        this.core.event(target.actionId, target.id, 'info', `${target.name}: ${stage}`, msg('event.stage', { name: target.name, stage }));
+      }
       this.core.store.updateTarget(target.id, { stage, percent, bytes, rateKbps, updatedAt: this.core.nowIso() });
       this.core.touch(target.actionId);
     });
@@ -110,7 +113,10 @@ export class AgentJobs {
     const message = rawMessage === undefined ? null : cleanAgentText(rawMessage, 4096).replace(/\s+/g, ' ').slice(0, 500);
     return this.core.change(() => {
       const { target, action } = this.authenticate(jobId, token, 'running');
-      const why = `exit code ${exitCode ?? '?'}${message ? `: ${message}` : ''}`;
+      const code = exitCode ?? '?';
+      const why = message
+        ? reason(`exit code ${code}: ${message}`, 'event.target.resultMessage', { code, message })
+        : reason(`exit code ${code}`, 'event.target.result', { code });
       this.core.moveTarget(target, status, why, { exitCode, message }, status === 'failed' ? 'error' : 'info');
       if (status === 'failed' && target.role === 'sender') this.core.failWaitingReceivers(action.id);
       this.core.settle(action.id);

@@ -3,7 +3,8 @@
  * its receivers' states and stages, events, and failing receivers it leaves out. Every change
  * goes through ActionCore (state machine, events, one transaction), like the agent calls.
  */
-import type { ActionCore } from './action-core';
+import type { ActionCore, Reason } from './action-core';
+import type { MessageRef } from '../domain/errors';
 import { type ActionRow, type DeployStream, isTerminal, type TargetRow } from './action-types';
 
 /** The server side of a deploy (src/deploy/deploy-sender.ts implements it). */
@@ -31,12 +32,13 @@ export class DeployCoordination {
     return this.core.store.targets(actionId).filter((t) => t.role === 'deploy');
   }
 
-  event(actionId: string, level: 'info' | 'warn' | 'error', message: string): void {
-    this.core.change(() => this.core.event(actionId, null, level, message));
+  /** `ref`: the event's catalog message (`event.deploy.*`), shown translated; `message` stays English (logs, APIs). */
+  event(actionId: string, level: 'info' | 'warn' | 'error', message: string, ref?: MessageRef): void {
+    this.core.change(() => this.core.event(actionId, null, level, message, ref));
   }
 
   /** Receivers that missed a session: failed (plans disarmed); a running agent learns it by a 410. */
-  leaveOut(actionId: string, targetIds: readonly string[], why: string): void {
+  leaveOut(actionId: string, targetIds: readonly string[], why: string | Reason): void {
     this.core.change(() => {
       for (const id of targetIds) {
         const t = this.core.store.target(id);
@@ -50,12 +52,12 @@ export class DeployCoordination {
   }
 
   /** The sender cannot go on: every unfinished receiver fails, running ones included (their disk is incomplete). */
-  failAll(actionId: string, why: string): void {
+  failAll(actionId: string, why: string | Reason): void {
     this.core.change(() => {
       const action = this.core.store.action(actionId);
       if (!action || isTerminal(action.state)) return;
       this.leaveOut(actionId, this.receivers(actionId).map((t) => t.id), why);
-      this.core.store.updateAction(actionId, { error: why.slice(0, 500) });
+      this.core.store.updateAction(actionId, { error: (typeof why === 'string' ? why : why.text).slice(0, 500) });
       this.core.settle(actionId);
     });
   }

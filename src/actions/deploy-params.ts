@@ -5,6 +5,7 @@
  * same rules (min_wait ≤ max_wait ≤ start_timeout, 1 ≤ min_receivers ≤ receivers).
  */
 import { InputError } from '../domain/errors';
+import { msg } from '../i18n/module-messages';
 import { Mac } from '../domain/mac';
 import { type ParamDefaults, parseCloneParams } from './action-params';
 import type { DeployParams } from './action-types';
@@ -23,15 +24,15 @@ const IMAGE_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 /** The wizard's `source` value: `<mac>/<image>` (one select of the good images). */
 export function parseDeploySource(raw: Readonly<Record<string, unknown>>, sources: DeploySources | undefined): { sourceMac: string; image: string } {
   const v = raw.source;
-  if (typeof v !== 'string' || v.trim() === '') throw new InputError('source: choose the image to deploy', 'source');
+  if (typeof v !== 'string' || v.trim() === '') throw new InputError('source: choose the image to deploy', 'source', msg('error.source.required'));
   const s = v.trim();
   const slash = s.indexOf('/');
-  if (slash < 0 || s.length > 100) throw new InputError('source: expected <machine MAC>/<image>', 'source');
+  if (slash < 0 || s.length > 100) throw new InputError('source: expected <machine MAC>/<image>', 'source', msg('error.source.format'));
   const mac = Mac.parse(s.slice(0, slash), 'source').toString();
   const image = s.slice(slash + 1);
-  if (!IMAGE_PATTERN.test(image)) throw new InputError('source: bad image name', 'source');
-  if (!sources) throw new InputError('source: the server image store is not available', 'source');
-  if (!sources.hasGoodImage(mac, image)) throw new InputError(`source: no good image ${image} of ${mac} on the server`, 'source');
+  if (!IMAGE_PATTERN.test(image)) throw new InputError('source: bad image name', 'source', msg('error.source.badName'));
+  if (!sources) throw new InputError('source: the server image store is not available', 'source', msg('error.source.noStore'));
+  if (!sources.hasGoodImage(mac, image)) throw new InputError(`source: no good image ${image} of ${mac} on the server`, 'source', msg('error.source.missing', { image, mac }));
   return { sourceMac: mac, image };
 }
 

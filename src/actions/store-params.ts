@@ -7,6 +7,7 @@
  * so both are closed sets / closed patterns.
  */
 import { InputError } from '../domain/errors';
+import { msg } from '../i18n/module-messages';
 
 export const STORES = ['server', 'partition', 'smb'] as const;
 export type Store = (typeof STORES)[number];
@@ -33,7 +34,7 @@ export function isStore(v: unknown): v is Store {
 
 export function parseStore(raw: Raw, fallback: Store): Store {
   const v = scalar(raw, 'store') ?? fallback;
-  if (!isStore(v)) throw new InputError(`store: expected one of ${STORES.join(', ')}`, 'store');
+  if (!isStore(v)) throw new InputError(`store: expected one of ${STORES.join(', ')}`, 'store', msg('error.store'));
   return v;
 }
 
@@ -48,10 +49,10 @@ export function isStoragePart(v: string): boolean {
 export function parseStoragePart(raw: Raw, disk: string | undefined): string {
   const v = scalar(raw, 'storage_part') ?? 'auto';
   if (!isStoragePart(v)) {
-    throw new InputError('storage_part: "auto" or a partition name (sda5, nvme0n1p5, mmcblk0p2)', 'storage_part');
+    throw new InputError('storage_part: "auto" or a partition name (sda5, nvme0n1p5, mmcblk0p2)', 'storage_part', msg('error.storagePart'));
   }
   if (v !== 'auto' && disk !== undefined && partitionDisk(v) !== disk) {
-    throw new InputError(`storage_part: ${v} is not a partition of the disk ${disk}`, 'storage_part');
+    throw new InputError(`storage_part: ${v} is not a partition of the disk ${disk}`, 'storage_part', msg('error.storagePartDisk', { part: v, disk }));
   }
   return v;
 }
@@ -67,9 +68,3 @@ export function storeDefaultFrom(settings: { getOr<T>(key: string, fallback: T):
   return isStore(v) ? v : 'server';
 }
 
-/** How the wizard and the summary name each store. */
-export const STORE_LABELS: Readonly<Record<Store, string>> = {
-  server: 'Serveur (stockage des images du module)',
-  partition: 'Partition de stockage sur le poste',
-  smb: 'Partage SMB (configuré sur la page Configuration)',
-};

@@ -4,8 +4,8 @@
  */
 import type { ActionInput } from './action-request';
 import { nameList } from './action-request';
-import { cloneDomainOf, type CloneDomain, type ParamDefaults } from './action-params';
-import { STORE_LABELS } from './store-params';
+import { cloneDomainOf, type ParamDefaults } from './action-params';
+import type { ModuleTranslate } from '../i18n/module-messages';
 import { ACTION_TYPES, type ActionRequest, type ActionType, RECURRING_TYPES } from './action-types';
 
 export const PARAM_FIELDS = ['domain', 'disk', 'compression', 'min_receivers', 'min_wait', 'max_wait', 'start_timeout', 'auto_reboot', 'image', 'source',
@@ -20,21 +20,6 @@ export const FIELDS_OF: Readonly<Record<ActionType, readonly (typeof PARAM_FIELD
   report: ['auto_reboot'],
   memtest: [],
   deploy: ['source', 'disk', 'min_receivers', 'min_wait', 'max_wait', 'start_timeout', 'auto_reboot'],
-};
-
-export const TYPE_LABELS: Readonly<Record<ActionType, string>> = {
-  clone: 'Clonage (UdpCast)',
-  backup: 'Sauvegarde',
-  restore: 'Restauration',
-  report: 'Remontée de rapport',
-  memtest: 'Test mémoire',
-  deploy: "Déploiement multicast d'une image",
-};
-
-/** How the wizard names the clone's domain choice (SE3's type_os). */
-export const DOMAIN_LABELS: Readonly<Record<CloneDomain, string>> = {
-  'windows-domain': 'Windows intégré au domaine (sortie du domaine avant, réintégration après)',
-  none: 'Linux ou Windows hors domaine (aucune préparation)',
 };
 
 type Body = Readonly<Record<string, unknown>>;
@@ -118,34 +103,48 @@ export function canRecur(type: ActionType | null): boolean {
   return type !== null && RECURRING_TYPES.includes(type);
 }
 
-/** Step 4: what will happen, in rows of label/value. */
-export function summaryOf(r: ActionRequest): { label: string; value: string }[] {
-  const rows: { label: string; value: string }[] = [{ label: 'Action', value: TYPE_LABELS[r.type] }];
-  const sender = r.targets.find((t) => t.role === 'sender');
-  if (sender) rows.push({ label: 'Émetteur', value: `${sender.name} (${sender.ip}, ${sender.mac})` });
-  const others = r.targets.filter((t) => t.role !== 'sender');
-  rows.push({ label: r.type === 'clone' || r.type === 'deploy' ? 'Récepteurs' : 'Machines', value: others.map((t) => t.name).join(', ') });
+/**
+ * Step 4: what will happen, in rows of label/value, in the user's language (`t`); `when` formats
+ * a start date as the pages do.
+ */
+export function summaryOf(r: ActionRequest, t: ModuleTranslate, when: (d: Date) => string): { label: string; value: string }[] {
+  const rows: { label: string; value: string }[] = [{ label: t('label.action'), value: t(`type.${r.type}`) }];
+  const sender = r.targets.find((x) => x.role === 'sender');
+  if (sender) rows.push({ label: t('summary.emitter'), value: `${sender.name} (${sender.ip}, ${sender.mac})` });
+  const others = r.targets.filter((x) => x.role !== 'sender');
+  rows.push({ label: t(r.type === 'clone' || r.type === 'deploy' ? 'summary.receivers' : 'summary.machines'), value: others.map((x) => x.name).join(', ') });
   const p = r.params;
   if (p.type === 'clone') {
-    rows.push({ label: 'Domaine', value: DOMAIN_LABELS[cloneDomainOf(p)] });
-    rows.push({ label: 'Disque', value: p.disk }, { label: 'Compression', value: p.compression });
-    rows.push({ label: 'Récepteurs minimum', value: String(p.minReceivers) });
-    rows.push({ label: 'Attente min / max / abandon', value: `${p.minWaitMinutes} / ${p.maxWaitMinutes} / ${p.startTimeoutMinutes} min` });
+    rows.push({ label: t('summary.domain'), value: t(`domain.${cloneDomainOf(p)}`) });
+    rows.push({ label: t('label.disk'), value: p.disk }, { label: t('label.compression'), value: p.compression });
+    rows.push({ label: t('summary.minReceivers'), value: String(p.minReceivers) });
+    rows.push({
+      label: t('summary.waits'),
+      value: t('summary.waitsValue', { min: p.minWaitMinutes, max: p.maxWaitMinutes, timeout: p.startTimeoutMinutes }),
+    });
   } else if (p.type === 'deploy') {
-    rows.push({ label: 'Image source', value: `${p.image} (${p.sourceMac})` }, { label: 'Disque', value: p.disk });
-    rows.push({ label: 'Récepteurs minimum', value: String(p.minReceivers) });
-    rows.push({ label: 'Attente min / max / abandon', value: `${p.minWaitMinutes} / ${p.maxWaitMinutes} / ${p.startTimeoutMinutes} min` });
+    rows.push({ label: t('summary.sourceImage'), value: `${p.image} (${p.sourceMac})` }, { label: t('label.disk'), value: p.disk });
+    rows.push({ label: t('summary.minReceivers'), value: String(p.minReceivers) });
+    rows.push({
+      label: t('summary.waits'),
+      value: t('summary.waitsValue', { min: p.minWaitMinutes, max: p.maxWaitMinutes, timeout: p.startTimeoutMinutes }),
+    });
   } else if (p.type === 'backup' || p.type === 'restore') {
-    rows.push({ label: 'Disque', value: p.disk }, { label: 'Image', value: p.image || 'la plus récente' });
-    if (p.type === 'backup') rows.push({ label: 'Compression', value: p.compression });
-    rows.push({ label: 'Stockage', value: STORE_LABELS[p.store ?? 'server'] });
-    if (p.store === 'partition') rows.push({ label: 'Partition de stockage', value: p.storagePart === 'auto' || !p.storagePart ? 'auto (étiquette CLONAGE)' : p.storagePart });
+    rows.push({ label: t('label.disk'), value: p.disk }, { label: t('label.image'), value: p.image || t('summary.newestImage') });
+    if (p.type === 'backup') rows.push({ label: t('label.compression'), value: p.compression });
+    rows.push({ label: t('summary.store'), value: t(`store.${p.store ?? 'server'}`) });
+    if (p.store === 'partition') {
+      rows.push({ label: t('summary.storagePart'), value: p.storagePart === 'auto' || !p.storagePart ? t('summary.storagePartAuto') : p.storagePart });
+    }
   }
-  if (p.type !== 'memtest') rows.push({ label: 'Redémarrage automatique', value: p.autoReboot });
-  const t = r.timing;
+  if (p.type !== 'memtest') rows.push({ label: t('label.autoReboot'), value: t(`reboot.${p.autoReboot}`) });
+  const timing = r.timing;
   rows.push({
-    label: 'Démarrage',
-    value: t.kind === 'now' ? 'immédiat' : t.kind === 'at' ? t.at.toLocaleString('fr-FR') : `récurrent (cron « ${t.cron} »)`,
+    label: t('wizard.start'),
+    value:
+      timing.kind === 'now' ? t('wizard.start.now')
+      : timing.kind === 'at' ? when(timing.at)
+      : t('summary.startRecurring', { cron: timing.cron }),
   });
   return rows;
 }

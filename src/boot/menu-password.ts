@@ -12,6 +12,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { InputError } from '../domain/errors';
+import { msg } from '../i18n/module-messages';
 
 export type MenuPasswordScheme = 'sha512-crypt' | 'sha1';
 
@@ -44,12 +45,12 @@ export function isMenuPasswordHash(v: unknown): v is string {
  */
 export function checkMenuPassword(password: unknown): string {
   if (typeof password !== 'string') throw new InputError('password: required', 'password');
-  if (/[\x00-\x1f\x7f]/.test(password)) throw new InputError('password: control characters are not allowed', 'password');
+  if (/[\x00-\x1f\x7f]/.test(password)) throw new InputError('password: control characters are not allowed', 'password', msg('config.error.passwordControl'));
   if (!/^[\x20-\x7e]*$/.test(password)) {
-    throw new InputError('password: only ASCII characters can be typed at the boot menu', 'password');
+    throw new InputError('password: only ASCII characters can be typed at the boot menu', 'password', msg('config.error.passwordAscii'));
   }
   if (password.length < MENU_PASSWORD_MIN || password.length > MENU_PASSWORD_MAX) {
-    throw new InputError(`password: ${MENU_PASSWORD_MIN} to ${MENU_PASSWORD_MAX} characters`, 'password');
+    throw new InputError(`password: ${MENU_PASSWORD_MIN} to ${MENU_PASSWORD_MAX} characters`, 'password', msg('config.error.passwordLength', { min: MENU_PASSWORD_MIN, max: MENU_PASSWORD_MAX }));
   }
   return password;
 }

@@ -14,7 +14,9 @@ import { pipeline } from 'node:stream/promises';
 import type { ActionRow, DeployParams, DeployStream } from '../actions/action-types';
 import { isTerminal } from '../actions/action-types';
 import type { Deployer, DeployCoordination } from '../actions/deploy-coordination';
+import { reason } from '../actions/action-core';
 import type { Clock, Logger } from '../host/contract';
+import { msg } from '../i18n/module-messages';
 import type { ImageStore } from '../images/image-store';
 import { type SendableStream, sendableStreams, verifyImage } from './image-verify';
 import { type SenderProcess, type SenderSettings, senderSettingsFrom, type SpawnPort, spawnProcessGroup, udpSenderArgs } from './udp-sender-command';
@@ -125,7 +127,7 @@ export class DeploySender implements Deployer {
       await this.session(actionId, run, settings, action.port!, streams[i], ready.length, `${i + 1}/${streams.length}`);
       if (this.over(actionId, run)) return;
     }
-    coord.event(actionId, 'info', `multicast: every partition sent (${streams.length} sessions)`);
+    coord.event(actionId, 'info', `multicast: every partition sent (${streams.length} sessions)`, msg('event.deploy.allSent', { sessions: streams.length }));
   }
 
   /**
@@ -142,7 +144,7 @@ export class DeploySender implements Deployer {
       const ready = live.filter((t) => t.state === 'running' && t.stage === stageOf(n));
       const waited = this.deps.clock.now().getTime() - since;
       if (live.length === 0) {
-        coord.event(actionId, 'warn', `multicast: no receiver left for partition ${n}`);
+        coord.event(actionId, 'warn', `multicast: no receiver left for partition ${n}`, msg('event.deploy.noReceiver', { n }));
         return null;
       }
       let go: boolean;
@@ -157,11 +159,11 @@ export class DeploySender implements Deployer {
       }
       if (go) {
         const late = live.filter((t) => !ready.includes(t));
-        if (late.length) coord.leaveOut(actionId, late.map((t) => t.id), `not ready when the multicast of partition ${n} started`);
+        if (late.length) coord.leaveOut(actionId, late.map((t) => t.id), reason(`not ready when the multicast of partition ${n} started`, 'event.target.notReady', { n }));
         return ready.map((t) => t.id);
       }
       if (giveUp) {
-        coord.failAll(actionId, `no receiver was ready for partition ${n} in time`);
+        coord.failAll(actionId, reason(`no receiver was ready for partition ${n} in time`, 'event.target.noneReady', { n }));
         return null;
       }
       await this.sleep(this.deps.pollMs ?? 1000);
@@ -172,7 +174,8 @@ export class DeploySender implements Deployer {
   private async session(actionId: string, run: Running, settings: SenderSettings, port: number, s: SendableStream, receivers: number, label: string): Promise<void> {
     const coord = this.coord();
     const args = udpSenderArgs(settings, { port, receivers, connectSeconds: this.deps.connectSeconds ?? 60 });
-    coord.event(actionId, 'info', `multicast session ${label}: partition ${s.number} (${s.name}), ${s.bytes} bytes to ${receivers} receivers`);
+    coord.event(actionId, 'info', `multicast session ${label}: partition ${s.number} (${s.name}), ${s.bytes} bytes to ${receivers} receivers`,
+      msg('event.deploy.session', { label, n: s.number, part: s.name, bytes: s.bytes, receivers }));
     const started = this.deps.clock.now().getTime();
     const proc = (this.deps.spawn ?? spawnProcessGroup)(this.deps.command ?? 'udp-sender', args);
     run.proc = proc;
@@ -189,7 +192,9 @@ export class DeploySender implements Deployer {
       if (now - reported < PROGRESS_MS || sent.bytes === 0) return;
       reported = now;
       const kbps = Math.round((sent.bytes * 8) / Math.max(1, now - started));
-      coord.event(actionId, 'info', `multicast partition ${s.number}: ${Math.floor((sent.bytes * 100) / Math.max(1, s.bytes))} % (${sent.bytes} bytes, ${kbps} kbit/s)`);
+      const percent = Math.floor((sent.bytes * 100) / Math.max(1, s.bytes));
+      coord.event(actionId, 'info', `multicast partition ${s.number}: ${percent} % (${sent.bytes} bytes, ${kbps} kbit/s)`,
+        msg('event.deploy.progress', { n: s.number, percent, bytes: sent.bytes, kbps }));
     }, this.deps.pollMs ?? 1000);
     let fed: string | null = null;
     try {
@@ -204,7 +209,9 @@ export class DeploySender implements Deployer {
       if (fed === null) return coord.failAll(actionId, `partition ${s.number}: udp-sender stopped reading its input`);
       if (fed !== s.sha256) return coord.failAll(actionId, `partition ${s.number}: the pieces changed on the server while they were sent`);
       const seconds = Math.max(0.001, (this.deps.clock.now().getTime() - started) / 1000);
-      coord.event(actionId, 'info', `multicast session ${label} done: ${s.bytes} bytes in ${seconds.toFixed(1)} s (${Math.round((s.bytes * 8) / seconds / 1000)} kbit/s)`);
+      const kbps = Math.round((s.bytes * 8) / seconds / 1000);
+      coord.event(actionId, 'info', `multicast session ${label} done: ${s.bytes} bytes in ${seconds.toFixed(1)} s (${kbps} kbit/s)`,
+        msg('event.deploy.sessionDone', { label, bytes: s.bytes, seconds: seconds.toFixed(1), kbps }));
     } finally {
       clearInterval(watch);
       proc.kill('SIGKILL');

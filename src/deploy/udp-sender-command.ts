@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import type { ModuleMessageKey } from '../i18n/module-messages';
 import { DeployRefusedError } from './image-verify';
 
 export interface SenderSettings {
@@ -26,6 +27,13 @@ export const DEPLOY_SETTING_CHECKS: Readonly<Record<'deploy.interface' | 'deploy
   'deploy.maxBitrate': (v) => (v === '' || (typeof v === 'string' && BITRATE.test(v)) ? null : 'expected e.g. 600m or empty'),
   'deploy.retriesUntilDrop': (v) => (Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 1000 ? null : 'a whole number between 1 and 1000'),
 };
+
+/** The catalog message of each check's failure, for the Configuration page (the checks' English texts stay for the sender's refusal). */
+export const DEPLOY_SETTING_MESSAGES = {
+  'deploy.interface': 'config.error.deployInterface',
+  'deploy.maxBitrate': 'config.error.deployMaxBitrate',
+  'deploy.retriesUntilDrop': 'config.error.deployRetries',
+} as const satisfies Readonly<Record<keyof typeof DEPLOY_SETTING_CHECKS, ModuleMessageKey>>;
 
 /** Reads and validates the deploy.* settings; a bad value refuses the deploy with the reason. */
 export function senderSettingsFrom(settings: { getOr<T>(key: string, fallback: T): T }): SenderSettings {

@@ -3,16 +3,27 @@
  * (src/http/error-middleware.ts, and the shell's own) translates them to status codes.
  */
 export class ClonageError extends Error {
-  constructor(message: string) {
+  /** `ref`: the same error as a catalog message, for the pages a person reads (MessageRef below). */
+  constructor(message: string, readonly ref?: MessageRef) {
     super(message);
     this.name = new.target.name;
   }
 }
 
+/**
+ * A catalog message to show a person instead of `message` (which stays English for logs, APIs and
+ * agents): the key of a message catalog and its `{placeholder}` values, translated at render time
+ * in the reader's language (docs/i18n.md).
+ */
+export interface MessageRef {
+  readonly key: string;
+  readonly vars?: Readonly<Record<string, string | number>>;
+}
+
 /** Bad input from a user, a form, a client or a config file. `field` names the culprit for form errors. */
 export class InputError extends ClonageError {
-  constructor(message: string, readonly field?: string) {
-    super(message);
+  constructor(message: string, readonly field?: string, ref?: MessageRef) {
+    super(message, ref);
   }
 }
 

@@ -1,18 +1,19 @@
 import { InputError } from './errors';
+import { valueMsg } from '../i18n/value-messages';
 
 /** A dotted-quad IPv4 address, validated strictly (no leading zeros, which some tools read as octal). */
 export class Ipv4 {
   private constructor(readonly value: number) {}
 
   static parse(input: unknown, field = 'ip'): Ipv4 {
-    if (typeof input !== 'string') throw new InputError(`${field}: an IPv4 address is required`, field);
+    if (typeof input !== 'string') throw new InputError(`${field}: an IPv4 address is required`, field, valueMsg('value.ip.required'));
     const s = input.trim();
     const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-    if (!m) throw new InputError(`${field}: "${s.slice(0, 40)}" is not an IPv4 address`, field);
+    if (!m) throw new InputError(`${field}: "${s.slice(0, 40)}" is not an IPv4 address`, field, valueMsg('value.ip.invalid', { value: s.slice(0, 40) }));
     let v = 0;
     for (const part of m.slice(1)) {
       if ((part.length > 1 && part.startsWith('0')) || Number(part) > 255) {
-        throw new InputError(`${field}: "${s}" is not an IPv4 address`, field);
+        throw new InputError(`${field}: "${s}" is not an IPv4 address`, field, valueMsg('value.ip.invalid', { value: s }));
       }
       v = v * 256 + Number(part);
     }

@@ -1,4 +1,5 @@
 import { InputError } from './errors';
+import { valueMsg } from '../i18n/value-messages';
 
 const HEX12 = /^[0-9a-f]{12}$/;
 
@@ -11,20 +12,23 @@ export class Mac {
   private constructor(private readonly hex: string) {}
 
   static parse(input: unknown, field = 'mac'): Mac {
-    if (typeof input !== 'string') throw new InputError(`${field}: a MAC address is required`, field);
+    if (typeof input !== 'string') throw new InputError(`${field}: a MAC address is required`, field, valueMsg('value.mac.required'));
     const s = input.trim().toLowerCase();
-    if (s.length > 17) throw new InputError(`${field}: "${clip(input)}" is not a MAC address`, field);
+    if (s.length > 17) throw new InputError(`${field}: "${clip(input)}" is not a MAC address`, field, valueMsg('value.mac.invalid', { value: clip(input) }));
     let hex: string | null = null;
     if (/^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/.test(s)) {
       const sep = s[2];
       if (s.split(sep).length === 6) hex = s.split(sep).join('');
     } else if (/^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$/.test(s)) hex = s.replace(/\./g, '');
     else if (HEX12.test(s)) hex = s;
-    if (!hex) throw new InputError(`${field}: "${clip(input)}" is not a MAC address (expected aa:bb:cc:dd:ee:ff)`, field);
+    if (!hex) throw new InputError(`${field}: "${clip(input)}" is not a MAC address (expected aa:bb:cc:dd:ee:ff)`, field, valueMsg('value.mac.invalid', { value: clip(input) }));
     if (hex === '000000000000' || hex === 'ffffffffffff') {
-      throw new InputError(`${field}: ${hex === '000000000000' ? 'the null' : 'the broadcast'} address is not a machine`, field);
+      const isNull = hex === '000000000000';
+      throw new InputError(`${field}: ${isNull ? 'the null' : 'the broadcast'} address is not a machine`, field, valueMsg(isNull ? 'value.mac.null' : 'value.mac.broadcast'));
     }
-    if (parseInt(hex.slice(0, 2), 16) & 1) throw new InputError(`${field}: ${format(hex, ':')} is a multicast address, not a machine`, field);
+    if (parseInt(hex.slice(0, 2), 16) & 1) {
+      throw new InputError(`${field}: ${format(hex, ':')} is a multicast address, not a machine`, field, valueMsg('value.mac.multicast', { value: format(hex, ':') }));
+    }
     return new Mac(hex);
   }
 

@@ -13,6 +13,12 @@ import type { Hostname } from '../domain/hostname';
 /** Rights as SE3 names them in ou=Rights. Modules may declare others in their manifest. */
 export type Right = 'system_is_admin' | 'parc_can_clone' | (string & {});
 
+/**
+ * The language a user reads pages in. The host chooses it (the user's choice, else the browser's
+ * Accept-Language, else French) and tells the module through HostWeb.locale.
+ */
+export type Locale = 'fr' | 'en';
+
 export interface HostUser {
   readonly login: string;
   readonly displayName: string;
@@ -130,6 +136,8 @@ export interface HostWeb {
   csrfToken(req: Request): string;
   /** Rejects unsafe methods (POST/PUT/PATCH/DELETE) without a valid CSRF token. */
   readonly verifyCsrf: RequestHandler;
+  /** The language of this request's user: pages, titles, flash and form messages use it. */
+  locale(req: Request): Locale;
   /**
    * Renders a module view (path relative to the module's pages/ folder) inside the shell layout.
    * Views receive ready data and never query.
@@ -181,13 +189,16 @@ export interface MenuEntry {
   readonly order: number;
   readonly right: Right;
   readonly section?: string;
+  readonly sectionEn?: string;
 }
 
 export interface ModuleManifest {
   readonly id: string;
   readonly name: string;
+  readonly nameEn?: string;
   readonly version: string;
   readonly description: string;
+  readonly descriptionEn?: string;
   /** Compiled entry relative to the module root, exporting `register`. */
   readonly entry: string;
   /** Ids of host modules that must be enabled first (e.g. "dhcp"). */

@@ -14,9 +14,11 @@ import { deploySourceChoices } from '../actions/deploy-params';
 import { smbConfigOf } from '../images/smb-settings';
 import { adminDefaults, rememberAdminDefaults } from '../actions/admin-defaults';
 import { fieldErrorsOf } from '../actions/field-errors';
+import { pageI18n, requestT, withPageI18n } from '../i18n/page-i18n';
+import { msg, translateRef } from '../i18n/module-messages';
 import { ACTION_ID_PATTERN } from '../actions/job-token';
 import type { MachineInventory } from '../inventory/machine-inventory';
-import { canRecur, FIELDS_OF, formValues, inputFromForm, selectionOf, summaryOf, TYPE_LABELS } from '../actions/wizard-form';
+import { canRecur, FIELDS_OF, formValues, inputFromForm, selectionOf, summaryOf } from '../actions/wizard-form';
 
 export interface ActionRouteDeps {
   readonly host: HostContext;
@@ -35,7 +37,7 @@ const wrap = (h: AsyncHandler): RequestHandler => (req: Request, res: Response, 
 
 function actionId(req: Request): string {
   const id = String(req.params.id);
-  if (!ACTION_ID_PATTERN.test(id)) throw new NotFoundError('no such action');
+  if (!ACTION_ID_PATTERN.test(id)) throw new NotFoundError('no such action', msg('missing.action'));
   return id;
 }
 
@@ -47,7 +49,7 @@ function liveView(v: ActionView) {
 /** Registers the routes; returns a function closing every open live stream (module stop). */
 export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): void } {
   const { host, service, inventory } = deps;
-  const { web } = host;
+  const web = withPageI18n(host.web);
   const r = web.router;
   const base = web.mountPath;
   const clone = web.requireRight('parc_can_clone');
@@ -66,14 +68,13 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
     const sel = selectionOf(body);
     const receivers = sel.machines.length;
     await web.render(req, res, 'wizard', {
-      title: 'Nouvelle action',
+      title: requestT(web, req)('title.newAction'),
       step,
       base,
       parcs: [],
       chosen: sel.parcs,
       machines: [],
       selection: sel,
-      typeLabels: TYPE_LABELS,
       fields: sel.type ? FIELDS_OF[sel.type] : [],
       deploySources: sel.type === 'deploy' ? await deploySourceChoices(service.deploySources(), await web.parcsOf(user(req), 'parc_can_clone'), inventory) : [],
       canRecur: canRecur(sel.type),
@@ -99,13 +100,14 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
     try {
       if (body.confirm !== '1') {
         const request = await service.validate(user(req), input);
-        await renderWizard(req, res, body, 4, { summary: summaryOf(request) });
+        const { t, fmt } = pageI18n(web.locale(req));
+        await renderWizard(req, res, body, 4, { summary: summaryOf(request, t, (d) => fmt.when(d.toISOString())) });
         return;
       }
       const created = await service.create(user(req), input);
       rememberAdminDefaults(host.settings, user(req).login, body);
       if (created.kind === 'schedule') {
-        res.redirect(303, `${base}/actions?flash=${encodeURIComponent(`Planification ${created.id} enregistrée`)}`);
+        res.redirect(303, `${base}/actions?flash=${encodeURIComponent(requestT(web, req)('flash.scheduleSaved', { id: created.id }))}`);
         return;
       }
       void service.tick().catch((e) => host.logger.error('tick after create failed', { error: String(e) }));
@@ -113,13 +115,14 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       res.status(400);
-      await renderWizard(req, res, body, 3, { errors: fieldErrorsOf(e) });
+      const t = requestT(web, req);
+      await renderWizard(req, res, body, 3, { errors: fieldErrorsOf(e, (ref) => translateRef(t, ref)) });
     }
   }));
 
   r.get('/actions/:id', clone, wrap(async (req, res) => {
     const view = await service.view(actionId(req), user(req));
-    await web.render(req, res, 'action-detail', { title: `Action ${view.id}`, action: view, base, typeLabels: TYPE_LABELS });
+    await web.render(req, res, 'action-detail', { title: requestT(web, req)('title.action', { id: view.id }), action: view, base });
   }));
 
   r.get('/actions/:id/events', clone, wrap(async (req, res) => {
@@ -132,12 +135,16 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
     });
     res.flushHeaders();
     const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    send('snapshot', service.snapshot(id));
+    // events go out as the page shows them: in the reader's language when they carry a catalog message
+    const i18n = pageI18n(web.locale(req));
+    const shown = (events: readonly ActionUpdate['events'][number][]) => events.map(({ ref, ...e }) => ({ ...e, message: i18n.event({ message: e.message, ref }) }));
+    const first = service.snapshot(id);
+    send('snapshot', { ...first, events: shown(first.events) });
     let pendingEvents: ActionUpdate['events'][number][] = [];
     let timer: NodeJS.Timeout | null = null;
     const flush = () => {
       timer = null;
-      send('update', { ...liveView(service.snapshot(id)), events: pendingEvents });
+      send('update', { ...liveView(service.snapshot(id)), events: shown(pendingEvents) });
       pendingEvents = [];
     };
     const unsubscribe = service.subscribe(id, (u) => {
@@ -162,13 +169,13 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
   r.post('/actions/:id/cancel', ...post, wrap(async (req, res) => {
     const id = actionId(req);
     await service.cancel(id, user(req));
-    res.redirect(303, `${base}/actions/${id}?flash=${encodeURIComponent('Action annulée')}`);
+    res.redirect(303, `${base}/actions/${id}?flash=${encodeURIComponent(requestT(web, req)('flash.actionCancelled'))}`);
   }));
 
   r.post('/actions/:id/start-now', ...post, wrap(async (req, res) => {
     const id = actionId(req);
     const n = await service.startNow(id, user(req));
-    res.redirect(303, `${base}/actions/${id}?flash=${encodeURIComponent(`Démarrage avec ${n} récepteur(s)`)}`);
+    res.redirect(303, `${base}/actions/${id}?flash=${encodeURIComponent(requestT(web, req)('flash.startedWith', { count: n }))}`);
   }));
 
   return {

@@ -4,9 +4,11 @@ import { InputError } from '../domain/errors';
 import { hashMenuPassword } from '../boot/menu-password';
 import { MAINTENANCE_ENTRIES, MAX_TIMEOUT_SECONDS, MENU_SETTING_KEYS, type MaintenanceEntry } from '../boot/menu-settings';
 import { MAX_WAIT_MINUTES, parseAutoReboot, parseBoundedInt, parseCloneDomain, parseCompression, parseDisk } from '../actions/action-params';
-import { DEPLOY_SETTING_CHECKS } from '../deploy/udp-sender-command';
+import { DEPLOY_SETTING_CHECKS, DEPLOY_SETTING_MESSAGES } from '../deploy/udp-sender-command';
 import type { ToolkitRegistry } from '../toolkits/toolkit-registry';
 import type { ToolkitInstaller } from '../toolkits/toolkit-installer';
+import { moduleTranslator, translateRef, type ModuleTranslate } from '../i18n/module-messages';
+import { requestT, withPageI18n } from '../i18n/page-i18n';
 import { isStore } from '../actions/store-params';
 import { parseSmbForm, SMB_KEYS, smbPublicView } from '../images/smb-settings';
 
@@ -15,23 +17,31 @@ export interface ConfigFormResult {
   readonly errors: Record<string, string>;
 }
 
-/** Validates the configuration form: every field checked, nothing saved unless all are valid. */
-export function parseConfigForm(body: Record<string, unknown>, current: { getOr<T>(k: string, f: T): T }): ConfigFormResult {
+/**
+ * Validates the configuration form: every field checked, nothing saved unless all are valid.
+ * Messages are in the language of `t` (French by default, as the page was).
+ */
+export function parseConfigForm(
+  body: Record<string, unknown>,
+  current: { getOr<T>(k: string, f: T): T },
+  t: ModuleTranslate = moduleTranslator('fr'),
+): ConfigFormResult {
   const errors: Record<string, string> = {};
   const changes: Record<string, unknown> = {};
   const field = (name: string, key: string, parse: () => unknown) => {
     try {
       changes[key] = parse();
     } catch (e) {
-      errors[name] = e instanceof InputError ? e.message.replace(/^[a-z_.]+: /i, '') : 'valeur refusée';
+      if (!(e instanceof InputError)) errors[name] = t('config.error.refused');
+      else errors[name] = (e.ref ? translateRef(t, e.ref) : null) ?? e.message.replace(/^[a-z_.]+: /i, '');
     }
   };
   const mode = body.menuMode;
   if (mode === 'text' || mode === 'graphical') changes[MENU_SETTING_KEYS.mode] = mode;
-  else errors.menuMode = 'choisir « texte » ou « graphique »';
-  const t = String(body.menuTimeoutSeconds ?? '');
-  if (/^\d{1,3}$/.test(t) && Number(t) <= MAX_TIMEOUT_SECONDS) changes[MENU_SETTING_KEYS.timeoutSeconds] = Number(t);
-  else errors.menuTimeoutSeconds = `un nombre entier de secondes entre 0 et ${MAX_TIMEOUT_SECONDS}`;
+  else errors.menuMode = t('config.error.menuMode');
+  const timeout = String(body.menuTimeoutSeconds ?? '');
+  if (/^\d{1,3}$/.test(timeout) && Number(timeout) <= MAX_TIMEOUT_SECONDS) changes[MENU_SETTING_KEYS.timeoutSeconds] = Number(timeout);
+  else errors.menuTimeoutSeconds = t('config.error.timeout', { max: MAX_TIMEOUT_SECONDS });
   const pw = body.maintenancePassword;
   if (typeof pw === 'string' && pw !== '') {
     // only the hash is kept: the cleartext never reaches the database, a boot file or a log
@@ -54,14 +64,14 @@ export function parseConfigForm(body: Record<string, unknown>, current: { getOr<
     const min = changes['clone.minWaitMinutes'] as number;
     const max = changes['clone.maxWaitMinutes'] as number;
     const start = changes['clone.startTimeoutMinutes'] as number;
-    if (!errors.cloneMaxWait && max < min) errors.cloneMaxWait = "l'attente maximale doit être au moins l'attente minimale";
-    if (!errors.cloneStartTimeout && start < max) errors.cloneStartTimeout = "le délai des récepteurs doit être au moins l'attente maximale de l'émetteur";
+    if (!errors.cloneMaxWait && max < min) errors.cloneMaxWait = t('config.error.maxBelowMin');
+    if (!errors.cloneStartTimeout && start < max) errors.cloneStartTimeout = t('config.error.timeoutBelowMax');
     const ret = String(body.backupRetention ?? '');
     if (/^(all|keep-last-(?:[1-9]|[1-9]\d)|older-than-(?:[1-9]|1\d|2[0-4])-months)$/.test(ret)) changes['backup.retention'] = ret;
-    else errors.backupRetention = 'garder tout, les K dernières (1–99) ou supprimer après N mois (1–24)';
+    else errors.backupRetention = t('config.error.retention');
     const wake = String(body.wakeMethod ?? '');
     if (['wol', 'reboot', 'wol+reboot'].includes(wake)) changes['wake.method'] = wake;
-    else errors.wakeMethod = 'méthode de réveil inconnue';
+    else errors.wakeMethod = t('config.error.wake');
   }
   // Multicast deploy (src/deploy/), checked by the sender's own rules; fields in pages/partials/deploy-config.ejs.
   if (body.deployInterface !== undefined) {
@@ -70,17 +80,17 @@ export function parseConfigForm(body: Record<string, unknown>, current: { getOr<
       'deploy.retriesUntilDrop': ['deployRetries', /^\d{1,4}$/.test(String(body.deployRetries ?? '')) ? Number(body.deployRetries) : NaN] } as const;
     for (const [key, [name, value]] of Object.entries(form)) {
       const why = DEPLOY_SETTING_CHECKS[key as keyof typeof form](value);
-      if (why) errors[name] = why;
+      if (why) errors[name] = t(DEPLOY_SETTING_MESSAGES[key as keyof typeof form]);
       else changes[key] = value;
     }
   }
   // Image storage (pages/partials/config-storage.ejs): default target and the SMB share.
   if (body.backupTarget !== undefined) {
     if (isStore(body.backupTarget)) changes['backup.target'] = body.backupTarget;
-    else errors.backupTarget = 'serveur, partition ou partage SMB';
+    else errors.backupTarget = t('config.error.backupTarget');
   }
   if (body.smbServer !== undefined) {
-    const smb = parseSmbForm(body);
+    const smb = parseSmbForm(body, t);
     Object.assign(changes, smb.changes);
     Object.assign(errors, smb.errors);
   }
@@ -99,24 +109,24 @@ function entriesOf(v: unknown): MaintenanceEntry[] {
 
 /** The module's Configuration page (system_is_admin): boot menu, wizard defaults, toolkits. */
 export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistry, installer: ToolkitInstaller): void {
-  const { web } = host;
+  const web = withPageI18n(host.web);
   const r = web.router;
   const admin = web.requireRight('system_is_admin');
   const render = (req: Request, res: Response, errors: Record<string, string>, form: Record<string, unknown> = {}) =>
     web.render(req, res, 'config', {
       // The SMB password never reaches a view: only whether one is stored (smb.hasPassword).
-      title: 'Configuration du clonage', settings: withoutSecrets(host.settings.all()), errors, form: withoutSecrets(form),
+      title: requestT(web, req)('title.config'), settings: withoutSecrets(host.settings.all()), errors, form: withoutSecrets(form),
       smb: smbPublicView(host.settings),
       toolkits: toolkits.list(), jobs: installer.list(), entries: MAINTENANCE_ENTRIES,
     });
-  const done = (res: Response, msg: string) => res.redirect(303, `${web.mountPath}/config?flash=${encodeURIComponent(msg)}`);
+  const done = (res: Response, flash: string) => res.redirect(303, `${web.mountPath}/config?flash=${encodeURIComponent(flash)}`);
 
   r.get('/config', admin, (req: Request, res: Response, next: NextFunction) => {
     render(req, res, {}).catch(next);
   });
 
   r.post('/config', admin, web.verifyCsrf, (req: Request, res: Response, next: NextFunction) => {
-    const { changes, errors } = parseConfigForm(req.body ?? {}, host.settings);
+    const { changes, errors } = parseConfigForm(req.body ?? {}, host.settings, requestT(web, req));
     if (Object.keys(errors).length) {
       res.status(400);
       render(req, res, errors, req.body ?? {}).catch(next);
@@ -124,7 +134,7 @@ export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistr
     }
     for (const [k, v] of Object.entries(changes)) host.settings.set(k, v);
     host.logger.info('configuration changed', { by: web.currentUser(req)?.login, keys: Object.keys(changes) }); // keys only, never values
-    done(res, 'Configuration enregistrée');
+    done(res, requestT(web, req)('flash.configSaved'));
   });
 
   r.post('/config/toolkits/build', admin, web.verifyCsrf, (req: Request, res: Response, next: NextFunction) => {
@@ -156,7 +166,7 @@ export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistr
   });
 
   r.post('/config/toolkits/:name/remove', admin, web.verifyCsrf, (req: Request, res: Response, next: NextFunction) => {
-    installer.remove(String(req.params.name)).then(() => done(res, `Environnement ${req.params.name} supprimé`), next);
+    installer.remove(String(req.params.name)).then(() => done(res, requestT(web, req)('flash.toolkitRemoved', { name: String(req.params.name) })), next);
   });
 
   r.get('/config/toolkits/jobs/:id', admin, (req: Request, res: Response, next: NextFunction) => {

@@ -6,6 +6,8 @@ import { BackupRecords } from '../images/backup-records';
 import { machineReportView, machineSummaries } from '../images/machine-report';
 import type { MachineInventory } from '../inventory/machine-inventory';
 import { listActions, parseActionListFilter } from '../consult/action-list';
+import { requestT, withPageI18n } from '../i18n/page-i18n';
+import { msg } from '../i18n/module-messages';
 
 type AsyncHandler = (req: Request, res: Response) => Promise<void>;
 const wrap = (h: AsyncHandler): RequestHandler => (req: Request, res: Response, next: NextFunction) => {
@@ -25,7 +27,8 @@ export interface PageDeps {
 
 /** Menu pages. Every route states its right; views receive ready data and never query. */
 export function registerPageRoutes({ host, inventory }: PageDeps): void {
-  const { web, db } = host;
+  const { db } = host;
+  const web = withPageI18n(host.web);
   const r = web.router;
   const clone = web.requireRight('parc_can_clone');
   const user = (req: Request) => {
@@ -39,7 +42,7 @@ export function registerPageRoutes({ host, inventory }: PageDeps): void {
     const chosen = listParam(req.query.parc);
     const parcs = await inventory.parcs(allowed);
     const machines = chosen.length ? await inventory.machines(chosen, allowed) : [];
-    await web.render(req, res, 'wizard', { title: 'Nouvelle action', parcs, chosen, machines, step: chosen.length ? 2 : 1 });
+    await web.render(req, res, 'wizard', { title: requestT(web, req)('title.newAction'), parcs, chosen, machines, step: chosen.length ? 2 : 1 });
   }));
 
   r.get('/actions', clone, wrap(async (req, res) => {
@@ -47,7 +50,7 @@ export function registerPageRoutes({ host, inventory }: PageDeps): void {
     const filter = parseActionListFilter(req.query as Record<string, unknown>);
     const actions = listActions(db, allowed, filter);
     const parcs = await inventory.parcs(allowed);
-    await web.render(req, res, 'actions', { title: 'Consulter les actions', actions, filter, parcs });
+    await web.render(req, res, 'actions', { title: requestT(web, req)('title.actions'), actions, filter, parcs });
   }));
 
   /** MACs of the machines in the user's parcs, or null for every machine (system_is_admin). */
@@ -62,18 +65,18 @@ export function registerPageRoutes({ host, inventory }: PageDeps): void {
     const macs = await visibleMacs(req);
     const machines = machineSummaries(db, macs);
     const backups = new BackupRecords(db).allSucceeded().filter((b) => !macs || macs.has(b.mac));
-    await web.render(req, res, 'reports', { title: 'Rapports et sauvegardes', machines, backups });
+    await web.render(req, res, 'reports', { title: requestT(web, req)('title.reports'), machines, backups });
   }));
 
   r.get('/reports/:mac', clone, wrap(async (req, res) => {
     const mac = Mac.parse(String(req.params.mac)).toString();
     const macs = await visibleMacs(req);
-    if (macs && !macs.has(mac)) throw new ForbiddenError('this machine is not in a parc delegated to you');
+    if (macs && !macs.has(mac)) throw new ForbiddenError('this machine is not in a parc delegated to you', msg('denied.machine'));
     const raw = req.query.report;
     const reportId = typeof raw === 'string' && /^\d{1,12}$/.test(raw) ? Number(raw) : undefined;
     const view = machineReportView(db, mac, reportId);
-    if (!view) throw new NotFoundError(`nothing reported or backed up for ${mac}`);
-    await web.render(req, res, 'report-machine', { title: `Rapport de ${view.name}`, view, base: web.mountPath });
+    if (!view) throw new NotFoundError(`nothing reported or backed up for ${mac}`, msg('missing.report', { mac }));
+    await web.render(req, res, 'report-machine', { title: requestT(web, req)('title.report', { name: view.name }), view, base: web.mountPath });
   }));
 
 }

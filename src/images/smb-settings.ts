@@ -11,6 +11,7 @@
  * without "," (the mount option separator) or a line break (the credentials answer is lines).
  */
 import { InputError } from '../domain/errors';
+import { moduleTranslator, translateRef, type ModuleMessageKey, type ModuleTranslate } from '../i18n/module-messages';
 
 export const SMB_KEYS = {
   server: 'smb.server',
@@ -57,33 +58,36 @@ function text(body: Readonly<Record<string, unknown>>, field: string): string {
  * smbUser, smbDomain, smbPassword). All blank = no share. A blank password keeps the stored one;
  * `smbPasswordClear` = "1" removes it.
  */
-export function parseSmbForm(body: Readonly<Record<string, unknown>>): { changes: Record<string, unknown>; errors: Record<string, string> } {
+export function parseSmbForm(
+  body: Readonly<Record<string, unknown>>,
+  t: ModuleTranslate = moduleTranslator('fr'),
+): { changes: Record<string, unknown>; errors: Record<string, string> } {
   const changes: Record<string, unknown> = {};
   const errors: Record<string, string> = {};
-  const check = (field: string, key: string, ok: (v: string) => boolean, msg: string, optional = true) => {
+  const check = (field: string, key: string, ok: (v: string) => boolean, why: ModuleMessageKey, optional = true) => {
     try {
       const v = text(body, field);
       if (v === '' && optional) changes[key] = '';
-      else if (!ok(v)) errors[field] = msg;
+      else if (!ok(v)) errors[field] = t(why);
       else changes[key] = v;
     } catch (e) {
-      errors[field] = (e as Error).message;
+      errors[field] = (e instanceof InputError && e.ref ? translateRef(t, e.ref) : null) ?? t('config.error.single');
     }
   };
-  check('smbServer', SMB_KEYS.server, isSmbServer, 'un nom de machine (lettres, chiffres, « - », « . ») ou une adresse IPv4');
-  check('smbShare', SMB_KEYS.share, (v) => SHARE.test(v), 'un nom de partage : lettres, chiffres, « _ . $ - »');
+  check('smbServer', SMB_KEYS.server, isSmbServer, 'config.error.smbServer');
+  check('smbShare', SMB_KEYS.share, (v) => SHARE.test(v), 'config.error.smbShare');
   check('smbSubdir', SMB_KEYS.subdir, (v) => v.split('/').every((s) => SEGMENT.test(s)) && v.length <= 200,
-    'des dossiers séparés par « / » : lettres, chiffres, « _ . - », sans « .. »');
-  check('smbUser', SMB_KEYS.user, (v) => USER.test(v), 'un identifiant : lettres, chiffres, « _ . @ - »');
-  check('smbDomain', SMB_KEYS.domain, (v) => DOMAIN.test(v), 'un nom de domaine : lettres, chiffres, « _ . - »');
+    'config.error.smbSubdir');
+  check('smbUser', SMB_KEYS.user, (v) => USER.test(v), 'config.error.smbUser');
+  check('smbDomain', SMB_KEYS.domain, (v) => DOMAIN.test(v), 'config.error.smbDomain');
   const pw = body.smbPassword;
   if (body.smbPasswordClear === '1') changes[SMB_KEYS.password] = null;
   else if (typeof pw === 'string' && pw !== '') {
     if (PASSWORD.test(pw)) changes[SMB_KEYS.password] = pw;
-    else errors.smbPassword = 'caractères imprimables sans virgule, 128 au plus';
-  } else if (pw !== undefined && typeof pw !== 'string') errors.smbPassword = 'une seule valeur';
+    else errors.smbPassword = t('config.error.smbPassword');
+  } else if (pw !== undefined && typeof pw !== 'string') errors.smbPassword = t('config.error.single');
   if (!errors.smbServer && !errors.smbShare && (changes[SMB_KEYS.server] === '') !== (changes[SMB_KEYS.share] === '')) {
-    errors[changes[SMB_KEYS.server] === '' ? 'smbServer' : 'smbShare'] = 'le serveur et le partage vont ensemble';
+    errors[changes[SMB_KEYS.server] === '' ? 'smbServer' : 'smbShare'] = t('config.error.smbPair');
   }
   return { changes, errors };
 }

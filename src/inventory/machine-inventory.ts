@@ -1,5 +1,6 @@
 import type { DhcpApi, Directory, DirectoryComputer } from '../host/contract';
 import { ForbiddenError } from '../domain/errors';
+import { msg } from '../i18n/module-messages';
 import { parseParcName } from '../domain/hostname';
 import type { Mac } from '../domain/mac';
 import type { Ipv4 } from '../domain/ipv4';
@@ -15,6 +16,8 @@ export interface Machine {
   readonly selectable: boolean;
   /** Why the machine cannot be chosen, in the admin's language. */
   readonly reason: string | null;
+  /** The catalog message for `reason` when it is one of ours (pages show it in the user's language). */
+  readonly reasonKey: 'inventory.noMac' | 'inventory.noReservation' | null;
 }
 
 /**
@@ -38,7 +41,7 @@ export class MachineInventory {
     const byName = new Map<string, { computer: DirectoryComputer; parcs: string[] }>();
     for (const raw of parcNames) {
       const parc = parseParcName(raw);
-      if (allowed !== 'all' && !allowed.includes(parc)) throw new ForbiddenError(`parc ${parc} is not delegated to you`);
+      if (allowed !== 'all' && !allowed.includes(parc)) throw new ForbiddenError(`parc ${parc} is not delegated to you`, msg('denied.parcs', { parcs: parc }));
       for (const c of await this.directory.computersInParc(parc)) {
         const entry = byName.get(c.name) ?? { computer: c, parcs: [] };
         entry.parcs.push(parc);
@@ -53,12 +56,13 @@ export class MachineInventory {
   private toMachine(c: DirectoryComputer, parcs: string[]): Machine {
     if (!c.mac) {
       const why = c.problems.length ? c.problems.join('; ') : "pas d'adresse MAC dans l'annuaire";
-      return { name: c.name, parcs, mac: null, ip: c.ip, hasReservation: false, selectable: false, reason: why };
+      const reasonKey = c.problems.length ? null : 'inventory.noMac';
+      return { name: c.name, parcs, mac: null, ip: c.ip, hasReservation: false, selectable: false, reason: why, reasonKey };
     }
     const r = this.dhcp.findByMac(c.mac);
     if (!r) {
-      return { name: c.name, parcs, mac: c.mac, ip: c.ip, hasReservation: false, selectable: false, reason: 'pas de réservation DHCP pour cette adresse MAC' };
+      return { name: c.name, parcs, mac: c.mac, ip: c.ip, hasReservation: false, selectable: false, reason: 'pas de réservation DHCP pour cette adresse MAC', reasonKey: 'inventory.noReservation' };
     }
-    return { name: r.name.toString(), parcs, mac: r.mac, ip: r.ip, hasReservation: true, selectable: true, reason: null };
+    return { name: r.name.toString(), parcs, mac: r.mac, ip: r.ip, hasReservation: true, selectable: true, reason: null, reasonKey: null };
   }
 }

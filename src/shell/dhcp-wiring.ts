@@ -7,6 +7,7 @@ import { parseDhcpSettings } from './dhcp/dhcp-config';
 import { DhcpModule } from './dhcp/dhcp-module';
 import { sighupReloader } from './dhcp/files';
 import type { ShellWeb } from './shell-web';
+import { translateShellRef } from './i18n/shell-messages';
 
 export interface ShellDhcp {
   readonly api: DhcpModule;
@@ -54,7 +55,7 @@ export function createDhcp(db: Database, config: ShellConfig, clock: Clock, logg
       const admin = web.requireRight('system_is_admin');
       const page = async (req: Request, res: Response, errors: Record<string, string>, form: Record<string, string>) =>
         web.renderShell(req, res, 'dhcp', {
-          title: 'Réservations DHCP',
+          title: web.t(req)('title.dhcp'),
           reservations: api.listReservations(),
           suggested: api.suggestFreeIp()?.toString() ?? '',
           configPath: api.configPath,
@@ -68,18 +69,21 @@ export function createDhcp(db: Database, config: ShellConfig, clock: Clock, logg
         const form = { mac: String(req.body?.mac ?? ''), ip: String(req.body?.ip ?? ''), name: String(req.body?.name ?? '') };
         try {
           const r = api.addReservation(form);
-          res.redirect(303, `/dhcp?flash=${encodeURIComponent(`Réservation ajoutée : ${r.name} ${r.ip} ${r.mac}`)}`);
+          res.redirect(303, `/dhcp?flash=${encodeURIComponent(web.t(req)('dhcp.flash.added', { name: String(r.name), ip: String(r.ip), mac: String(r.mac) }))}`);
         } catch (e) {
           const field = (e as InputError).field;
           if (!(e instanceof Error) || !field) return next(e);
           res.status((e as { constructor: { name: string } }).constructor.name === 'DhcpConflictError' ? 409 : 400);
-          await page(req, res, { [field]: e.message }, form).catch(next);
+          // shown in the reader's language when the error carries a catalog message, else as written
+          const ref = (e as InputError).ref;
+          const shown = (ref && translateShellRef(web.locale(req), ref)) ?? e.message;
+          await page(req, res, { [field]: shown }, form).catch(next);
         }
       });
       app.post('/dhcp/reservations/:mac/delete', admin, web.verifyCsrf, (req, res, next) => {
         try {
           const r = api.removeReservation(req.params.mac);
-          res.redirect(303, `/dhcp?flash=${encodeURIComponent(`Réservation supprimée : ${r.name}`)}`);
+          res.redirect(303, `/dhcp?flash=${encodeURIComponent(web.t(req)('dhcp.flash.removed', { name: String(r.name) }))}`);
         } catch (e) {
           next(e);
         }

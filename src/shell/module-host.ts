@@ -3,10 +3,11 @@ import path from 'node:path';
 import express, { type Router } from 'express';
 import type { Database } from 'better-sqlite3';
 import type {
-  Clock, DhcpApi, Directory, HookContext, HostContext, HostNetwork, HostUser, LifecycleHook,
+  Clock, DhcpApi, Directory, HookContext, HostContext, HostNetwork, HostUser, LifecycleHook, Locale,
   Logger, ModuleInstance, ModuleManifest, RegisterModule,
 } from '../host/contract';
 import { ConflictError, NotFoundError } from '../domain/errors';
+import { shellMsg } from './i18n/shell-messages';
 import { migrate } from '../store/migrations';
 import { readManifest, resolveModuleFile } from './manifest';
 import { SqliteSettingsStore } from './settings-store';
@@ -97,7 +98,7 @@ export class ModuleHost {
     const m = this.get(id);
     for (const req of m.manifest.requires) {
       if (!BUILTIN_MODULES.includes(req) && !(this.modules.has(req) && this.row(req)?.enabled === 1)) {
-        throw new ConflictError(`${m.manifest.name} requires the module "${req}", which is not enabled`);
+        throw new ConflictError(`${m.manifest.name} requires the module "${req}", which is not enabled`, shellMsg('error.requiresModule', { name: m.manifest.name, requires: req }));
       }
     }
     if (this.row(id)?.installed !== 1) {
@@ -130,18 +131,22 @@ export class ModuleHost {
   /** Express middleware dispatching /modules/<id>/… to the running module's router. */
   readonly dispatch: express.RequestHandler = (req, res, next) => {
     const m = this.modules.get(req.params.moduleId as string);
-    if (!m?.router) return next(new NotFoundError('no such module, or it is not enabled'));
+    if (!m?.router) return next(new NotFoundError('no such module, or it is not enabled', shellMsg('error.noModule')));
     m.router(req, res, next);
   };
 
   /** Menu entries of running modules that the user holds the right for, in order. */
-  async menuFor(user: HostUser): Promise<MenuItem[]> {
+  async menuFor(user: HostUser, locale: Locale = 'fr'): Promise<MenuItem[]> {
     const items: MenuItem[] = [];
     for (const m of this.modules.values()) {
       if (!m.instance) continue;
       for (const e of m.manifest.menu) {
         if (await this.deps.web.rights.can(user, e.right)) {
-          items.push({ section: e.section ?? m.manifest.name, label: e.label, href: `/modules/${m.manifest.id}${e.path}`, order: e.order });
+          // English labels are optional in a manifest: a module without them stays French.
+          const en = locale === 'en';
+          const section = (en ? e.sectionEn ?? m.manifest.nameEn : undefined) ?? e.section ?? m.manifest.name;
+          const label = (en ? e.labelEn : undefined) ?? e.label;
+          items.push({ section, label, href: `/modules/${m.manifest.id}${e.path}`, order: e.order });
         }
       }
     }
@@ -202,6 +207,7 @@ export class ModuleHost {
         requireRight: (right) => web.requireRight(right),
         csrfToken: (req) => web.csrfToken(req),
         verifyCsrf: web.verifyCsrf,
+        locale: (req) => web.locale(req),
         render: (req, res, view, locals) => web.renderPage(req, res, web.viewFile(pagesDir, view), locals),
       },
     };

@@ -3,15 +3,19 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import cookieParser from 'cookie-parser';
 import type { Directory, Logger } from '../host/contract';
 import type { Authenticator } from '../directory/authenticator';
-import { httpStatusOf, InputError, UnauthorizedError } from '../domain/errors';
+import { ClonageError, httpStatusOf, InputError, UnauthorizedError } from '../domain/errors';
+import { translateShellRef } from './i18n/shell-messages';
 import { parseParcName } from '../domain/hostname';
 import type { ModuleHost } from './module-host';
 import type { SessionStore } from './sessions';
+import type { UserLocales } from './user-locales';
+import { isLocale } from '../i18n/translator';
 import { SESSION_COOKIE, type ShellWeb } from './shell-web';
 
 export interface ShellAppDeps {
   readonly web: ShellWeb;
   readonly sessions: SessionStore;
+  readonly userLocales: UserLocales;
   readonly modules: ModuleHost;
   readonly directory: Directory;
   readonly authenticator: Authenticator;
@@ -41,7 +45,7 @@ export function createShellApp(deps: ShellAppDeps): Express {
   app.use('/static', express.static(deps.staticDir, { maxAge: '1h' }));
 
   app.get('/login', (req, res, next) => {
-    web.renderShell(req, res, 'login', { title: 'Connexion', next: safeNext(req.query.next), error: null }).catch(next);
+    web.renderShell(req, res, 'login', { title: web.t(req)('title.login'), next: safeNext(req.query.next), error: null }).catch(next);
   });
 
   app.post('/login', async (req, res, next) => {
@@ -53,10 +57,12 @@ export function createShellApp(deps: ShellAppDeps): Express {
       if (!user) {
         deps.logger.warn('login failed', { login: login.slice(0, 64), ip: req.ip });
         res.status(401);
-        await web.renderShell(req, res, 'login', { title: 'Connexion', next: target, error: 'Identifiant ou mot de passe incorrect.' });
+        const t = web.t(req);
+        await web.renderShell(req, res, 'login', { title: t('title.login'), next: target, error: t('login.failed') });
         return;
       }
-      const s = deps.sessions.create(user, deps.localAdmin?.login === user.login);
+      // the language the user chose last time, if any; otherwise pages follow the browser
+      const s = deps.sessions.create(user, deps.localAdmin?.login === user.login, deps.userLocales.get(user.login));
       res.cookie(SESSION_COOKIE, s.id, { httpOnly: true, sameSite: 'lax', path: '/', expires: new Date(s.expiresAt) });
       deps.logger.info('login', { login: user.login });
       res.redirect(303, target);
@@ -76,17 +82,32 @@ export function createShellApp(deps: ShellAppDeps): Express {
     res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
   };
 
+  /** The language switch: kept in the session for this visit and remembered for the user's next logins. */
+  app.post('/locale', loggedIn, web.verifyCsrf, (req, res, next) => {
+    try {
+      const locale = req.body?.locale;
+      if (!isLocale(locale)) throw new InputError('locale: expected fr or en', 'locale');
+      const session = web.session(req)!;
+      deps.sessions.setLocale(session.id, locale);
+      deps.userLocales.set(session.user.login, locale);
+      deps.logger.info('language changed', { login: session.user.login, locale });
+      res.redirect(303, safeNext(req.body?.next));
+    } catch (e) {
+      next(e);
+    }
+  });
+
   app.get('/', loggedIn, async (req, res, next) => {
     try {
       const parcs = await deps.directory.listParcs();
-      await web.renderShell(req, res, 'home', { title: 'Accueil', parcCount: parcs.length });
+      await web.renderShell(req, res, 'home', { title: web.t(req)('title.home'), parcCount: parcs.length });
     } catch (e) {
       next(e);
     }
   });
 
   app.get('/admin/modules', web.requireRight('system_is_admin'), (req, res, next) => {
-    web.renderShell(req, res, 'modules', { title: 'Gestion des modules', modules: deps.modules.list() }).catch(next);
+    web.renderShell(req, res, 'modules', { title: web.t(req)('title.modules'), modules: deps.modules.list() }).catch(next);
   });
 
   app.post('/admin/modules/:id/:op', web.requireRight('system_is_admin'), web.verifyCsrf, async (req, res, next) => {
@@ -97,7 +118,8 @@ export function createShellApp(deps: ShellAppDeps): Express {
       else if (op === 'disable') await deps.modules.disable(id);
       else throw new InputError(`unknown operation ${op}`);
       deps.logger.info(`module ${op}d`, { module: id, by: web.currentUser(req)?.login });
-      res.redirect(303, `/admin/modules?flash=${encodeURIComponent(`Module ${id} : ${op === 'enable' ? 'activé' : 'désactivé'}`)}`);
+      const flash = web.t(req)(op === 'enable' ? 'modules.flash.enabled' : 'modules.flash.disabled', { id });
+      res.redirect(303, `/admin/modules?flash=${encodeURIComponent(flash)}`);
     } catch (e) {
       next(e);
     }
@@ -106,7 +128,7 @@ export function createShellApp(deps: ShellAppDeps): Express {
   app.get('/parcs', loggedIn, async (req, res, next) => {
     try {
       const parcs = (await deps.directory.listParcs()).sort((a, b) => a.name.localeCompare(b.name));
-      await web.renderShell(req, res, 'parcs', { title: 'Parcs', parcs });
+      await web.renderShell(req, res, 'parcs', { title: web.t(req)('title.parcs'), parcs });
     } catch (e) {
       next(e);
     }
@@ -116,7 +138,7 @@ export function createShellApp(deps: ShellAppDeps): Express {
     try {
       const name = parseParcName(req.params.name);
       const computers = await deps.directory.computersInParc(name);
-      await web.renderShell(req, res, 'parc', { title: `Parc ${name}`, parc: name, computers });
+      await web.renderShell(req, res, 'parc', { title: web.t(req)('title.parc', { name }), parc: name, computers });
     } catch (e) {
       next(e);
     }
@@ -138,7 +160,7 @@ function errorHandler(web: ShellWeb, logger: Logger) {
     let status = httpStatusOf(err);
     if ((err as { type?: string }).type === 'entity.too.large') status = 413;
     else if ((err as { type?: string }).type === 'entity.parse.failed') status = 400;
-    const message = status === 500 ? 'Erreur interne du serveur' : (err as Error).message;
+    const message = status === 500 ? web.t(req)('error.internal') : (err as Error).message;
     if (status === 500) logger.error('unhandled error', { error: String((err as Error)?.stack ?? err), url: req.originalUrl });
     if (res.headersSent) return;
     res.status(status);
@@ -150,7 +172,10 @@ function errorHandler(web: ShellWeb, logger: Logger) {
       res.json({ error: message, field: (err as InputError).field });
       return;
     }
-    web.renderShell(req, res, 'error', { title: `Erreur ${status}`, status, message }).catch(() => res.type('text').send(message));
+    // a person reads this page: the error's catalog message in their language, when it has one
+    const ref = status !== 500 && err instanceof ClonageError ? err.ref : undefined;
+    const shown = (ref && translateShellRef(web.locale(req), ref)) ?? message;
+    web.renderShell(req, res, 'error', { title: web.t(req)('title.error', { status }), status, message: shown }).catch(() => res.type('text').send(message));
   };
 }
 

@@ -1,7 +1,9 @@
 import path from 'node:path';
 import ejs from 'ejs';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { HostUser, Right } from '../host/contract';
+import type { HostUser, Locale, Right } from '../host/contract';
+import { LOCALES, localeFromAcceptLanguage } from '../i18n/translator';
+import { LANGUAGE_NAMES, shellMsg, shellTranslator, type ShellTranslate } from './i18n/shell-messages';
 import { ForbiddenError, InputError, UnauthorizedError } from '../domain/errors';
 import type { Rights } from './rights';
 import { safeEqual, type Session, type SessionStore } from './sessions';
@@ -23,7 +25,7 @@ export class ShellWeb {
     private readonly sessions: SessionStore,
     readonly rights: Rights,
     private readonly viewsDir: string,
-    private readonly menuFor: (user: HostUser) => Promise<MenuItem[]>,
+    private readonly menuFor: (user: HostUser, locale: Locale) => Promise<MenuItem[]>,
   ) {}
 
   /** Attaches the session named by the cookie, if any and valid. */
@@ -53,10 +55,20 @@ export class ShellWeb {
         return;
       }
       this.rights.can(user, right).then(
-        (ok) => next(ok ? undefined : new ForbiddenError(`the right ${right} is required`)),
+        (ok) => next(ok ? undefined : new ForbiddenError(`the right ${right} is required`, shellMsg('error.rightRequired', { right }))),
         next,
       );
     };
+  }
+
+  /** The user's chosen language (kept in the session), else the browser's, else French. */
+  locale(req: Request): Locale {
+    return this.session(req)?.locale ?? localeFromAcceptLanguage(req.get('accept-language'));
+  }
+
+  /** The shell catalog in this request's language. */
+  t(req: Request): ShellTranslate {
+    return shellTranslator(this.locale(req));
   }
 
   csrfToken(req: Request): string {
@@ -71,7 +83,7 @@ export class ShellWeb {
     const s = this.session(req);
     const sent = (req.body && typeof req.body === 'object' ? req.body._csrf : undefined) ?? req.get('x-csrf-token');
     if (!s || typeof sent !== 'string' || !safeEqual(sent, s.csrf)) {
-      return next(new ForbiddenError('invalid or missing CSRF token: reload the page and try again'));
+      return next(new ForbiddenError('invalid or missing CSRF token: reload the page and try again', shellMsg('error.csrf')));
     }
     next();
   };
@@ -81,23 +93,30 @@ export class ShellWeb {
     const session = this.session(req);
     const common = { csrfToken: session?.csrf ?? '', user: session?.user ?? null };
     const body = await ejs.renderFile(viewFile, { ...locals, ...common }, { async: false });
-    const menu = session ? await this.menuFor(session.user) : [];
+    const locale = this.locale(req);
+    const menu = session ? await this.menuFor(session.user, locale) : [];
     const isAdmin = session ? await this.rights.can(session.user, 'system_is_admin') : false;
     const html = await ejs.renderFile(path.join(this.viewsDir, 'layout.ejs'), {
       ...common,
+      t: shellTranslator(locale),
+      locale,
+      // each switch button speaks the language it switches to (its name and its tooltip)
+      languages: LOCALES.map((l) => ({ locale: l, name: LANGUAGE_NAMES[l], title: shellTranslator(l)('layout.languageSwitch') })),
       title: locals.title,
       body,
       menu,
       isAdmin,
       currentPath: req.originalUrl.split('?')[0],
+      // where the language switch comes back to: this page, without its one-time flash message
+      currentUrl: req.originalUrl.replace(/([?&])flash=[^&]*&?/, '$1').replace(/[?&]$/, ''),
       flash: typeof req.query.flash === 'string' ? req.query.flash.slice(0, 200) : null,
     });
     res.type('html').send(html);
   }
 
-  /** Renders one of the shell's own views. */
+  /** Renders one of the shell's own views, with the shell catalog as `t`. */
   renderShell(req: Request, res: Response, view: string, locals: Record<string, unknown> & { title: string }): Promise<void> {
-    return this.renderPage(req, res, this.viewFile(this.viewsDir, view), locals);
+    return this.renderPage(req, res, this.viewFile(this.viewsDir, view), { t: this.t(req), locale: this.locale(req), ...locals });
   }
 
   /** Resolves a module-relative view name, refusing anything that could leave the folder. */

@@ -17,6 +17,7 @@ import { Rights } from './rights';
 import { SessionStore } from './sessions';
 import { createShellApp } from './shell-app';
 import { ShellWeb } from './shell-web';
+import { UserLocales } from './user-locales';
 
 export interface Shell {
   readonly db: Database;
@@ -58,7 +59,7 @@ export async function startShell(config: ShellConfig, opts: ShellOptions): Promi
   const sessions = new SessionStore(db, opts.clock);
   const viewsDir = path.join(config.appRoot, 'src/shell/views');
   let modules: ModuleHost | null = null;
-  const web = new ShellWeb(sessions, rights, viewsDir, (user) => (modules ? modules.menuFor(user) : Promise.resolve([])));
+  const web = new ShellWeb(sessions, rights, viewsDir, (user, locale) => (modules ? modules.menuFor(user, locale) : Promise.resolve([])));
   modules = new ModuleHost({
     db,
     clock: opts.clock,
@@ -79,6 +80,7 @@ export async function startShell(config: ShellConfig, opts: ShellOptions): Promi
   const app = createShellApp({
     web,
     sessions,
+    userLocales: new UserLocales(db),
     modules,
     directory,
     authenticator,

@@ -190,6 +190,15 @@ const MIGRATIONS: Migration[] = [
       CREATE UNIQUE INDEX clonage_emitter_preparations_postclone ON clonage_emitter_preparations(postclone_token_hash);
       CREATE INDEX clonage_emitter_preparations_pending ON clonage_emitter_preparations(removed_at);`,
   },
+  {
+    id: 6,
+    // Why: events the server writes are shown in the reader's language (docs/i18n.md): their
+    // catalog key and values are kept next to the English sentence, which stays for logs and APIs.
+    name: 'events: message_key, message_vars',
+    sql: `
+      ALTER TABLE clonage_events ADD COLUMN message_key TEXT;
+      ALTER TABLE clonage_events ADD COLUMN message_vars TEXT;`,
+  },
 ];
 
 export function migrateClonage(db: Database): number[] {

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Clock, Logger } from '../host/contract';
 import { ConflictError, InputError, NotFoundError } from '../domain/errors';
+import { msg } from '../i18n/module-messages';
 import { checkToolkitName } from '../boot/boot-plan';
 import { MAINTENANCE_ENTRIES, type MaintenanceEntry } from '../boot/menu-settings';
 
@@ -111,9 +112,9 @@ export class ToolkitInstaller {
 
   async remove(name: string): Promise<void> {
     checkToolkitName(name);
-    if ([...this.jobs.values()].some((j) => j.toolkit === name && j.state === 'running')) throw new ConflictError(`${name} is being installed`);
+    if ([...this.jobs.values()].some((j) => j.toolkit === name && j.state === 'running')) throw new ConflictError(`${name} is being installed`, msg('conflict.installing', { name }));
     const dir = path.join(this.deps.toolkitsDir, name);
-    if (!fs.existsSync(dir)) throw new NotFoundError(`toolkit ${name} is not installed`);
+    if (!fs.existsSync(dir)) throw new NotFoundError(`toolkit ${name} is not installed`, msg('missing.toolkit', { name }));
     fs.rmSync(dir, { recursive: true, force: true });
     this.deps.logger.info('toolkit removed', { name });
     await this.deps.onChange();
@@ -121,7 +122,7 @@ export class ToolkitInstaller {
 
   private start(toolkit: string, kind: InstallJob['kind']): InstallJob {
     if ([...this.jobs.values()].some((j) => j.toolkit === toolkit && j.state === 'running')) {
-      throw new ConflictError(`an installation of ${toolkit} is already running`);
+      throw new ConflictError(`an installation of ${toolkit} is already running`, msg('conflict.installing', { name: toolkit }));
     }
     const job: InstallJob = {
       id: `i_${crypto.randomBytes(8).toString('base64url')}`, toolkit, kind, state: 'running', percent: 0, lines: [],

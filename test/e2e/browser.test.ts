@@ -189,7 +189,7 @@ describe('admin pages in a real browser', () => {
       if (percent === 60) {
         await see.text(row('s101-pc01').locator('[data-field="stage"]'), 'transfert');
         await see.text(row('s101-pc01').locator('[data-field="rate"]'), '480,0 Mbit/s');
-        await see.contains(page.locator('#events'), 's101-pc02: transfer');
+        await see.contains(page.locator('#events'), 's101-pc02 : transfert'); // server events are translated (docs/i18n.md)
         await shot('action-progress-60');
       }
     }
@@ -241,7 +241,7 @@ describe('admin pages in a real browser', () => {
     await see.attr(maxWait, 'aria-invalid', 'true');
     await see.attr(maxWait, 'aria-describedby', 'err-max_wait');
     await see.visible(page.locator('#err-max_wait'));
-    await see.contains(page.locator('#err-max_wait'), 'min_wait');
+    await see.contains(page.locator('#err-max_wait'), 'au moins l’attente minimale (30 minutes)'); // in the reader's language
     await see.count(page.locator('.field-error'), 1);
     await see.value(page.getByLabel('Attente minimale (minutes)'), '30');
     await see.value(maxWait, '5');
@@ -294,7 +294,7 @@ describe('admin pages in a real browser', () => {
       await see.text(page.getByRole('status'), 'Action annulée');
       await see.text(row('s101-pc06'), 'annulée');
       await see.text(row('s101-pc07'), 'en cours'); // its disk is being written: it finishes on its own
-      await see.contains(page.locator('#events'), 's101-pc07 is already running');
+      await see.contains(page.locator('#events'), 's101-pc07 est déjà en cours');
       await shots.shot(page, 'nojs-action-cancelled');
       expect(await pc07.finish('succeeded')).toBe('always');
       expect(nojs.errors).toEqual([]);
@@ -339,5 +339,49 @@ describe('admin pages in a real browser', () => {
     expect(res?.status()).toBe(403);
     await see.text(page.locator('h1'), 'Erreur 403');
     await shot('eleve1-forbidden');
+  });
+
+  test('the admin switches to English: layout, menu, pages and live labels follow, and back to French', async () => {
+    const { page } = tp;
+    await loginThroughForm(page, USERS.admin.login, USERS.admin.password);
+    await see.attr(page.locator('html'), 'lang', 'fr');
+    await page.locator('header').getByRole('button', { name: 'English' }).click();
+    await see.attr(page.locator('html'), 'lang', 'en');
+    await see.text(page.locator('h1'), 'Home');
+    const englishMenu = menu(page).locator('h2:text-is("Workstation cloning") + ul a');
+    await see.text(englishMenu, ['New action', 'Actions', 'Reports and backups', 'Configuration']);
+    await see.visible(page.locator('header').getByRole('button', { name: 'Log out' }));
+    await shot('english-home');
+
+    await englishMenu.getByText('Actions', { exact: true }).click();
+    await see.text(page.locator('h1'), 'Actions');
+    await see.text(page.locator('table.actions-list th').first(), 'Action');
+    await see.contains(page.locator('table.actions-list'), 'succeeded');
+    await shot('english-actions-list');
+
+    await englishMenu.getByText('New action').click();
+    await see.text(page.locator('.steps [aria-current="step"]'), 'Groups');
+    await page.locator('input[name="parc"][value="salle101"]').check();
+    await page.getByRole('button', { name: 'Show the computers' }).click();
+    await see.text(page.locator('.steps [aria-current="step"]'), 'Computers');
+    await page.getByLabel('Action').selectOption('clone');
+    await page.getByLabel('sender s101-pc09').check();
+    await page.getByLabel('s101-pc10', { exact: true }).check();
+    await page.getByRole('button', { name: 'Parameters →' }).click();
+    await see.value(page.getByLabel('Disk'), 'sda');
+    await page.getByLabel('Minimum wait (minutes)').fill('30');
+    await page.getByLabel('Maximum wait (minutes)').fill('5');
+    tp.allow(/status of 400/);
+    await page.getByRole('button', { name: 'Check →' }).click();
+    await see.contains(page.locator('#err-max_wait'), 'must be at least the minimum wait (30 minutes)');
+    await shot('english-wizard-field-error');
+
+    // the choice is the user's: it survives logging out and in again, until switched back
+    await page.locator('header').getByRole('button', { name: 'Log out' }).click();
+    await loginThroughForm(page, USERS.admin.login, USERS.admin.password);
+    await see.attr(page.locator('html'), 'lang', 'en');
+    await page.locator('header').getByRole('button', { name: 'Français' }).click();
+    await see.attr(page.locator('html'), 'lang', 'fr');
+    await see.text(page.locator('h1'), 'Accueil');
   });
 });

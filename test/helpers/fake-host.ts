@@ -181,6 +181,8 @@ export function createFakeHost(opts: { dbFile?: string; lab?: Record<string, Fak
       },
       csrfToken: () => 'test-csrf',
       verifyCsrf: (_req, _res, next) => next(),
+      // the module's French default; a test can ask for English as a browser would
+      locale: (req) => (req.get('accept-language')?.startsWith('en') ? 'en' : 'fr'),
       render: async (req, res, view, locals) => {
         const html = await ejs.renderFile(join(moduleRoot, 'pages', `${view}.ejs`), { ...locals, csrfToken: 'test-csrf', user: userOf(req) });
         res.type('html').send(html);

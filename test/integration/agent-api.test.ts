@@ -199,7 +199,10 @@ describe('agent API and action pages over HTTP', () => {
     const res = await fetch(`${mod()}/actions/${actionId}`, { headers: { 'x-test-user': 'admin' } });
     expect(res.status).toBe(200);
     const html = await res.text();
-    for (const s of ['pc01', 'pc02', 'pc03', 'data-field="percent"', 'action: armed → running', 'action: running → succeeded']) expect(html).toContain(s);
+    // events the server writes are shown in the reader's language (French here; docs/i18n.md)
+    for (const s of ['pc01', 'pc02', 'pc03', 'data-field="percent"', 'action : en attente → en cours', 'action : en cours → réussie']) expect(html).toContain(s);
+    const english = await (await fetch(`${mod()}/actions/${actionId}`, { headers: { 'x-test-user': 'admin', 'accept-language': 'en' } })).text();
+    for (const s of ['action: waiting → running', 'action: running → succeeded']) expect(english).toContain(s);
     for (const j of Object.values(jobs)) expect(html).not.toContain(j!.token);
     expect(html).not.toContain('Annuler');
   });

@@ -33,6 +33,7 @@ describe('host contract, through a probe module', () => {
       wake: ['127.255.255.255'],
       installs: 1,
       csrfLength: 43,
+      locale: 'fr',
       now: fixed.toISOString(),
       dataDirIsInside: true,
     });

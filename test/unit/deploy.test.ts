@@ -23,6 +23,8 @@ import { MachineInventory } from '../../src/inventory/machine-inventory';
 import { type ActionWiring, wireActions } from '../../src/index';
 import { FieldErrors } from '../../src/actions/field-errors';
 import { parseConfigForm } from '../../src/http/config-routes';
+import { moduleTranslator } from '../../src/i18n/module-messages';
+import { pageI18n } from '../../src/i18n/page-i18n';
 import { migrateClonage } from '../../src/store/clonage-schema';
 import { createFakeHost, type FakeHost, fakeHostApp, listen, USERS } from '../helpers/fake-host';
 
@@ -212,15 +214,18 @@ describe('multicast deploy, server side', () => {
 
   it('configuration page: deploy.* fields checked by the sender rules, rendered from the partial', async () => {
     const current = { getOr: <T>(_k: string, d: T) => d };
-    const bad = parseConfigForm({ deployInterface: 'eth0; reboot', deployMaxBitrate: 'fast', deployRetries: '0' }, current);
+    const badForm = { deployInterface: 'eth0; reboot', deployMaxBitrate: 'fast', deployRetries: '0' };
+    const bad = parseConfigForm(badForm, current, moduleTranslator('en'));
     expect(bad.errors).toMatchObject({ deployInterface: 'not a valid network interface name', deployMaxBitrate: 'expected e.g. 600m or empty', deployRetries: 'a whole number between 1 and 1000' });
+    // the page's language (French by default): catalog messages, like the other fields
+    expect(parseConfigForm(badForm, current).errors).toMatchObject({ deployInterface: "pas un nom d'interface réseau valide", deployMaxBitrate: 'par exemple 600m, ou vide', deployRetries: 'un nombre entier entre 1 et 1000' });
     const good = parseConfigForm({ deployInterface: 'enp3s0', deployMaxBitrate: '600m', deployRetries: '50' }, current);
     expect(good.changes).toMatchObject({ 'deploy.interface': 'enp3s0', 'deploy.maxBitrate': '600m', 'deploy.retriesUntilDrop': 50 });
     expect(Object.keys(good.errors).filter((k) => k.startsWith('deploy'))).toEqual([]);
     const html = await ejs.renderFile(path.join(__dirname, '../../pages/config.ejs'), {
       form: {}, errors: { deployInterface: 'not a valid network interface name' }, csrfToken: 'x', toolkits: [], jobs: [], entries: [],
       settings: { 'deploy.interface': 'br0', 'deploy.maxBitrate': '', 'deploy.retriesUntilDrop': 30 },
-      smb: smbPublicView(current),
+      smb: smbPublicView(current), ...pageI18n('en'),
     });
     expect(html).toMatch(/<input name="deployInterface" value="br0"[^>]*><\/label><span class="field-error" data-field="deployInterface">not a valid/);
     expect(html).toMatch(/name="deployRetries" type="number" min="1" max="1000" value="30"/);
@@ -262,6 +267,14 @@ describe('multicast deploy, server side', () => {
     actions.service.result(b.jobId, b.token, { status: 'succeeded', exit_code: '0' });
     expect(action(d.id).state).toBe('failed');
     expect(eventsOf(d.id)).toEqual(expect.arrayContaining([expect.stringMatching(/^multicast session 2\/2 done: 3000 bytes in/), 'multicast: every partition sent (2 sessions)']));
+    // stored with their catalog message too, shown translated on the action page
+    const keys = (host.db.prepare('SELECT message_key, message_vars FROM clonage_events WHERE action_id = ?').all(d.id) as { message_key: string | null; message_vars: string | null }[]);
+    expect(keys).toEqual(expect.arrayContaining([
+      { message_key: 'event.deploy.verified', message_vars: expect.any(String) },
+      { message_key: 'event.deploy.session', message_vars: expect.any(String) },
+      { message_key: 'event.deploy.sessionDone', message_vars: expect.any(String) },
+      { message_key: 'event.deploy.allSent', message_vars: JSON.stringify({ sessions: 2 }) },
+    ]));
   });
 
   it('at max_wait the session starts with the ready receivers; the others are left out, plans disarmed', async () => {

@@ -7,6 +7,8 @@ import ejs from 'ejs';
 import { cloneDomainOf, paramDefaultsFrom, parseActionParams, parseCloneParams } from '../../src/actions/action-params';
 import { GoneError } from '../../src/actions/agent-jobs';
 import { FIELDS_OF, formValues, inputFromForm, summaryOf } from '../../src/actions/wizard-form';
+import { moduleTranslator } from '../../src/i18n/module-messages';
+import { pageI18n } from '../../src/i18n/page-i18n';
 import { ForbiddenError, InputError, NotFoundError, UnauthorizedError } from '../../src/domain/errors';
 import { Hostname } from '../../src/domain/hostname';
 import { joinCredentialsFrom } from '../../src/emitter/emitter-settings';
@@ -141,10 +143,10 @@ describe('clone parameter domain (SE3 type_os)', () => {
     expect(inputFromForm({ type: 'clone', domain: 'windows-domain' }).params).toMatchObject({ domain: 'windows-domain' });
     const target = (name: string, role: 'sender' | 'receiver') => ({ name, role, ip: '10.0.0.11', mac: MACS.pc01 }) as never;
     const request = { type: 'clone', params: parseCloneParams({ domain: 'windows-domain' }, 1), targets: [target('pc01', 'sender'), target('pc02', 'receiver')], parcs: ['salle1'], timing: { kind: 'now' } } as never;
-    expect(summaryOf(request)).toContainEqual({ label: 'Domaine', value: expect.stringContaining('Windows intégré au domaine') });
+    expect(summaryOf(request, moduleTranslator('fr'), (d) => d.toISOString())).toContainEqual({ label: 'Domaine', value: expect.stringContaining('Windows intégré au domaine') });
     const html = await ejs.renderFile(path.resolve(__dirname, '../../pages/wizard.ejs'), {
       step: 3, base: '/m', parcs: [], chosen: ['salle1'], machines: [], selection: { type: 'clone', parcs: ['salle1'], emitter: 'pc01', machines: ['pc02'] },
-      fields: FIELDS_OF.clone, canRecur: false, values: formValues({}, defaults, 1), errors: { domain: 'domain: expected one of none, windows-domain' }, summary: [], csrfToken: 't',
+      fields: FIELDS_OF.clone, canRecur: false, values: formValues({}, defaults, 1), errors: { domain: 'domain: expected one of none, windows-domain' }, summary: [], csrfToken: 't', ...pageI18n('fr'),
     });
     expect(html).toMatch(/<select name="domain" aria-invalid="true" aria-describedby="err-domain">/);
     expect(html).toMatch(/<option value="windows-domain" selected>Windows intégré au domaine/);

@@ -8,6 +8,7 @@
  */
 import path from 'node:path';
 import { InputError } from '../../domain/errors';
+import { shellMsg } from '../i18n/shell-messages';
 import { Ipv4, Ipv4Subnet } from '../../domain/ipv4';
 import type { Hostname } from '../../domain/hostname';
 import type { PxeBootOptions } from '../../host/contract';
@@ -113,7 +114,7 @@ export function parseConfigPath(input: unknown, field: string): ConfigPath {
  */
 export function checkDhcpHostname(name: Hostname, field = 'name'): Hostname {
   if (/^\d+[smhdw]$/.test(name.value) || name.value === 'infinite' || name.value === 'ignore') {
-    throw new InputError(`${field}: "${name.value}" would be read by the DHCP server as an option, choose another name`, field);
+    throw new InputError(`${field}: "${name.value}" would be read by the DHCP server as an option, choose another name`, field, shellMsg('dhcp.error.optionName', { name: name.value }));
   }
   return name;
 }

@@ -5,7 +5,8 @@
  * nothing behind.
  */
 import type { Database } from 'better-sqlite3';
-import { ConflictError, InputError, NotFoundError } from '../../domain/errors';
+import { ConflictError, InputError, type MessageRef, NotFoundError } from '../../domain/errors';
+import { shellMsg } from '../i18n/shell-messages';
 import { Hostname } from '../../domain/hostname';
 import { Ipv4 } from '../../domain/ipv4';
 import { Mac } from '../../domain/mac';
@@ -32,8 +33,8 @@ export const DHCP_MIGRATIONS: readonly Migration[] = [
 
 /** A conflict with the field that clashes, so a form can point at it (still a 409 ConflictError). */
 export class DhcpConflictError extends ConflictError {
-  constructor(message: string, readonly field: 'mac' | 'ip' | 'name' | 'pxe') {
-    super(message);
+  constructor(message: string, readonly field: 'mac' | 'ip' | 'name' | 'pxe', ref?: MessageRef) {
+    super(message, ref);
   }
 }
 
@@ -175,11 +176,13 @@ export class ReservationStore {
     const ip = Ipv4.parse(input.ip, 'ip');
     const name = checkDhcpHostname(Hostname.parse(input.name, 'name'), 'name');
     const { subnet } = this.network;
-    if (!subnet.contains(ip)) throw new InputError(`ip: ${ip} is outside the DHCP subnet ${subnet}`, 'ip');
-    if (!subnet.isHost(ip)) throw new InputError(`ip: ${ip} is the network or broadcast address of ${subnet}`, 'ip');
+    const where = { ip: String(ip), subnet: String(subnet) };
+    if (!subnet.contains(ip)) throw new InputError(`ip: ${ip} is outside the DHCP subnet ${subnet}`, 'ip', shellMsg('dhcp.error.outsideSubnet', where));
+    if (!subnet.isHost(ip)) throw new InputError(`ip: ${ip} is the network or broadcast address of ${subnet}`, 'ip', shellMsg('dhcp.error.networkOrBroadcast', where));
     if (inDynamicRange(this.network, ip)) {
       const r = this.network.dynamicRange!;
-      throw new InputError(`ip: ${ip} is inside the dynamic range ${r.start}-${r.end}, pick an address outside it`, 'ip');
+      throw new InputError(`ip: ${ip} is inside the dynamic range ${r.start}-${r.end}, pick an address outside it`, 'ip',
+        shellMsg('dhcp.error.dynamicRange', { ip: String(ip), start: String(r.start), end: String(r.end) }));
     }
     return { mac, ip, name };
   }
@@ -188,13 +191,14 @@ export class ReservationStore {
   private checkFree(r: DhcpReservation, selfId: number | null): void {
     const other = (found: StoredReservation | null) => (found && found.id !== selfId ? found : null);
     const byMac = other(this.findByMac(r.mac));
-    if (byMac) throw new DhcpConflictError(`mac: ${r.mac} is already reserved for ${byMac.name} (${byMac.ip})`, 'mac');
+    const who = (s: StoredReservation) => ({ mac: String(s.mac), ip: String(s.ip), name: String(s.name) });
+    if (byMac) throw new DhcpConflictError(`mac: ${r.mac} is already reserved for ${byMac.name} (${byMac.ip})`, 'mac', shellMsg('dhcp.error.macTaken', { ...who(byMac), mac: String(r.mac) }));
     const byIp = other(this.findByIp(r.ip));
-    if (byIp) throw new DhcpConflictError(`ip: ${r.ip} is already reserved for ${byIp.name} (${byIp.mac})`, 'ip');
+    if (byIp) throw new DhcpConflictError(`ip: ${r.ip} is already reserved for ${byIp.name} (${byIp.mac})`, 'ip', shellMsg('dhcp.error.ipTaken', { ...who(byIp), ip: String(r.ip) }));
     const byName = other(this.findByName(r.name));
-    if (byName) throw new DhcpConflictError(`name: ${r.name} is already used by ${byName.mac} (${byName.ip})`, 'name');
+    if (byName) throw new DhcpConflictError(`name: ${r.name} is already used by ${byName.mac} (${byName.ip})`, 'name', shellMsg('dhcp.error.nameTaken', { ...who(byName), name: String(r.name) }));
     if (this.fixedAddresses().some((ip) => ip.equals(r.ip))) {
-      throw new DhcpConflictError(`ip: ${r.ip} is the gateway or a DNS server`, 'ip');
+      throw new DhcpConflictError(`ip: ${r.ip} is the gateway or a DNS server`, 'ip', shellMsg('dhcp.error.infrastructure', { ip: String(r.ip) }));
     }
   }
 
@@ -233,7 +237,7 @@ function uniqueAsConflict<T>(write: () => T): T {
     return write();
   } catch (e) {
     const m = /UNIQUE constraint failed: dhcp_reservations\.(mac|ip|name)/.exec((e as Error).message);
-    if (m) throw new DhcpConflictError(`${m[1]}: already reserved`, m[1] as 'mac' | 'ip' | 'name');
+    if (m) throw new DhcpConflictError(`${m[1]}: already reserved`, m[1] as 'mac' | 'ip' | 'name', shellMsg('dhcp.error.taken'));
     throw e;
   }
 }

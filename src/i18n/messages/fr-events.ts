@@ -1,0 +1,40 @@
+/**
+ * French action events the server writes (action page and its live stream). Stored with their
+ * key and values next to the English sentence (clonage_events.message_key/message_vars) and
+ * translated when shown; values named from/to, role, stage, type are codes printed through
+ * their catalog group, `at` a date (src/i18n/page-i18n.ts eventText). Events without a key (agent
+ * texts, errors of other programs) stay as written.
+ */
+export const frEvents = {
+  'event.action': 'action : {from} → {to}',
+  'event.stage': '{name} : {stage}',
+  'event.created': 'créée par {by} : {type} de {names}, démarrage le {at}',
+  'event.createdPort': 'créée par {by} : {type} de {names}, port {port}, démarrage le {at}',
+  'event.alreadyRunning': '{name} est déjà en cours : son disque n’est pas touché, il termine seul',
+  'event.startNow': 'démarrage immédiat par {by} : récepteurs attendus {before} → {after}',
+  'event.startNowSenderRunning':
+    'démarrage immédiat par {by} : récepteurs attendus {before} → {after} (l’émetteur tourne déjà : il démarre au plus tard à l’attente maximale)',
+  'event.target.fetched': '{name} ({role}) : {from} → {to} — tâche récupérée par l’agent',
+  'event.target.result': '{name} ({role}) : {from} → {to} — code de sortie {code}',
+  'event.target.resultMessage': '{name} ({role}) : {from} → {to} — code de sortie {code} : {message}',
+  'event.target.preparingEmitter': '{name} ({role}) : {from} → {to} — préparation de l’émetteur',
+  'event.target.waitingEmitter': '{name} ({role}) : {from} → {to} — attente de l’émetteur',
+  'event.target.verifyingSource': '{name} ({role}) : {from} → {to} — le serveur vérifie l’image source',
+  'event.target.cancelledDeploy': '{name} ({role}) : {from} → {to} — annulé par {by} : l’émetteur multicast est arrêté, le disque est peut-être écrit en partie',
+  'event.target.armed': '{name} ({role}) : {from} → {to} — plan de démarrage armé (environnement {toolkit})',
+  'event.target.notFetched':
+    '{name} ({role}) : {from} → {to} — tâche non récupérée en {minutes} minutes (poste éteint ? pas de démarrage par le réseau ?)',
+  'event.target.silent': '{name} ({role}) : {from} → {to} — aucune nouvelle de l’agent depuis {minutes} minutes',
+  'event.target.senderFailed': '{name} ({role}) : {from} → {to} — l’émetteur a échoué',
+  'event.target.cancelledBy': '{name} ({role}) : {from} → {to} — annulé par {by}',
+  'event.target.leftOut': '{name} ({role}) : {from} → {to} — écarté par {by} (démarrage immédiat)',
+  'event.target.notReady': '{name} ({role}) : {from} → {to} — pas prêt au départ du multicast de la partition {n}',
+  'event.target.noneReady': '{name} ({role}) : {from} → {to} — aucun récepteur prêt à temps pour la partition {n}',
+  'event.target.sourceRefused': '{name} ({role}) : {from} → {to} — image source refusée : {why}',
+  'event.deploy.verified': 'image source {image} vérifiée : {streams} flux de partitions, {bytes} octets',
+  'event.deploy.session': 'session multicast {label} : partition {n} ({part}), {bytes} octets vers {receivers} récepteurs',
+  'event.deploy.progress': 'multicast partition {n} : {percent} % ({bytes} octets, {kbps} kbit/s)',
+  'event.deploy.sessionDone': 'session multicast {label} terminée : {bytes} octets en {seconds} s ({kbps} kbit/s)',
+  'event.deploy.allSent': 'multicast : toutes les partitions envoyées ({sessions} sessions)',
+  'event.deploy.noReceiver': 'multicast : plus aucun récepteur pour la partition {n}',
+} as const;

@@ -1,0 +1,41 @@
+/**
+ * The module's message catalog (fr and en) and its typed entry points. A key that is not in the
+ * French catalog is a compile error where code names it (`msg`, `moduleTranslator`); the English
+ * catalog is typed from the French one, so a missing or extra English key is a compile error too.
+ */
+import type { MessageRef } from '../domain/errors';
+import type { Locale } from '../host/contract';
+import { createTranslator, type MessageVars, type Translate } from './translator';
+import { enErrors } from './messages/en-errors';
+import { enEvents } from './messages/en-events';
+import { enForms } from './messages/en-forms';
+import { enPages } from './messages/en-pages';
+import { frErrors } from './messages/fr-errors';
+import { frEvents } from './messages/fr-events';
+import { frForms } from './messages/fr-forms';
+import { frPages } from './messages/fr-pages';
+import { VALUE_CATALOGS } from './value-messages';
+
+const fr = { ...frPages, ...frForms, ...frErrors, ...frEvents, ...VALUE_CATALOGS.fr };
+export type ModuleMessageKey = keyof typeof fr;
+const en: Readonly<Record<ModuleMessageKey, string>> = { ...enPages, ...enForms, ...enErrors, ...enEvents, ...VALUE_CATALOGS.en };
+
+export const MODULE_CATALOGS: Readonly<Record<Locale, Readonly<Record<ModuleMessageKey, string>>>> = { fr, en };
+
+export type ModuleTranslate = Translate<ModuleMessageKey>;
+export const moduleTranslator: (locale: Locale) => ModuleTranslate = createTranslator(MODULE_CATALOGS);
+
+/** A catalog message for an InputError, translated when a form shows it (fieldErrorsOf). */
+export function msg(key: ModuleMessageKey, vars?: MessageVars): MessageRef {
+  return vars ? { key, vars } : { key };
+}
+
+/**
+ * Translates a MessageRef carried by an error. Null when the key is not the module's (an error
+ * the host raised, e.g. its CSRF check, with a key of its own catalog): callers then show the
+ * error's English message.
+ */
+export function translateRef(t: ModuleTranslate, ref: MessageRef): string | null {
+  if (!Object.prototype.hasOwnProperty.call(fr, ref.key)) return null;
+  return t(ref.key as ModuleMessageKey, ref.vars);
+}
