@@ -139,12 +139,17 @@ const CASES: readonly TargetCase[] = [
     image: 'e2e_partition',
     locationLabel: 'partition locale',
     wipe: (file) => {
-      // boot code, the gap after the MBR, partitions 1 and 2; the table (bytes 446–511) stays,
-      // or the storage partition could not be found; the storage partition is never touched
+      // boot code and disk signature, the CHS fields of the MBR's table entries, the gap after the
+      // MBR, partitions 1 and 2. The entries' type and LBA start/size stay (the storage partition
+      // must still be found); the storage partition is never touched.
       const gapEnd = partitionExtent(file, 1).start;
       const fd = fs.openSync(file, 'r+');
       try {
         fs.writeSync(fd, Buffer.alloc(446), 0, 446, 0);
+        for (let e = 0; e < 4; e++) {
+          fs.writeSync(fd, Buffer.alloc(3), 0, 3, 446 + 16 * e + 1); // CHS of the first sector
+          fs.writeSync(fd, Buffer.alloc(3), 0, 3, 446 + 16 * e + 5); // CHS of the last sector
+        }
         fs.writeSync(fd, Buffer.alloc(gapEnd - 512), 0, gapEnd - 512, 512);
         for (const n of [1, 2]) {
           const { start, size } = partitionExtent(file, n);
