@@ -8,7 +8,6 @@ import { smbPublicView } from '../../src/images/smb-settings';
 import { createHash, randomBytes } from 'crypto';
 import ejs from 'ejs';
 import * as fs from 'fs';
-import type { Server } from 'http';
 import * as path from 'path';
 import { PassThrough } from 'stream';
 import { BootPlanStore } from '../../src/boot/boot-plan-store';
@@ -16,17 +15,13 @@ import { DeploySender } from '../../src/deploy/deploy-sender';
 import { type SenderProcess, senderSettingsFrom, udpSenderArgs } from '../../src/deploy/udp-sender-command';
 import { wireDeploy } from '../../src/deploy/wire-deploy';
 import { Mac } from '../../src/domain/mac';
-import { errorMiddleware } from '../../src/http/error-middleware';
-import { registerPageRoutes } from '../../src/http/page-routes';
-import { type ImageWiring, wireImages } from '../../src/images/wire-images';
-import { MachineInventory } from '../../src/inventory/machine-inventory';
 import { type ActionWiring, wireActions } from '../../src/index';
 import { FieldErrors } from '../../src/actions/field-errors';
 import { parseConfigForm } from '../../src/http/config-routes';
 import { moduleTranslator } from '../../src/i18n/module-messages';
 import { pageI18n } from '../../src/i18n/page-i18n';
-import { migrateClonage } from '../../src/store/clonage-schema';
-import { createFakeHost, type FakeHost, fakeHostApp, listen, USERS } from '../helpers/fake-host';
+import { createFakeHost, type FakeHost, USERS } from '../helpers/fake-host';
+import { type ImageRig, startImageRig } from './image-rig';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const TABLE = Buffer.from('label: dos\nlabel-id: 0x1234\ndevice: /dev/sda\nunit: sectors\nsector-size: 512\n\n/dev/sda1 : start=2048, size=163840, type=83\n');
@@ -40,23 +35,17 @@ interface FakeProc {
 }
 
 describe('multicast deploy, server side', () => {
+  let rig: ImageRig;
   let host: FakeHost;
   let actions: ActionWiring;
-  let images: ImageWiring;
   let bootPlans: BootPlanStore;
-  let server: Server;
   let base: string;
   let procs: FakeProc[];
   let deployer: DeploySender;
 
   beforeEach(async () => {
-    host = createFakeHost();
-    migrateClonage(host.db);
-    host.settings.set('deploy.interface', 'eth1');
-    bootPlans = new BootPlanStore(host.db, host.clock);
-    const inventory = new MachineInventory(host.directory, host.dhcp);
-    registerPageRoutes({ host, inventory });
-    images = wireImages(host, { reserveBytes: 0 });
+    const fresh = createFakeHost();
+    fresh.settings.set('deploy.interface', 'eth1');
     procs = [];
     // The spawn port: a fake udp-sender that records its arguments and stdin, exits when told.
     const spawn = (cmd: string, args: readonly string[]): SenderProcess => {
@@ -69,18 +58,14 @@ describe('multicast deploy, server side', () => {
       procs.push(p);
       return { pid: 4242, stdin, stderr: new PassThrough(), exited, kill: (s) => { p.signals.push(s); exit(null); } };
     };
-    deployer = new DeploySender({ store: images.store, clock: host.clock, logger: host.logger, settings: host.settings, spawn, pollMs: 5, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) });
-    actions = await wireActions(host, inventory, { bootPlans, tickMs: 0, sources: wireDeploy(host, images).sources, deployer });
-    images.attach(actions.service);
-    host.web.router.use(errorMiddleware(host.web, host.logger));
-    ({ server, base } = await listen(fakeHostApp(host)));
+    rig = await startImageRig(async (p) => {
+      deployer = new DeploySender({ store: p.images.store, clock: p.host.clock, logger: p.host.logger, settings: p.host.settings, spawn, pollMs: 5,
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)) });
+      return wireActions(p.host, p.inventory, { bootPlans: p.bootPlans, tickMs: 0, sources: wireDeploy(p.host, p.images).sources, deployer });
+    }, fresh);
+    ({ host, actions, bootPlans, base } = rig);
   });
-  afterEach(async () => {
-    await actions.stop();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-    host.cleanup();
-  });
+  afterEach(() => rig.stop());
 
   async function until(what: string, ok: () => boolean): Promise<void> {
     for (let i = 0; i < 400 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));

@@ -4,57 +4,28 @@
  */
 import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
-import type { Server } from 'http';
 import * as path from 'path';
-import { BootPlanStore } from '../../src/boot/boot-plan-store';
-import { Mac } from '../../src/domain/mac';
-import { errorMiddleware } from '../../src/http/error-middleware';
-import { registerPageRoutes } from '../../src/http/page-routes';
-import { type ImageWiring, wireImages } from '../../src/images/wire-images';
-import { MachineInventory } from '../../src/inventory/machine-inventory';
-import { type ActionWiring, wireActions } from '../../src/index';
-import { migrateClonage } from '../../src/store/clonage-schema';
-import { createFakeHost, type FakeHost, fakeHostApp, listen, USERS } from '../helpers/fake-host';
+import type { ActionWiring } from '../../src/index';
+import type { FakeHost } from '../helpers/fake-host';
+import { type ImageRig, startImageRig } from './image-rig';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const MAC1 = '02:00:00:00:00:01';
 const TABLE = Buffer.from('label: dos\nlabel-id: 0x1234\ndevice: /dev/sda\nunit: sectors\nsector-size: 512\n\n/dev/sda1 : start=2048, size=163840, type=83\n');
 
 describe('image store agent endpoints', () => {
+  let rig: ImageRig;
   let host: FakeHost;
   let actions: ActionWiring;
-  let images: ImageWiring;
-  let bootPlans: BootPlanStore;
-  let server: Server;
   let base: string;
 
   beforeEach(async () => {
-    host = createFakeHost();
-    migrateClonage(host.db);
-    bootPlans = new BootPlanStore(host.db, host.clock);
-    const inventory = new MachineInventory(host.directory, host.dhcp);
-    registerPageRoutes({ host, inventory });
-    images = wireImages(host, { reserveBytes: 0 });
-    actions = await wireActions(host, inventory, { bootPlans, tickMs: 0 });
-    images.attach(actions.service);
-    host.web.router.use(errorMiddleware(host.web, host.logger));
-    ({ server, base } = await listen(fakeHostApp(host)));
+    rig = await startImageRig();
+    ({ host, actions, base } = rig);
   });
-  afterEach(async () => {
-    await actions.stop();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-    host.cleanup();
-  });
+  afterEach(() => rig.stop());
 
-  async function runningJob(type: 'backup' | 'restore', machine: string, params: Record<string, string> = {}) {
-    await actions.service.create(USERS.admin.user, { type, parcs: ['salle1'], machines: [machine], params });
-    await actions.service.tick(host.clock.now());
-    const plan = bootPlans.get(Mac.parse(`02:00:00:00:00:0${machine.slice(-1)}`));
-    if (plan?.kind !== 'job') throw new Error('no armed job');
-    const job = actions.service.fetchJob(plan.jobId, plan.token);
-    return { jobId: plan.jobId, token: plan.token, job, url: `${base}/modules/clonage/api/agent/jobs/${plan.jobId}/image` };
-  }
+  const runningJob = (type: 'backup' | 'restore', machine: string, params: Record<string, string> = {}) => rig.runningJob(type, machine, params);
   const put = (url: string, token: string, data: Buffer, headers: Record<string, string> = {}) =>
     fetch(url, { method: 'PUT', body: data, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'x-sha256': sha(data), ...headers } });
   const get = (url: string, token: string) => fetch(url, { headers: { authorization: `Bearer ${token}` } });

@@ -5,19 +5,12 @@
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
-import type { Server } from 'http';
 import * as path from 'path';
 import { BUILTIN_DEFAULTS, parseActionParams, paramDefaultsFrom } from '../../src/actions/action-params';
 import { parseStoragePart, partitionDisk } from '../../src/actions/store-params';
-import { BootPlanStore } from '../../src/boot/boot-plan-store';
-import { Mac } from '../../src/domain/mac';
-import { errorMiddleware } from '../../src/http/error-middleware';
-import { registerPageRoutes } from '../../src/http/page-routes';
-import { type ImageWiring, wireImages } from '../../src/images/wire-images';
-import { MachineInventory } from '../../src/inventory/machine-inventory';
-import { type ActionWiring, wireActions } from '../../src/index';
-import { migrateClonage } from '../../src/store/clonage-schema';
-import { createFakeHost, type FakeHost, fakeHostApp, listen, MemorySettings, USERS } from '../helpers/fake-host';
+import type { ActionWiring } from '../../src/index';
+import { type FakeHost, MemorySettings, USERS } from '../helpers/fake-host';
+import { type ImageRig, startImageRig } from './image-rig';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const now = new Date('2025-03-10T10:00:00Z');
@@ -65,40 +58,17 @@ describe('store and storage_part parameters', () => {
 });
 
 describe('agent-written images: commit over HTTP', () => {
+  let rig: ImageRig;
   let host: FakeHost;
   let actions: ActionWiring;
-  let images: ImageWiring;
-  let bootPlans: BootPlanStore;
-  let server: Server;
-  let base: string;
 
   beforeEach(async () => {
-    host = createFakeHost();
-    migrateClonage(host.db);
-    bootPlans = new BootPlanStore(host.db, host.clock);
-    const inventory = new MachineInventory(host.directory, host.dhcp);
-    registerPageRoutes({ host, inventory });
-    images = wireImages(host, { reserveBytes: 0 });
-    actions = await wireActions(host, inventory, { bootPlans, tickMs: 0 });
-    images.attach(actions.service);
-    host.web.router.use(errorMiddleware(host.web, host.logger));
-    ({ server, base } = await listen(fakeHostApp(host)));
+    rig = await startImageRig();
+    ({ host, actions } = rig);
   });
-  afterEach(async () => {
-    await actions.stop();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-    host.cleanup();
-  });
+  afterEach(() => rig.stop());
 
-  async function runningJob(type: 'backup' | 'restore', params: Record<string, string>) {
-    await actions.service.create(USERS.admin.user, { type, parcs: ['salle1'], machines: ['pc01'], params });
-    await actions.service.tick(host.clock.now());
-    const plan = bootPlans.get(Mac.parse('02:00:00:00:00:01'));
-    if (plan?.kind !== 'job') throw new Error('no armed job');
-    const job = actions.service.fetchJob(plan.jobId, plan.token);
-    return { jobId: plan.jobId, token: plan.token, job, url: `${base}/modules/clonage/api/agent/jobs/${plan.jobId}/image` };
-  }
+  const runningJob = (type: 'backup' | 'restore', params: Record<string, string>) => rig.runningJob(type, 'pc01', params);
   const manifest = (image: string, store = 'store partition sda3') => ['clonage-image 1', `image ${image}`, 'disk sda 209715200 512', 'chunk_bytes 67108864',
     store, `table table.sfdisk 120 ${sha('t')}`, 'part 1 sda1 ext4 partclone.extfs partclone zstd 83886080 11058176',
     `chunk 1 sda1.pc.zst.000 5000 ${sha('c')}`, 'part 3 sda3 clonage_store none none none 62914560 0', 'end 1', ''].filter(Boolean).join('\n');
