@@ -10,9 +10,8 @@
 import type { Database } from 'better-sqlite3';
 import { InputError } from '../domain/errors';
 import type { BackupLocation, BackupRecords } from './backup-records';
-import { type CommitDraft, parseCommit } from './image-manifest';
+import { type CommitDraft, manifestOfDraft, parseCommit } from './image-manifest';
 import type { ImageManifest } from './image-types';
-import { MANIFEST_FORMAT, MANIFEST_VERSION } from './image-types';
 
 export interface AgentCommitContext {
   readonly db: Database;
@@ -30,23 +29,9 @@ export interface AgentCommitContext {
 
 /** The manifest.json kept in the row: the agent's declaration, marked as verified by the agent. */
 export function agentVerifiedManifest(d: CommitDraft, ctx: AgentCommitContext): ImageManifest {
-  const all = [d.table, ...(d.head ? [d.head] : []), ...d.partitions.flatMap((p) => p.chunks)];
   return {
-    format: MANIFEST_FORMAT,
-    version: MANIFEST_VERSION,
-    image: ctx.image,
-    mac: ctx.mac,
-    machine: ctx.machine,
-    createdAt: ctx.now.toISOString(),
-    jobId: ctx.jobId,
-    disk: d.disk,
     // The sfdisk text stays on the PC / share: the server never received it.
-    partitionTable: { ...d.table, label: 'unknown', text: '' },
-    head: d.head,
-    chunkBytes: d.chunkBytes,
-    tools: d.tools,
-    partitions: d.partitions,
-    storedBytes: all.reduce((s, f) => s + f.bytes, 0),
+    ...manifestOfDraft(d, { ...ctx, createdAt: ctx.now.toISOString() }, { label: 'unknown', text: '' }),
     location: ctx.location,
     verifiedBy: 'agent',
     ...(d.store?.kind === 'partition' ? { storagePartition: d.store.where } : {}),

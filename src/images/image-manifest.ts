@@ -156,12 +156,16 @@ export function parseCommit(text: string): CommitDraft {
   return { disk, chunkBytes, table, head, tools, partitions, ...(store ? { store } : {}) };
 }
 
-export interface ManifestContext {
+/** Who and when an image is: the same for every store. */
+export interface ManifestIdentity {
   readonly image: string;
   readonly mac: string;
   readonly machine: string;
   readonly createdAt: string;
   readonly jobId: string;
+}
+
+export interface ManifestContext extends ManifestIdentity {
   readonly tableText: string;
 }
 
@@ -173,17 +177,25 @@ export function tableLabel(text: string): string {
 }
 
 export function buildManifest(d: CommitDraft, ctx: ManifestContext): ImageManifest {
+  return manifestOfDraft(d, ctx, { label: tableLabel(ctx.tableText), text: ctx.tableText });
+}
+
+/**
+ * manifest.json from a parsed commit. `table` is what the server knows of the sfdisk dump: its
+ * label and text when it holds the file, nothing when the image stayed on the PC or a share.
+ */
+export function manifestOfDraft(d: CommitDraft, id: ManifestIdentity, table: { readonly label: string; readonly text: string }): ImageManifest {
   const all = [d.table, ...(d.head ? [d.head] : []), ...d.partitions.flatMap((p) => p.chunks)];
   return {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
-    image: ctx.image,
-    mac: ctx.mac,
-    machine: ctx.machine,
-    createdAt: ctx.createdAt,
-    jobId: ctx.jobId,
+    image: id.image,
+    mac: id.mac,
+    machine: id.machine,
+    createdAt: id.createdAt,
+    jobId: id.jobId,
     disk: d.disk,
-    partitionTable: { ...d.table, label: tableLabel(ctx.tableText), text: ctx.tableText },
+    partitionTable: { ...d.table, ...table },
     head: d.head,
     chunkBytes: d.chunkBytes,
     tools: d.tools,
