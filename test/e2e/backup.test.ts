@@ -109,7 +109,7 @@ const CASES: readonly TargetCase[] = [
       { part: 1, fs: 'ext4', files: { 'big.bin': 3 * MIB, 'etc/hostname': 's101-pc01\n', 'home/eleve/notes.txt': 'contrôle de maths\n', 'empty': '' } },
       { part: 2, fs: 'ntfs', files: { 'Windows/big.bin': 2 * MIB, 'readme.txt': 'salut\r\n', 'Users/Élève/Documents/devoir.txt': 'à rendre lundi\r\n' } },
     ],
-    // no target field: the server store is the only target (module.json backup.target = server)
+    // no store field: the wizard's default, module.json backup.target = server
     backupFields: { disk: 'vda', compression: 'zstd', image: 'e2e_server', auto_reboot: 'always' },
     restoreFields: { disk: 'vda', image: 'e2e_server', auto_reboot: 'always' },
     image: 'e2e_server',
