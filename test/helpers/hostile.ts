@@ -8,12 +8,10 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
-import { defaultConfig, type ShellConfig } from '../../src/shell/config';
-import { startShell, type Shell } from '../../src/shell/shell';
-import { memoryLogger } from '../../src/shell/logger';
+import type { Shell } from '../../src/shell/shell';
 import { SqliteSettingsStore } from '../../src/shell/settings-store';
 import type { Clock, SettingsStore } from '../../src/host/contract';
-import { APP_ROOT, USERS } from './test-shell';
+import { startTestShell, USERS } from './test-shell';
 
 // ------------------------------------------------------------------ payloads
 
@@ -83,18 +81,7 @@ export interface RestartableShell extends Shell {
 
 /** The shell as test-shell.ts configures it, but on a data dir the caller owns (restart tests). */
 export async function startShellOn(dataDir: string, clock: Clock, settings: Record<string, unknown> = {}): Promise<RestartableShell> {
-  const base = defaultConfig(APP_ROOT);
-  const config: ShellConfig = {
-    ...base,
-    dataDir,
-    listen: { host: '127.0.0.1', port: 0 },
-    dhcp: { ...base.dhcp, configFile: path.join(dataDir, 'dnsmasq.conf') },
-    network: { ...base.network, wakeBroadcasts: ['127.255.255.255'] },
-    moduleSettings: { clonage: { 'tftp.port': 0, 'tftp.bindAddress': '127.0.0.1', ...settings } },
-  };
-  const lines: string[] = [];
-  const shell = await startShell(config, { clock, logger: () => memoryLogger(lines), autoEnable: ['clonage'], keepAliveTimeoutMs: 0 });
-  return Object.assign(shell, { dataDir, logLines: lines });
+  return startTestShell({ moduleSettings: { clonage: { 'tftp.port': 0, 'tftp.bindAddress': '127.0.0.1', ...settings } } }, { dataDir, clock, autoEnable: ['clonage'] });
 }
 
 /** The module's settings, as its Configuration page and the module itself read them. */

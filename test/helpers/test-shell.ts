@@ -26,9 +26,9 @@ export interface TestShell extends Shell {
 /** The real standalone shell on a loopback ephemeral port, with a temporary data dir. */
 export async function startTestShell(
   overrides: Partial<ShellConfig> = {},
-  opts: { autoEnable?: string[]; clock?: Clock; beforeStart?: (dataDir: string) => void } = {},
+  opts: { autoEnable?: string[]; clock?: Clock; beforeStart?: (dataDir: string) => void; /** an existing data dir (restart tests) */ dataDir?: string } = {},
 ): Promise<TestShell> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clonage-shell-'));
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'clonage-shell-'));
   const base = defaultConfig(APP_ROOT);
   const config: ShellConfig = {
     ...base,
