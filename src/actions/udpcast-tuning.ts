@@ -17,8 +17,8 @@ export interface UdpcastTuning {
 export const DEFAULT_UDPCAST_TUNING: UdpcastTuning = { retriesUntilDrop: 60, maxBitrate: null };
 
 export const RETRIES_RANGE = { min: 5, max: 1000 } as const;
-/** The agent accepts the same shape (pxe/agent/agent-lib.sh check_job_values). */
-export const MAX_BITRATE_PATTERN = /^[1-9][0-9]{0,5}[kmg]?$/;
+/** udp-sender's --max-bitrate shape; the agent accepts the same (pxe/agent/agent-lib.sh check_job_values). */
+export const MAX_BITRATE_PATTERN = /^[1-9][0-9]{0,5}[kmg]?$/i;
 
 /** Unusable values fall back to the defaults (logged by the caller if it wishes): a bad setting never blocks a clone. */
 export function udpcastTuningFrom(settings: { getOr<T>(key: string, fallback: T): T }): UdpcastTuning {
@@ -29,6 +29,6 @@ export function udpcastTuningFrom(settings: { getOr<T>(key: string, fallback: T)
       Number.isInteger(retries) && (retries as number) >= RETRIES_RANGE.min && (retries as number) <= RETRIES_RANGE.max
         ? (retries as number)
         : DEFAULT_UDPCAST_TUNING.retriesUntilDrop,
-    maxBitrate: typeof bitrate === 'string' && MAX_BITRATE_PATTERN.test(bitrate.toLowerCase()) ? bitrate.toLowerCase() : null,
+    maxBitrate: typeof bitrate === 'string' && MAX_BITRATE_PATTERN.test(bitrate) ? bitrate.toLowerCase() : null,
   };
 }

@@ -4,6 +4,7 @@
  * own process group so it can be killed with everything it started; tests wrap it in
  * `ip netns exec`.
  */
+import { MAX_BITRATE_PATTERN } from '../actions/udpcast-tuning';
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { ModuleMessageKey } from '../i18n/module-messages';
@@ -19,12 +20,11 @@ export interface SenderSettings {
 }
 
 const IFACE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
-const BITRATE = /^[1-9][0-9]{0,5}[kmg]?$/i;
 
 /** Per-setting checks, shared with the Configuration page: the error text, or null when valid. */
 export const DEPLOY_SETTING_CHECKS: Readonly<Record<'deploy.interface' | 'deploy.maxBitrate' | 'deploy.retriesUntilDrop', (v: unknown) => string | null>> = {
   'deploy.interface': (v) => (typeof v === 'string' && IFACE.test(v) && v !== '.' && v !== '..' ? null : 'not a valid network interface name'),
-  'deploy.maxBitrate': (v) => (v === '' || (typeof v === 'string' && BITRATE.test(v)) ? null : 'expected e.g. 600m or empty'),
+  'deploy.maxBitrate': (v) => (v === '' || (typeof v === 'string' && MAX_BITRATE_PATTERN.test(v)) ? null : 'expected e.g. 600m or empty'),
   'deploy.retriesUntilDrop': (v) => (Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 1000 ? null : 'a whole number between 1 and 1000'),
 };
 
