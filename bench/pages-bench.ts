@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { hashUserPassword } from '../src/directory/password';
+import { hashUserPassword } from '../src/shell/directory/password';
 import { defaultConfig } from '../src/shell/config';
 import { startShell } from '../src/shell/shell';
 

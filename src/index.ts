@@ -1,20 +1,20 @@
 import type { HostContext, ModuleInstance } from './host/contract';
 import { migrateClonage } from './store/clonage-schema';
 import { MachineInventory } from './inventory/machine-inventory';
-import { registerPageRoutes } from './http/page-routes';
-import { registerConfigRoutes } from './http/config-routes';
+import { registerPageRoutes } from './http/admin/page-routes';
+import { registerConfigRoutes } from './http/admin/config-routes';
 import { errorMiddleware } from './http/error-middleware';
 import { BootPlanStore } from './boot/boot-plan-store';
 import { BootService } from './boot/boot-service';
 import { ToolkitRegistry } from './toolkits/toolkit-registry';
 import { ToolkitInstaller } from './toolkits/toolkit-installer';
-import { wireActions } from './actions/wire-actions';
+import { wireActions } from './actions/engine/wire-actions';
 import { actionWaker } from './wake/action-waker';
 import { createEmitterPreparation } from './emitter';
 import { wireImages } from './images/wire-images';
 import { wireDeploy } from './deploy/wire-deploy';
 
-export { wireActions, type ActionWiring, type ActionWiringOptions } from './actions/wire-actions';
+export { wireActions, type ActionWiring, type ActionWiringOptions } from './actions/engine/wire-actions';
 
 /**
  * The module's only entry point: the host calls register() when the module is enabled and

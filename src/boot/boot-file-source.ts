@@ -10,7 +10,7 @@
  * consumed only when its agent fetches it (docs/agent-protocol.md).
  */
 import type { Logger } from '../host/contract';
-import { Mac } from '../domain/mac';
+import { Mac } from '../common/domain/mac';
 import { bufferFile, type FileSource, type TftpClient, type TftpFile } from '../tftp/file-source';
 import { localPlan, type BootPlan } from './boot-plan';
 import type { MenuSettings } from './menu-settings';

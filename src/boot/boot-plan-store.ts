@@ -9,10 +9,10 @@
  * purgeConsumed() forgets old consumed rows the same way.
  */
 import type { Database, Statement } from 'better-sqlite3';
-import { ConflictError } from '../domain/errors';
-import { Mac } from '../domain/mac';
+import { ConflictError } from '../common/domain/errors';
+import { Mac } from '../common/domain/mac';
 import type { Clock } from '../host/contract';
-import { migrate, type Migration } from '../store/migrations';
+import { migrate, type Migration } from '../common/store/migrations';
 import { checkJobId, jobPlan, localPlan, menuPlan, type BootPlan } from './boot-plan';
 
 export const BOOT_MIGRATION_OWNER = 'clonage.boot';

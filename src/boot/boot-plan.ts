@@ -12,7 +12,7 @@
  * Plans can only be built by the functions below; the brand makes a hand-made object a type error.
  */
 import { randomBytes } from 'node:crypto';
-import { InputError } from '../domain/errors';
+import { InputError } from '../common/domain/errors';
 
 export const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** 32 random bytes in base64url, no padding (docs/agent-protocol.md). */

@@ -6,7 +6,7 @@ import type { ToolkitRegistry } from '../toolkits/toolkit-registry';
 import { BootFileSource } from './boot-file-source';
 import type { BootPlanStore } from './boot-plan-store';
 import { assembleBootRoot, type BootRootReport } from './boot-root';
-import { httpBootRoutes } from './http-boot-routes';
+import { httpBootRoutes } from '../http/pc/boot-routes';
 import { menuSettingsFromStore, type MenuSettings } from './menu-settings';
 
 export interface BootServiceDeps {

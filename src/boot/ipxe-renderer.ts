@@ -1,7 +1,7 @@
 /**
  * iPXE scripts for the same plans, served over HTTP (GET <server>/boot/ipxe?mac=...). Pure and
  * deterministic, checked by golden files. Kernels and initrds are fetched by URL from
- * <server>/boot/files/<toolkit>/{vmlinuz,initrd.img} (src/boot/http-boot-routes.ts).
+ * <server>/boot/files/<toolkit>/{vmlinuz,initrd.img} (src/http/pc/boot-routes.ts).
  *
  * No Maintenance menu here, on purpose: an iPXE script is a public file, so a password check
  * written in it (iseq ${password} ...) would publish the password or let anyone skip the check

@@ -11,7 +11,7 @@
  * `$4$` stays available (and is checked against `sha1pass` in the tests) for interoperability.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { InputError } from '../domain/errors';
+import { InputError } from '../common/domain/errors';
 import { msg } from '../i18n/module-messages';
 
 export type MenuPasswordScheme = 'sha512-crypt' | 'sha1';

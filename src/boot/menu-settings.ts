@@ -2,7 +2,7 @@
  * What the boot renderers need besides a plan: the admin's menu choices, the server URL as PCs
  * reach it, and which toolkits are installed (so the menu never offers an entry that cannot boot).
  */
-import { InputError } from '../domain/errors';
+import { InputError } from '../common/domain/errors';
 import type { SettingsStore } from '../host/contract';
 import { checkServerUrl, checkToolkitName } from './boot-plan';
 import { MANUAL_MODES, type ManualMode } from './kernel-args';

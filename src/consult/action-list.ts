@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { InputError } from '../domain/errors';
+import { InputError } from '../common/domain/errors';
 
 export interface ActionListFilter {
   readonly type?: string;

@@ -11,10 +11,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import type { ActionRow, DeployParams, DeployStream } from '../actions/action-types';
-import { isTerminal } from '../actions/action-types';
-import type { Deployer, DeployCoordination } from '../actions/deploy-coordination';
-import { reason } from '../actions/action-core';
+import type { ActionRow, DeployParams, DeployStream } from '../actions/model/action-types';
+import { isTerminal } from '../actions/model/action-types';
+import type { Deployer, DeployCoordination } from '../actions/engine/deploy-coordination';
+import { reason } from '../actions/engine/action-core';
 import type { Clock, Logger } from '../host/contract';
 import { msg } from '../i18n/module-messages';
 import type { ImageStore } from '../images/image-store';

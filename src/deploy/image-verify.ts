@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import type { DeployStream } from '../actions/action-types';
-import { ClonageError } from '../domain/errors';
+import type { DeployStream } from '../actions/model/action-types';
+import { ClonageError } from '../common/domain/errors';
 import { assertFileName } from '../images/image-names';
 import type { ImageStore } from '../images/image-store';
 import type { ImageFile, ImageManifest } from '../images/image-types';

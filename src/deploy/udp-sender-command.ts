@@ -4,7 +4,7 @@
  * own process group so it can be killed with everything it started; tests wrap it in
  * `ip netns exec`.
  */
-import { MAX_BITRATE_PATTERN } from '../actions/udpcast-tuning';
+import { MAX_BITRATE_PATTERN } from '../actions/params/udpcast-tuning';
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { ModuleMessageKey } from '../i18n/module-messages';

@@ -1,4 +1,4 @@
-import type { DeploySources } from '../actions/deploy-params';
+import type { DeploySources } from '../actions/params/deploy-params';
 import type { HostContext } from '../host/contract';
 import type { ImageWiring } from '../images/wire-images';
 import { DeploySender } from './deploy-sender';

@@ -15,11 +15,11 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from '../domain/errors';
+import { InputError } from '../common/domain/errors';
 import type { SettingsStore } from '../host/contract';
-import { LocalNetlogonDestination, type NetlogonDestination } from '../netlogon/netlogon-writer';
-import { SmbNetlogonDestination } from '../netlogon/smb-destination';
-import { parseSambaCredentials } from '../wake/samba-command';
+import { LocalNetlogonDestination, type NetlogonDestination } from './netlogon-writer';
+import { SmbNetlogonDestination } from './smb-destination';
+import { parseSambaCredentials } from '../samba/samba-command';
 
 export type Settings = Pick<SettingsStore, 'getOr'>;
 

@@ -3,9 +3,9 @@
  * EmitterPreparer the action service calls, the post-clone service, and their HTTP endpoints.
  */
 import type { HostContext } from '../host/contract';
-import { registerEmitterRoutes } from '../http/emitter-routes';
-import type { NetlogonDestination } from '../netlogon/netlogon-writer';
-import { loadNetlogonTemplates } from '../netlogon/template';
+import { registerEmitterRoutes } from '../http/pc/emitter-routes';
+import type { NetlogonDestination } from './netlogon-writer';
+import { loadNetlogonTemplates } from './netlogon-template';
 import { netlogonDestinationFrom, scriptOptionsFrom } from './emitter-settings';
 import { type EmitterMachine, NetlogonEmitterPreparer } from './netlogon-emitter-preparer';
 import { PostCloneService } from './postclone-service';

@@ -12,20 +12,20 @@
  *     fails (timeout) — then prepare() rejects and nothing is armed.
  * Other actions resolve at once. Timeouts are the service's (emitter.ackTimeoutMinutes).
  */
-import { hashToken, newToken, tokenMatches, ACTION_ID_PATTERN } from '../actions/job-token';
-import type { EmitterPreparer } from '../actions/action-lifecycle';
-import { cloneDomainOf } from '../actions/action-params';
-import { ActionStore } from '../actions/action-store';
-import type { ActionRow, EventRow, TargetRow } from '../actions/action-types';
-import { GoneError } from '../actions/agent-jobs';
-import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../domain/errors';
-import { Hostname } from '../domain/hostname';
-import { Ipv4 } from '../domain/ipv4';
-import { Mac } from '../domain/mac';
+import { hashToken, newToken, tokenMatches, ACTION_ID_PATTERN } from '../agent/job-identity';
+import type { EmitterPreparer } from '../actions/engine/action-lifecycle';
+import { cloneDomainOf } from '../actions/params/clone-params';
+import { ActionStore } from '../actions/model/action-store';
+import type { ActionRow, EventRow, TargetRow } from '../actions/model/action-types';
+import { GoneError } from '../agent/agent-jobs';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../common/domain/errors';
+import { Hostname } from '../common/domain/hostname';
+import { Ipv4 } from '../common/domain/ipv4';
+import { Mac } from '../common/domain/mac';
 import type { Clock, Logger } from '../host/contract';
-import { EMITTER_SCRIPT, emitterFiles, POSTCLONE_SCRIPT } from '../netlogon/emitter-scripts';
-import { type NetlogonDestination, NetlogonWriter } from '../netlogon/netlogon-writer';
-import type { NetlogonTemplates } from '../netlogon/template';
+import { EMITTER_SCRIPT, emitterFiles, POSTCLONE_SCRIPT } from './emitter-scripts';
+import { type NetlogonDestination, NetlogonWriter } from './netlogon-writer';
+import type { NetlogonTemplates } from './netlogon-template';
 import type { ScriptOptions } from './emitter-settings';
 import { PreparationStore } from './preparation-store';
 import type { Database } from 'better-sqlite3';

@@ -7,12 +7,12 @@
  * while the action runs or for `postclone.validHours` after it ended.
  */
 import type { Database } from 'better-sqlite3';
-import { ActionStore } from '../actions/action-store';
-import type { TargetRow } from '../actions/action-types';
-import { GoneError } from '../actions/agent-jobs';
-import { hashToken, tokenMatches } from '../actions/job-token';
-import { ForbiddenError, InputError, NotFoundError, UnauthorizedError } from '../domain/errors';
-import { Mac } from '../domain/mac';
+import { ActionStore } from '../actions/model/action-store';
+import type { TargetRow } from '../actions/model/action-types';
+import { GoneError } from '../agent/agent-jobs';
+import { hashToken, tokenMatches } from '../agent/job-identity';
+import { ForbiddenError, InputError, NotFoundError, UnauthorizedError } from '../common/domain/errors';
+import { Mac } from '../common/domain/mac';
 import type { Clock, DhcpApi, Logger } from '../host/contract';
 import { type JoinCredentials, joinCredentialsFrom, postCloneValidHours, type Settings } from './emitter-settings';
 import { PreparationStore } from './preparation-store';

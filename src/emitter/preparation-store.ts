@@ -5,7 +5,7 @@
  * resumes a preparation (same tokens) and still removes scripts left behind.
  */
 import type { Database } from 'better-sqlite3';
-import type { ActionState } from '../actions/action-types';
+import type { ActionState } from '../actions/model/action-types';
 
 export interface PreparationRow {
   readonly actionId: string;

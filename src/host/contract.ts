@@ -6,9 +6,10 @@
  */
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { Database } from 'better-sqlite3';
-import type { Mac } from '../domain/mac';
-import type { Ipv4 } from '../domain/ipv4';
-import type { Hostname } from '../domain/hostname';
+import type { Mac } from '../common/domain/mac';
+import type { Ipv4 } from '../common/domain/ipv4';
+import type { Hostname } from '../common/domain/hostname';
+import type { Locale } from '../common/i18n/locale';
 
 /** Rights as SE3 names them in ou=Rights. Modules may declare others in their manifest. */
 export type Right = 'system_is_admin' | 'parc_can_clone' | (string & {});
@@ -17,7 +18,7 @@ export type Right = 'system_is_admin' | 'parc_can_clone' | (string & {});
  * The language a user reads pages in. The host chooses it (the user's choice, else the browser's
  * Accept-Language, else French) and tells the module through HostWeb.locale.
  */
-export type Locale = 'fr' | 'en';
+export type { Locale };
 
 export interface HostUser {
   readonly login: string;

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { HostWeb, Logger } from '../host/contract';
-import { ClonageError, httpStatusOf, InputError } from '../domain/errors';
+import { ClonageError, httpStatusOf, InputError } from '../common/domain/errors';
 import { translateRef } from '../i18n/module-messages';
 import { requestT, withPageI18n } from '../i18n/page-i18n';
 

@@ -3,9 +3,9 @@
  * French catalog is a compile error where code names it (`msg`, `moduleTranslator`); the English
  * catalog is typed from the French one, so a missing or extra English key is a compile error too.
  */
-import type { MessageRef } from '../domain/errors';
+import type { MessageRef } from '../common/domain/errors';
 import type { Locale } from '../host/contract';
-import { createTranslator, type MessageVars, type Translate } from './translator';
+import { createTranslator, type MessageVars, type Translate } from '../common/i18n/translator';
 import { enErrors } from './messages/en-errors';
 import { enEvents } from './messages/en-events';
 import { enForms } from './messages/en-forms';
@@ -14,7 +14,7 @@ import { frErrors } from './messages/fr-errors';
 import { frEvents } from './messages/fr-events';
 import { frForms } from './messages/fr-forms';
 import { frPages } from './messages/fr-pages';
-import { VALUE_CATALOGS } from './value-messages';
+import { VALUE_CATALOGS } from '../common/i18n/value-catalogs';
 
 const fr = { ...frPages, ...frForms, ...frErrors, ...frEvents, ...VALUE_CATALOGS.fr };
 export type ModuleMessageKey = keyof typeof fr;

@@ -6,7 +6,7 @@
  */
 import type { Request } from 'express';
 import type { HostWeb, Locale } from '../host/contract';
-import type { MessageRef } from '../domain/errors';
+import type { MessageRef } from '../common/domain/errors';
 import { MODULE_CATALOGS, moduleTranslator, type ModuleMessageKey, type ModuleTranslate } from './module-messages';
 import { pageFormat, type PageFormat } from './page-format';
 

@@ -8,7 +8,7 @@
  * directories the answer names.
  */
 import type { Database } from 'better-sqlite3';
-import { InputError } from '../domain/errors';
+import { InputError } from '../common/domain/errors';
 import type { BackupLocation, BackupRecords } from './backup-records';
 import { type CommitDraft, manifestOfDraft, parseCommit } from './image-manifest';
 import type { ImageManifest } from './image-types';

@@ -17,7 +17,7 @@
  *
  * manifest.json (what the store keeps) is built from it by the server (buildManifest).
  */
-import { InputError } from '../domain/errors';
+import { InputError } from '../common/domain/errors';
 import { assertFileName, isSha256 } from './image-names';
 import {
   FS_MODES, type FsMode, IMAGE_COMPRESSIONS, type ImageCompression, type ImageFile, type ImageManifest, type ImagePartition,

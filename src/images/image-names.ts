@@ -2,8 +2,8 @@
  * Names that become paths under <dataDir>/images: checked here, once, with closed character sets.
  * Nothing from a request is joined to a path before passing one of these.
  */
-import { InputError } from '../domain/errors';
-import { Mac } from '../domain/mac';
+import { InputError } from '../common/domain/errors';
+import { Mac } from '../common/domain/mac';
 
 const IMAGE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 const FILE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$/;

@@ -5,9 +5,9 @@
  * action service (same checks as the other agent calls, and it counts as news from the agent).
  */
 import type { Database } from 'better-sqlite3';
-import { ConflictError, InputError, NotFoundError } from '../domain/errors';
+import { ConflictError, InputError, NotFoundError } from '../common/domain/errors';
 import type { Clock, Logger, SettingsStore } from '../host/contract';
-import type { ActionRow, TargetRow } from '../actions/action-types';
+import type { ActionRow, TargetRow } from '../actions/model/action-types';
 import { recordAgentImage } from './agent-store-commit';
 import { type BackupLocation, BackupRecords, type BackupRow } from './backup-records';
 import { buildManifest, manifestFiles, parseCommit, renderAgentManifest } from './image-manifest';

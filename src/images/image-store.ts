@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
-import { NotFoundError } from '../domain/errors';
+import { NotFoundError } from '../common/domain/errors';
 import { assertFileName, assertImageName, macDirName } from './image-names';
 import { type ImageFile, ImageIntegrityError, type ImageManifest, ImageStorageError, ImageTooLargeError, MAX_UPLOAD_BYTES } from './image-types';
 

@@ -3,7 +3,7 @@
  * `<dataDir>/images/<mac-with-dashes>/<image>/`, holding `manifest.json` and the files the agent
  * uploaded (partition table, boot area, chunks of the compressed partclone streams).
  */
-import { ClonageError } from '../domain/errors';
+import { ClonageError } from '../common/domain/errors';
 
 export const MANIFEST_FORMAT = 'clonage-image';
 export const MANIFEST_VERSION = 1;

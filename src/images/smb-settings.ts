@@ -10,7 +10,7 @@
  * Every value reaches busybox `mount -t cifs` as one argument: each is a closed character set,
  * without "," (the mount option separator) or a line break (the credentials answer is lines).
  */
-import { InputError } from '../domain/errors';
+import { InputError } from '../common/domain/errors';
 import { moduleTranslator, translateRef, type ModuleMessageKey, type ModuleTranslate } from '../i18n/module-messages';
 
 export const SMB_KEYS = {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { HostContext } from '../host/contract';
-import { registerImageRoutes } from '../http/image-routes';
+import { registerImageRoutes } from '../http/pc/image-routes';
 import { ImageService, type JobAuthority } from './image-service';
 import { ImageStore, type ImageStoreOptions } from './image-store';
 

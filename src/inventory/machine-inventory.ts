@@ -1,9 +1,9 @@
 import type { DhcpApi, Directory, DirectoryComputer } from '../host/contract';
-import { ForbiddenError } from '../domain/errors';
+import { ForbiddenError } from '../common/domain/errors';
 import { msg } from '../i18n/module-messages';
-import { parseParcName } from '../domain/hostname';
-import type { Mac } from '../domain/mac';
-import type { Ipv4 } from '../domain/ipv4';
+import { parseParcName } from '../common/domain/hostname';
+import type { Mac } from '../common/domain/mac';
+import type { Ipv4 } from '../common/domain/ipv4';
 
 /** A machine as the wizard shows it: the directory entry joined with its DHCP reservation. */
 export interface Machine {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../domain/errors';
-import { Ipv4 } from '../domain/ipv4';
+import { InputError } from '../common/domain/errors';
+import { Ipv4 } from '../common/domain/ipv4';
 
 /**
  * The standalone shell's configuration. Read from a JSON file (CLONAGE_CONFIG) merged over the

@@ -1,7 +1,7 @@
 import type { Express, Request, Response } from 'express';
 import type { Database } from 'better-sqlite3';
 import type { Clock, Directory, Logger } from '../host/contract';
-import { InputError } from '../domain/errors';
+import { InputError } from '../common/domain/errors';
 import type { ShellConfig } from './config';
 import { parseDhcpSettings } from './dhcp/dhcp-config';
 import { DhcpModule } from './dhcp/dhcp-module';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
 import type { ModuleManifest } from '../host/contract';
-import { InputError } from '../domain/errors';
+import { InputError } from '../common/domain/errors';
 import schema from '../host/module-manifest.schema.json';
 
 const validate = new Ajv({ allErrors: true }).compile(schema);

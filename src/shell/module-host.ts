@@ -6,9 +6,9 @@ import type {
   Clock, DhcpApi, Directory, HookContext, HostContext, HostNetwork, HostUser, LifecycleHook, Locale,
   Logger, ModuleInstance, ModuleManifest, RegisterModule,
 } from '../host/contract';
-import { ConflictError, NotFoundError } from '../domain/errors';
+import { ConflictError, NotFoundError } from '../common/domain/errors';
 import { shellMsg } from './i18n/shell-messages';
-import { migrate } from '../store/migrations';
+import { migrate } from '../common/store/migrations';
 import { readManifest, resolveModuleFile } from './manifest';
 import { SqliteSettingsStore } from './settings-store';
 import type { MenuItem, ShellWeb } from './shell-web';

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import type { Clock, HostUser, Locale } from '../host/contract';
-import { isLocale } from '../i18n/translator';
-import { migrate } from '../store/migrations';
+import { isLocale } from '../common/i18n/translator';
+import { migrate } from '../common/store/migrations';
 
 export interface Session {
   readonly id: string;

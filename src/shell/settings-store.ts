@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { SettingsStore } from '../host/contract';
-import { migrate } from '../store/migrations';
+import { migrate } from '../common/store/migrations';
 
 /** Per-module JSON settings, seeded (never overwritten) from the manifest's defaults. */
 export class SqliteSettingsStore implements SettingsStore {

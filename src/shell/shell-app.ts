@@ -2,14 +2,14 @@ import crypto from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import cookieParser from 'cookie-parser';
 import type { Directory, Logger } from '../host/contract';
-import type { Authenticator } from '../directory/authenticator';
-import { ClonageError, httpStatusOf, InputError, UnauthorizedError } from '../domain/errors';
+import type { Authenticator } from './directory/authenticator';
+import { ClonageError, httpStatusOf, InputError, UnauthorizedError } from '../common/domain/errors';
 import { translateShellRef } from './i18n/shell-messages';
-import { parseParcName } from '../domain/hostname';
+import { parseParcName } from '../common/domain/hostname';
 import type { ModuleHost } from './module-host';
 import type { SessionStore } from './sessions';
 import type { UserLocales } from './user-locales';
-import { isLocale } from '../i18n/translator';
+import { isLocale } from '../common/i18n/translator';
 import { SESSION_COOKIE, type ShellWeb } from './shell-web';
 
 export interface ShellAppDeps {

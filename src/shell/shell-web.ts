@@ -2,9 +2,9 @@ import path from 'node:path';
 import ejs from 'ejs';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { HostUser, Locale, Right } from '../host/contract';
-import { LOCALES, localeFromAcceptLanguage } from '../i18n/translator';
+import { LOCALES, localeFromAcceptLanguage } from '../common/i18n/translator';
 import { LANGUAGE_NAMES, shellMsg, shellTranslator, type ShellTranslate } from './i18n/shell-messages';
-import { ForbiddenError, InputError, UnauthorizedError } from '../domain/errors';
+import { ForbiddenError, InputError, UnauthorizedError } from '../common/domain/errors';
 import type { Rights } from './rights';
 import { safeEqual, type Session, type SessionStore } from './sessions';
 

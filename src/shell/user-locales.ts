@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { Locale } from '../host/contract';
-import { isLocale } from '../i18n/translator';
+import { isLocale } from '../common/i18n/translator';
 import { SqliteSettingsStore } from './settings-store';
 
 /**

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import { migrate, type Migration } from './migrations';
+import { migrate, type Migration } from '../common/store/migrations';
 
 /**
  * The module's own tables (prefix clonage_). Boot plans live in src/boot/boot-plan-store.ts

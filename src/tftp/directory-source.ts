@@ -4,7 +4,7 @@
  */
 import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ForbiddenError } from '../domain/errors';
+import { ForbiddenError } from '../common/domain/errors';
 import type { FileSource, TftpClient, TftpFile } from './file-source';
 import { isSafeRelativePath } from './request-path';
 

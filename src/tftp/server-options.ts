@@ -1,5 +1,5 @@
 /** Options of TftpServer, their defaults and their validation (bad values fail at construction). */
-import { InputError } from '../domain/errors';
+import { InputError } from '../common/domain/errors';
 import type { Clock, Logger } from '../host/contract';
 import type { FileSource } from './file-source';
 import { MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, type NegotiationLimits } from './options';

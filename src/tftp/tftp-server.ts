@@ -7,7 +7,7 @@
  * address and port so a client retransmitting its RRQ does not start a second transfer.
  */
 import type dgram from 'node:dgram';
-import { ForbiddenError } from '../domain/errors';
+import { ForbiddenError } from '../common/domain/errors';
 import type { TftpClient, TftpFile } from './file-source';
 import { negotiateOptions } from './options';
 import { ErrorCode, parsePacket, serializeError, type RequestPacket } from './packet';

@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Clock, Logger } from '../host/contract';
-import { ConflictError, InputError, NotFoundError } from '../domain/errors';
+import { ConflictError, InputError, NotFoundError } from '../common/domain/errors';
 import { msg } from '../i18n/module-messages';
 import { checkToolkitName } from '../boot/boot-plan';
 import { MAINTENANCE_ENTRIES, type MaintenanceEntry } from '../boot/menu-settings';

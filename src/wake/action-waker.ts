@@ -1,9 +1,9 @@
 import type { HostContext } from '../host/contract';
-import type { Waker as ActionWaker, WakeTarget as ActionWakeTarget } from '../actions/action-lifecycle';
+import type { Waker as ActionWaker, WakeTarget as ActionWakeTarget } from '../actions/engine/action-lifecycle';
 import { parseWakeDestination, WakeOnLan } from './wake-on-lan';
 import { DefaultWaker, parseWakeMethod, type Rebooter, type Waker } from './waker';
 import { RpcReboot } from './rpc-reboot';
-import { parseSambaCredentials } from './samba-command';
+import { parseSambaCredentials } from '../samba/samba-command';
 
 /**
  * `net rpc shutdown -r` needs an account allowed to shut the PCs down (SE3 used adminse3). Read

@@ -8,11 +8,11 @@
  * program runs with execFile and an argument array; the IP, delay and comment are validated
  * before anything runs; and we always pass -r (SE3's `wait2` powered machines off by mistake).
  */
-import { InputError } from '../domain/errors';
-import type { Ipv4 } from '../domain/ipv4';
+import { InputError } from '../common/domain/errors';
+import type { Ipv4 } from '../common/domain/ipv4';
 import {
   type CommandRunner, type SambaCredentials, execFileRunner, sambaEnv, toSambaError, withAuthFile,
-} from './samba-command';
+} from '../samba/samba-command';
 
 export const DEFAULT_REBOOT_DELAY_SECONDS = 30;
 export const DEFAULT_REBOOT_COMMENT = 'Clonage: redemarrage pour une operation de clonage';

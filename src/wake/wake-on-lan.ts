@@ -14,9 +14,9 @@
  * NIC wakes up, hence a few repeats spaced by a short delay.
  */
 import dgram from 'node:dgram';
-import { ClonageError, InputError } from '../domain/errors';
-import { Ipv4 } from '../domain/ipv4';
-import type { Mac } from '../domain/mac';
+import { ClonageError, InputError } from '../common/domain/errors';
+import { Ipv4 } from '../common/domain/ipv4';
+import type { Mac } from '../common/domain/mac';
 
 export const MAGIC_PACKET_LENGTH = 102;
 export const DEFAULT_WAKE_PORT = 9;

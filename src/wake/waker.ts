@@ -7,10 +7,10 @@
  * request (the RPC fails as unreachable) and a PC that is on ignores the magic packet, so the
  * result is a success when either part worked.
  */
-import { InputError } from '../domain/errors';
-import type { Hostname } from '../domain/hostname';
-import type { Ipv4 } from '../domain/ipv4';
-import type { Mac } from '../domain/mac';
+import { InputError } from '../common/domain/errors';
+import type { Hostname } from '../common/domain/hostname';
+import type { Ipv4 } from '../common/domain/ipv4';
+import type { Mac } from '../common/domain/mac';
 import type { RebootRequest } from './rpc-reboot';
 import type { SecureOnPassword, WakeReport } from './wake-on-lan';
 

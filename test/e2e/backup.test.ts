@@ -26,12 +26,12 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Mac } from '../../src/domain/mac';
+import { Mac } from '../../src/common/domain/mac';
 import { BootPlanStore } from '../../src/boot/boot-plan-store';
 import type { ImageManifest } from '../../src/images/image-types';
 import type { PageClient } from '../helpers/browserless-client';
 import { loggedIn, type TestShell } from '../helpers/test-shell';
-import { LoopDisks, readBytes, sha256Range, sumFiles, writeFiles } from '../integration/backup-loop-disks';
+import { LoopDisks, readBytes, sha256Range, sumFiles, writeFiles } from '../helpers/backup-loop-disks';
 import { Lab, startLabShell, tftpSent, waitFor, type Vm } from './lib/lab';
 
 const WORK = path.resolve(__dirname, '..', '..', 'test-artifacts', 'e2e-backup');

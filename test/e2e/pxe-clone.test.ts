@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Mac } from '../../src/domain/mac';
+import { Mac } from '../../src/common/domain/mac';
 import { BootPlanStore } from '../../src/boot/boot-plan-store';
 import { PageClient } from '../helpers/browserless-client';
 import { startTestShell, USERS, type TestShell } from '../helpers/test-shell';

@@ -15,10 +15,10 @@ import express, { type Express, type Request } from 'express';
 import type {
   Clock, DhcpApi, DhcpReservation, Directory, DirectoryComputer, DirectoryParc, HostContext, HostUser, Right, SettingsStore,
 } from '../../src/host/contract';
-import { ForbiddenError, UnauthorizedError } from '../../src/domain/errors';
-import { Hostname } from '../../src/domain/hostname';
-import { Ipv4 } from '../../src/domain/ipv4';
-import { Mac } from '../../src/domain/mac';
+import { ForbiddenError, UnauthorizedError } from '../../src/common/domain/errors';
+import { Hostname } from '../../src/common/domain/hostname';
+import { Ipv4 } from '../../src/common/domain/ipv4';
+import { Mac } from '../../src/common/domain/mac';
 import { memoryLogger } from '../../src/shell/logger';
 import manifest from '../../module.json';
 

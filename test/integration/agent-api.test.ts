@@ -4,9 +4,9 @@
  * action page and its live stream show it. Only the host is faked (test/helpers/fake-host.ts).
  */
 import type { Server } from 'node:http';
-import { Mac } from '../../src/domain/mac';
+import { Mac } from '../../src/common/domain/mac';
 import { errorMiddleware } from '../../src/http/error-middleware';
-import { registerPageRoutes } from '../../src/http/page-routes';
+import { registerPageRoutes } from '../../src/http/admin/page-routes';
 import { MachineInventory } from '../../src/inventory/machine-inventory';
 import { migrateClonage } from '../../src/store/clonage-schema';
 import { BootPlanStore } from '../../src/boot/boot-plan-store';

@@ -1,5 +1,5 @@
 /**
- * The real agent against the module's real agent API (src/http/agent-routes.ts behind the actions
+ * The real agent against the module's real agent API (src/http/pc/agent-routes.ts behind the actions
  * service, fake host as in agent-api.test.ts), with real udpcast between namespaces: the wizard's
  * POST creates a clone, tick() arms the plans, and three agents booted "by hand" with the armed
  * job ids and tokens clone the emitter's disk. Proves the shell agent and the server agree on
@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { createHash, randomBytes } from 'crypto';
-import { Mac } from '../../src/domain/mac';
+import { Mac } from '../../src/common/domain/mac';
 import { AGENT, type AgentHarness, BUSYBOX, startAgentHarness } from '../helpers/agent-harness';
 import { netnsUnavailableReason, spawnInNs, waitForExit } from '../helpers/netns';
 

@@ -14,7 +14,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { type AgentHarness, OK, okOf, startAgentHarness } from '../helpers/agent-harness';
 import { netnsUnavailableReason } from '../helpers/netns';
-import { type LoopDisk, LoopDisks, readBytes, sha256Of, sumFiles, writeFiles } from './backup-loop-disks';
+import { type LoopDisk, LoopDisks, readBytes, sha256Of, sumFiles, writeFiles } from '../helpers/backup-loop-disks';
 
 const TABLE = 'label: dos\n,70M,83\n,70M,7\n,,83\n';
 

@@ -14,7 +14,7 @@ import * as path from 'path';
 import type { ImageManifest } from '../../src/images/image-types';
 import { type AgentHarness, OK, okOf, startAgentHarness } from '../helpers/agent-harness';
 import { netnsUnavailableReason } from '../helpers/netns';
-import { type LoopDisk, LoopDisks, readBytes, sha256Of, sumFiles, writeFiles } from './backup-loop-disks';
+import { type LoopDisk, LoopDisks, readBytes, sha256Of, sumFiles, writeFiles } from '../helpers/backup-loop-disks';
 
 const TABLE = 'label: dos\n,80M,83\n,,7\n';
 

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { Ipv4 } from '../../src/domain/ipv4';
+import { Ipv4 } from '../../src/common/domain/ipv4';
 import type { PxeBootOptions } from '../../src/host/contract';
 import { parseDhcpSettings } from '../../src/shell/dhcp/dhcp-config';
 import { DhcpModule, type WriteResult } from '../../src/shell/dhcp/dhcp-module';

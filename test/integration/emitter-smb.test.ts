@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import { BootPlanStore } from '../../src/boot/boot-plan-store';
-import { Mac } from '../../src/domain/mac';
+import { Mac } from '../../src/common/domain/mac';
 import { createEmitterPreparation, type EmitterPreparation } from '../../src/emitter';
 import { type ActionWiring, wireActions } from '../../src/index';
 import { MachineInventory } from '../../src/inventory/machine-inventory';

@@ -3,8 +3,8 @@
  * answers LdifDirectory gives for the same LDIF, and treat hostile names as plain text.
  */
 import { join } from 'node:path';
-import { DirectoryUnavailableError, LdapDirectory } from '../../src/directory/ldap-directory';
-import { LdifDirectory } from '../../src/directory/ldif-directory';
+import { DirectoryUnavailableError, LdapDirectory } from '../../src/shell/directory/ldap-directory';
+import { LdifDirectory } from '../../src/shell/directory/ldif-directory';
 import { type RunningSlapd, startSlapd } from '../helpers/slapd';
 
 const FIXTURE = join(__dirname, '../fixtures/se3.ldif');

@@ -5,13 +5,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { InputError } from '../../src/domain/errors';
-import { Hostname } from '../../src/domain/hostname';
-import { emitterFiles } from '../../src/netlogon/emitter-scripts';
-import { NetlogonWriter } from '../../src/netlogon/netlogon-writer';
-import { SmbNetlogonDestination } from '../../src/netlogon/smb-destination';
-import { loadNetlogonTemplates } from '../../src/netlogon/template';
-import { type CommandRunner, execFileRunner, parseSambaCredentials, SambaCommandError } from '../../src/wake/samba-command';
+import { InputError } from '../../src/common/domain/errors';
+import { Hostname } from '../../src/common/domain/hostname';
+import { emitterFiles } from '../../src/emitter/emitter-scripts';
+import { NetlogonWriter } from '../../src/emitter/netlogon-writer';
+import { SmbNetlogonDestination } from '../../src/emitter/smb-destination';
+import { loadNetlogonTemplates } from '../../src/emitter/netlogon-template';
+import { type CommandRunner, execFileRunner, parseSambaCredentials, SambaCommandError } from '../../src/samba/samba-command';
 import { type RunningSmbd, SMB_PASSWORD, SMB_USER, SMB_WORKGROUP, smbdInstalled, startSmbd } from '../helpers/smbd';
 
 const d = smbdInstalled() && process.getuid?.() === 0 ? describe : describe.skip;

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Logger } from '../../src/host/contract';
 import { DirectorySource } from '../../src/tftp/directory-source';
 import { TftpServer } from '../../src/tftp/tftp-server';
-import { atftpGet, curlGet, sha256File, tftpHpaGet, tftpHpaPut } from './tftp-clients';
+import { atftpGet, curlGet, sha256File, tftpHpaGet, tftpHpaPut } from '../helpers/tftp-clients';
 
 interface LogRecord {
   readonly msg: string;

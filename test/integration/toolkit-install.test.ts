@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ToolkitInstaller, type InstallJob } from '../../src/toolkits/toolkit-installer';
 import { ToolkitRegistry } from '../../src/toolkits/toolkit-registry';
-import { InputError } from '../../src/domain/errors';
+import { InputError } from '../../src/common/domain/errors';
 import { memoryLogger } from '../../src/shell/logger';
 import { startTestShell, USERS, loggedIn, type TestShell } from '../helpers/test-shell';
 

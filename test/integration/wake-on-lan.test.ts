@@ -13,8 +13,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
-import { Ipv4 } from '../../src/domain/ipv4';
-import { Mac } from '../../src/domain/mac';
+import { Ipv4 } from '../../src/common/domain/ipv4';
+import { Mac } from '../../src/common/domain/mac';
 import { buildMagicPacket, parseWakeDestination, SecureOnPassword, WakeOnLan } from '../../src/wake/wake-on-lan';
 
 const MAC = Mac.parse('52:54:00:50:00:02');
@@ -108,7 +108,7 @@ d('WakeOnLan to a directed broadcast, between two network namespaces', () => {
 
   beforeAll(() => {
     built = fs.mkdtempSync(path.join(os.tmpdir(), 'clonage-wol-js-'));
-    transpileTree(['src/wake/wake-on-lan.ts', 'src/domain/mac.ts'], repoRoot, built);
+    transpileTree(['src/wake/wake-on-lan.ts', 'src/common/domain/mac.ts'], repoRoot, built);
     ip('netns', 'add', NS_A);
     ip('netns', 'add', NS_B);
     ip('link', 'add', VETH_A, 'netns', NS_A, 'type', 'veth', 'peer', 'name', VETH_B, 'netns', NS_B);
@@ -173,7 +173,7 @@ d('WakeOnLan to a directed broadcast, between two network namespaces', () => {
     await ready;
     const sender = `
       const { WakeOnLan, parseWakeDestination } = require(${JSON.stringify(path.join(built, 'src/wake/wake-on-lan.js'))});
-      const { Mac } = require(${JSON.stringify(path.join(built, 'src/domain/mac.js'))});
+      const { Mac } = require(${JSON.stringify(path.join(built, 'src/common/domain/mac.js'))});
       new WakeOnLan({ destinations: [parseWakeDestination('10.77.50.255', 9)], intervalMs: 50 })
         .wake(Mac.parse('${MAC}'))
         .then((r) => console.log('SENT ' + JSON.stringify(r)), (e) => { console.log('ERR ' + e.message); process.exit(1); });`;

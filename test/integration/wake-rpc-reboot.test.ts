@@ -3,9 +3,9 @@
  * InitShutdown RPC), whose `shutdown script` only logs its arguments (test/helpers/smbd.ts).
  * Proves the `-A` authentication file works for `net` and that the password never is in argv.
  */
-import { Ipv4 } from '../../src/domain/ipv4';
+import { Ipv4 } from '../../src/common/domain/ipv4';
 import { RpcReboot } from '../../src/wake/rpc-reboot';
-import { type CommandRunner, execFileRunner, parseSambaCredentials, SambaCommandError } from '../../src/wake/samba-command';
+import { type CommandRunner, execFileRunner, parseSambaCredentials, SambaCommandError } from '../../src/samba/samba-command';
 import { type RunningSmbd, SMB_PASSWORD, SMB_USER, SMB_WORKGROUP, smbdInstalled, startSmbd } from '../helpers/smbd';
 
 const d = smbdInstalled() && process.getuid?.() === 0 ? describe : describe.skip;

@@ -1,8 +1,8 @@
-import { ConflictError, ForbiddenError, InputError, NotFoundError, UnauthorizedError } from '../../src/domain/errors';
-import { Mac } from '../../src/domain/mac';
-import { GoneError, lastBytes } from '../../src/actions/agent-jobs';
-import { hashToken, tokenMatches } from '../../src/actions/job-token';
-import { actionState, admin, armedJob, cloneInput, dbSnapshot, MACS, rig, type Rig, targetOf } from './actions-fixtures';
+import { ConflictError, ForbiddenError, InputError, NotFoundError, UnauthorizedError } from '../../src/common/domain/errors';
+import { Mac } from '../../src/common/domain/mac';
+import { GoneError, lastBytes } from '../../src/agent/agent-jobs';
+import { hashToken, tokenMatches } from '../../src/agent/job-identity';
+import { actionState, admin, armedJob, cloneInput, dbSnapshot, MACS, rig, type Rig, targetOf } from '../helpers/actions-fixtures';
 
 describe('agent calls', () => {
   let r: Rig;

@@ -1,9 +1,9 @@
-import { ConflictError, ForbiddenError, InputError, NotFoundError } from '../../src/domain/errors';
-import { Mac } from '../../src/domain/mac';
-import type { ActionUpdate } from '../../src/actions/action-bus';
-import type { EmitterPreparer } from '../../src/actions/action-lifecycle';
+import { ConflictError, ForbiddenError, InputError, NotFoundError } from '../../src/common/domain/errors';
+import { Mac } from '../../src/common/domain/mac';
+import type { ActionUpdate } from '../../src/actions/engine/action-bus';
+import type { EmitterPreparer } from '../../src/actions/engine/action-lifecycle';
 import { createFakeHost } from '../helpers/fake-host';
-import { actionState, admin, armedJob, cloneInput, MACS, makeService, prof, rig, type Rig, targetOf } from './actions-fixtures';
+import { actionState, admin, armedJob, cloneInput, MACS, makeService, prof, rig, type Rig, targetOf } from '../helpers/actions-fixtures';
 
 const states = (r: Rig, id: string) =>
   Object.fromEntries((r.host.db.prepare('SELECT name, state FROM clonage_targets WHERE action_id = ?').all(id) as { name: string; state: string }[]).map((t) => [t.name, t.state]));

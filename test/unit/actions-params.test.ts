@@ -1,13 +1,14 @@
-import { ForbiddenError, InputError } from '../../src/domain/errors';
-import { BUILTIN_DEFAULTS, parseActionParams, parseCloneParams, paramDefaultsFrom } from '../../src/actions/action-params';
-import { parseActionRequest, type ActionInput } from '../../src/actions/action-request';
-import { FieldErrors } from '../../src/actions/field-errors';
-import { parseCronExpression } from '../../src/actions/cron-expression';
-import { jobDescription, renderKeyValues } from '../../src/actions/job-description';
-import { DEFAULT_UDPCAST_TUNING, udpcastTuningFrom } from '../../src/actions/udpcast-tuning';
+import { ForbiddenError, InputError } from '../../src/common/domain/errors';
+import { parseActionParams, paramDefaultsFrom } from '../../src/actions/params/action-params';
+import { BUILTIN_DEFAULTS, parseCloneParams } from '../../src/actions/params/clone-params';
+import { parseActionRequest, type ActionInput } from '../../src/actions/params/action-request';
+import { FieldErrors } from '../../src/actions/params/field-errors';
+import { parseCronExpression } from '../../src/actions/params/cron-expression';
+import { jobDescription, renderKeyValues } from '../../src/agent/job-description';
+import { DEFAULT_UDPCAST_TUNING, udpcastTuningFrom } from '../../src/actions/params/udpcast-tuning';
 import { MachineInventory } from '../../src/inventory/machine-inventory';
 import { LAB, MemoryDhcp, MemoryDirectory, MemorySettings } from '../helpers/fake-host';
-import { cloneInput } from './actions-fixtures';
+import { cloneInput } from '../helpers/actions-fixtures';
 
 const NOW = new Date('2025-03-10T08:00:00Z');
 

@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
-import { ConflictError } from '../../src/domain/errors';
-import { activePorts, firstFreeEvenPort, insertWithFreePort } from '../../src/actions/port-allocation';
+import { ConflictError } from '../../src/common/domain/errors';
+import { activePorts, firstFreeEvenPort, insertWithFreePort } from '../../src/actions/engine/port-allocation';
 import { migrateClonage } from '../../src/store/clonage-schema';
 import { createFakeHost } from '../helpers/fake-host';
-import { admin, cloneInput, makeService, rig } from './actions-fixtures';
+import { admin, cloneInput, makeService, rig } from '../helpers/actions-fixtures';
 
 /** A lab of 40 clone groups (one sender, one receiver each) so many clones can be active at once. */
 const BIG_LAB = {

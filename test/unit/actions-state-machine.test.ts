@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { ConflictError } from '../../src/domain/errors';
-import { type ActionState, STATES } from '../../src/actions/action-types';
-import { canTransition, deriveActionState, transition } from '../../src/actions/state-machine';
+import { ConflictError } from '../../src/common/domain/errors';
+import { type ActionState, STATES } from '../../src/actions/model/action-types';
+import { canTransition, deriveActionState, transition } from '../../src/actions/model/state-machine';
 
 const LEGAL_TARGET: [ActionState, ActionState][] = [
   ['scheduled', 'preparing'],

@@ -4,7 +4,7 @@ import { jobPlan, localPlan, menuPlan } from '../../src/boot/boot-plan';
 import { BootPlanStore } from '../../src/boot/boot-plan-store';
 import type { MenuSettings } from '../../src/boot/menu-settings';
 import { renderPxelinuxDefault, renderPxelinuxForPlan } from '../../src/boot/pxelinux-renderer';
-import { Mac } from '../../src/domain/mac';
+import { Mac } from '../../src/common/domain/mac';
 import type { Logger } from '../../src/host/contract';
 import { bufferFile, type FileSource, type TftpFile } from '../../src/tftp/file-source';
 

@@ -7,10 +7,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { jobPlan, localPlan } from '../../src/boot/boot-plan';
 import { BootPlanStore } from '../../src/boot/boot-plan-store';
-import { httpBootRoutes } from '../../src/boot/http-boot-routes';
+import { httpBootRoutes } from '../../src/http/pc/boot-routes';
 import { renderIpxeForPlan, renderIpxeMenu } from '../../src/boot/ipxe-renderer';
 import type { MenuSettings } from '../../src/boot/menu-settings';
-import { Mac } from '../../src/domain/mac';
+import { Mac } from '../../src/common/domain/mac';
 import { withoutIdleClose } from '../helpers/fake-host';
 
 const TOKEN = 'q1w2e3r4t5y6u7i8o9p0a1s2d3f4g5h6j7k8l9z0x1c';

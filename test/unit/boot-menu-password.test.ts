@@ -6,7 +6,7 @@ import {
   isMenuPasswordHash,
   verifyMenuPassword,
 } from '../../src/boot/menu-password';
-import { InputError } from '../../src/domain/errors';
+import { InputError } from '../../src/common/domain/errors';
 
 /** Runs a reference tool if it is installed; tests that need it are skipped otherwise. */
 function tool(path: string, args: string[]): string {

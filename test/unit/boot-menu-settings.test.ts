@@ -1,6 +1,6 @@
 import { hashMenuPassword } from '../../src/boot/menu-password';
 import { checkMenuSettings, MENU_SETTING_KEYS, menuSettingsFromStore, toolkitFor } from '../../src/boot/menu-settings';
-import { InputError } from '../../src/domain/errors';
+import { InputError } from '../../src/common/domain/errors';
 import type { SettingsStore } from '../../src/host/contract';
 
 const SERVER = 'http://10.77.0.1:8080/modules/clonage';

@@ -2,8 +2,8 @@ import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 import { jobPlan, localPlan, menuPlan } from '../../src/boot/boot-plan';
 import { BootPlanStore } from '../../src/boot/boot-plan-store';
-import { ConflictError, InputError } from '../../src/domain/errors';
-import { Mac } from '../../src/domain/mac';
+import { ConflictError, InputError } from '../../src/common/domain/errors';
+import { Mac } from '../../src/common/domain/mac';
 
 const TOKEN = 'q1w2e3r4t5y6u7i8o9p0a1s2d3f4g5h6j7k8l9z0x1c';
 const TOKEN2 = 'Z'.repeat(43);

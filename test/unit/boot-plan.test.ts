@@ -8,7 +8,7 @@ import {
   type JobBootPlan,
 } from '../../src/boot/boot-plan';
 import { CONSOLE_ARGS, jobKernelArgs, manualKernelArgs } from '../../src/boot/kernel-args';
-import { InputError } from '../../src/domain/errors';
+import { InputError } from '../../src/common/domain/errors';
 
 const TOKEN = 'q1w2e3r4t5y6u7i8o9p0a1s2d3f4g5h6j7k8l9z0x1c';
 const good = { jobId: 'j_4f9c2a', token: TOKEN, toolkit: 'bootenv', label: 'clonage-receiver' };

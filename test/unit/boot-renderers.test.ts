@@ -3,7 +3,7 @@ import { renderIpxeForPlan, renderIpxeMenu } from '../../src/boot/ipxe-renderer'
 import { hashMenuPassword } from '../../src/boot/menu-password';
 import type { MenuSettings } from '../../src/boot/menu-settings';
 import { renderPxelinuxDefault, renderPxelinuxForPlan, timeoutTenths } from '../../src/boot/pxelinux-renderer';
-import { InputError } from '../../src/domain/errors';
+import { InputError } from '../../src/common/domain/errors';
 import { expectGolden } from '../helpers/golden';
 
 const SERVER = 'http://10.77.0.1:8080/modules/clonage';

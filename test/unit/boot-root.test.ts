@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { assembleBootRoot, DEBIAN_BOOT_SOURCES, debianMemtestToolkit, type BootRootSources } from '../../src/boot/boot-root';
-import { InputError } from '../../src/domain/errors';
+import { InputError } from '../../src/common/domain/errors';
 
 let dir: string;
 let sources: BootRootSources;

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { migrateClonage } from '../../src/store/clonage-schema';
 import { listActions, parseActionListFilter } from '../../src/consult/action-list';
-import { InputError } from '../../src/domain/errors';
+import { InputError } from '../../src/common/domain/errors';
 
 describe('consult page: which actions a user sees', () => {
   const db = new Database(':memory:');

@@ -14,14 +14,14 @@ import { BootPlanStore } from '../../src/boot/boot-plan-store';
 import { DeploySender } from '../../src/deploy/deploy-sender';
 import { type SenderProcess, senderSettingsFrom, udpSenderArgs } from '../../src/deploy/udp-sender-command';
 import { wireDeploy } from '../../src/deploy/wire-deploy';
-import { Mac } from '../../src/domain/mac';
+import { Mac } from '../../src/common/domain/mac';
 import { type ActionWiring, wireActions } from '../../src/index';
-import { FieldErrors } from '../../src/actions/field-errors';
-import { parseConfigForm } from '../../src/http/config-routes';
+import { FieldErrors } from '../../src/actions/params/field-errors';
+import { parseConfigForm } from '../../src/http/admin/config-routes';
 import { moduleTranslator } from '../../src/i18n/module-messages';
 import { pageI18n } from '../../src/i18n/page-i18n';
 import { createFakeHost, type FakeHost, USERS } from '../helpers/fake-host';
-import { type ImageRig, startImageRig } from './image-rig';
+import { type ImageRig, startImageRig } from '../helpers/image-rig';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const TABLE = Buffer.from('label: dos\nlabel-id: 0x1234\ndevice: /dev/sda\nunit: sectors\nsector-size: 512\n\n/dev/sda1 : start=2048, size=163840, type=83\n');

@@ -1,6 +1,6 @@
-import { InputError } from '../../src/domain/errors';
-import { Hostname } from '../../src/domain/hostname';
-import { Ipv4 } from '../../src/domain/ipv4';
+import { InputError } from '../../src/common/domain/errors';
+import { Hostname } from '../../src/common/domain/hostname';
+import { Ipv4 } from '../../src/common/domain/ipv4';
 import {
   checkDhcpHostname, leaseSeconds, parseBootFile, parseConfigPath, parseDhcpSettings, parseDomainName,
   parseInterfaceName, parseLeaseTime, parsePxeBootOptions, parseScriptUrl,

@@ -1,7 +1,7 @@
-import { Hostname } from '../../src/domain/hostname';
-import { InputError } from '../../src/domain/errors';
-import { Ipv4 } from '../../src/domain/ipv4';
-import { Mac } from '../../src/domain/mac';
+import { Hostname } from '../../src/common/domain/hostname';
+import { InputError } from '../../src/common/domain/errors';
+import { Ipv4 } from '../../src/common/domain/ipv4';
+import { Mac } from '../../src/common/domain/mac';
 import type { DhcpReservation } from '../../src/host/contract';
 import { parseConfigPath, parseDhcpSettings, parsePxeBootOptions } from '../../src/shell/dhcp/dhcp-config';
 import { dnsmasqHostEntry, renderDnsmasqConfig, renderDnsmasqHosts } from '../../src/shell/dhcp/dnsmasq-renderer';

@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
-import { ConflictError, InputError, NotFoundError } from '../../src/domain/errors';
-import { Hostname } from '../../src/domain/hostname';
-import { Ipv4 } from '../../src/domain/ipv4';
-import { Mac } from '../../src/domain/mac';
+import { ConflictError, InputError, NotFoundError } from '../../src/common/domain/errors';
+import { Hostname } from '../../src/common/domain/hostname';
+import { Ipv4 } from '../../src/common/domain/ipv4';
+import { Mac } from '../../src/common/domain/mac';
 import { parseDhcpSettings } from '../../src/shell/dhcp/dhcp-config';
 import { DhcpConflictError, ReservationStore } from '../../src/shell/dhcp/reservation-store';
 

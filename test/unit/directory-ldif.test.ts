@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LdifError, parseLdif } from '../../src/directory/ldif';
-import { InputError } from '../../src/domain/errors';
-import { firstRdn, normaliseDn, parentDn, sameDn } from '../../src/directory/dn';
+import { LdifError, parseLdif } from '../../src/shell/directory/ldif';
+import { InputError } from '../../src/common/domain/errors';
+import { firstRdn, normaliseDn, parentDn, sameDn } from '../../src/shell/directory/dn';
 
 describe('parseLdif', () => {
   it('reads entries, lowercases attribute names and keeps several values in order', () => {

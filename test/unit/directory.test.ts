@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LdifDirectory } from '../../src/directory/ldif-directory';
-import { hashUserPassword, verifyUserPassword } from '../../src/directory/password';
-import { InputError } from '../../src/domain/errors';
+import { LdifDirectory } from '../../src/shell/directory/ldif-directory';
+import { hashUserPassword, verifyUserPassword } from '../../src/shell/directory/password';
+import { InputError } from '../../src/common/domain/errors';
 
 const FIXTURE = join(__dirname, '../fixtures/se3.ldif');
 const B = 'dc=lycee,dc=ac-test,dc=fr';

@@ -4,17 +4,18 @@
  */
 import path from 'node:path';
 import ejs from 'ejs';
-import { cloneDomainOf, paramDefaultsFrom, parseActionParams, parseCloneParams } from '../../src/actions/action-params';
-import { GoneError } from '../../src/actions/agent-jobs';
-import { FIELDS_OF, formValues, inputFromForm, summaryOf } from '../../src/actions/wizard-form';
+import { paramDefaultsFrom, parseActionParams } from '../../src/actions/params/action-params';
+import { cloneDomainOf, parseCloneParams } from '../../src/actions/params/clone-params';
+import { GoneError } from '../../src/agent/agent-jobs';
+import { FIELDS_OF, formValues, inputFromForm, summaryOf } from '../../src/http/admin/wizard-form';
 import { moduleTranslator } from '../../src/i18n/module-messages';
 import { pageI18n } from '../../src/i18n/page-i18n';
-import { ForbiddenError, InputError, NotFoundError, UnauthorizedError } from '../../src/domain/errors';
-import { Hostname } from '../../src/domain/hostname';
+import { ForbiddenError, InputError, NotFoundError, UnauthorizedError } from '../../src/common/domain/errors';
+import { Hostname } from '../../src/common/domain/hostname';
 import { joinCredentialsFrom } from '../../src/emitter/emitter-settings';
 import { MemorySettings } from '../helpers/fake-host';
-import { admin, armedJob, MACS } from './actions-fixtures';
-import { domainClone, emitterRig, type EmitterRig, settle, tokensIn } from './emitter-fixtures';
+import { admin, armedJob, MACS } from '../helpers/actions-fixtures';
+import { domainClone, emitterRig, type EmitterRig, settle, tokensIn } from '../helpers/emitter-fixtures';
 
 describe('post-clone service', () => {
   let r: EmitterRig;

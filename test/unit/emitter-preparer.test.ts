@@ -2,17 +2,17 @@
  * NetlogonEmitterPreparer with the real ActionService (fake clock, real SQLite file) and an
  * in-memory netlogon destination: tokens, idempotence, acknowledgement, cancel, timeout, cleanup.
  */
-import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../src/domain/errors';
-import { GoneError } from '../../src/actions/agent-jobs';
-import { hashToken } from '../../src/actions/job-token';
-import { ActionStore } from '../../src/actions/action-store';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../../src/common/domain/errors';
+import { GoneError } from '../../src/agent/agent-jobs';
+import { hashToken } from '../../src/agent/job-identity';
+import { ActionStore } from '../../src/actions/model/action-store';
 import { NetlogonEmitterPreparer } from '../../src/emitter/netlogon-emitter-preparer';
 import { createFakeHost } from '../helpers/fake-host';
-import { actionState, admin, cloneInput, dbSnapshot, MACS } from './actions-fixtures';
-import { wireActions } from '../../src/actions/wire-actions';
+import { actionState, admin, cloneInput, dbSnapshot, MACS } from '../helpers/actions-fixtures';
+import { wireActions } from '../../src/actions/engine/wire-actions';
 import { MachineInventory } from '../../src/inventory/machine-inventory';
 import { migrateClonage } from '../../src/store/clonage-schema';
-import { armedMacs, domainClone, emitterRig, type EmitterRig, MemoryDestination, newPreparer, prepRow, settle, TEMPLATES, tokensIn } from './emitter-fixtures';
+import { armedMacs, domainClone, emitterRig, type EmitterRig, MemoryDestination, newPreparer, prepRow, settle, TEMPLATES, tokensIn } from '../helpers/emitter-fixtures';
 
 const events = (r: EmitterRig, id: string) =>
   (r.host.db.prepare('SELECT message FROM clonage_events WHERE action_id = ? ORDER BY id').all(id) as { message: string }[]).map((e) => e.message);

@@ -7,9 +7,9 @@
 import type { Server } from 'node:http';
 import express from 'express';
 import fc from 'fast-check';
-import { agentRouter } from '../../src/http/agent-routes';
-import { httpStatusOf } from '../../src/domain/errors';
-import { admin, armedJob, cloneInput, dbSnapshot, rig, type Rig } from './actions-fixtures';
+import { agentRouter } from '../../src/http/pc/agent-routes';
+import { httpStatusOf } from '../../src/common/domain/errors';
+import { admin, armedJob, cloneInput, dbSnapshot, rig, type Rig } from '../helpers/actions-fixtures';
 import { withoutIdleClose } from '../helpers/fake-host';
 
 const ALLOWED = [200, 204, 400, 401, 403, 404, 409, 410, 413, 415];

@@ -7,7 +7,7 @@
  */
 import { HOSTILE_REPORTS } from '../../bench/report-parse-bench';
 import fc from 'fast-check';
-import { InputError } from '../../src/domain/errors';
+import { InputError } from '../../src/common/domain/errors';
 import { parseReport } from '../../src/images/report-parse';
 import { buildManifest, parseCommit, renderAgentManifest } from '../../src/images/image-manifest';
 import { assertFileName } from '../../src/images/image-names';

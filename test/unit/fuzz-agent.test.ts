@@ -5,9 +5,9 @@
  * the result parser agrees with an independent model of docs/agent-protocol.md.
  */
 import fc from 'fast-check';
-import { ClonageError, ConflictError, ForbiddenError, InputError, NotFoundError, UnauthorizedError } from '../../src/domain/errors';
-import { GoneError, MAX_AGENT_TEXT_BYTES } from '../../src/actions/agent-jobs';
-import { admin, armedJob, cloneInput, dbSnapshot, rig, type Rig, targetOf } from './actions-fixtures';
+import { ClonageError, ConflictError, ForbiddenError, InputError, NotFoundError, UnauthorizedError } from '../../src/common/domain/errors';
+import { GoneError, MAX_AGENT_TEXT_BYTES } from '../../src/agent/agent-jobs';
+import { admin, armedJob, cloneInput, dbSnapshot, rig, type Rig, targetOf } from '../helpers/actions-fixtures';
 
 const LIMITS = { numRuns: 500, interruptAfterTimeLimit: 8000 };
 const FIELD_NAMES = ['stage', 'percent', 'bytes', 'rate_kbps', 'status', 'exit_code', 'message', 'other'];

@@ -4,10 +4,10 @@
  * what they accept is canonical, and every representation they produce parses back to the same value.
  */
 import fc from 'fast-check';
-import { InputError } from '../../src/domain/errors';
-import { Hostname, parseParcName } from '../../src/domain/hostname';
-import { Ipv4, Ipv4Subnet } from '../../src/domain/ipv4';
-import { Mac } from '../../src/domain/mac';
+import { InputError } from '../../src/common/domain/errors';
+import { Hostname, parseParcName } from '../../src/common/domain/hostname';
+import { Ipv4, Ipv4Subnet } from '../../src/common/domain/ipv4';
+import { Mac } from '../../src/common/domain/mac';
 
 const LIMITS = { numRuns: 2000, interruptAfterTimeLimit: 9000 };
 

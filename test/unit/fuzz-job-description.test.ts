@@ -5,10 +5,10 @@
  * to the same pairs; and every parameter set the action parsers accept renders safely.
  */
 import fc from 'fast-check';
-import { InputError } from '../../src/domain/errors';
-import { jobDescription, rebootAfter, renderKeyValues } from '../../src/actions/job-description';
-import { parseActionParams } from '../../src/actions/action-params';
-import { ACTION_TYPES, type ActionRow, type ActionType, type TargetRow } from '../../src/actions/action-types';
+import { InputError } from '../../src/common/domain/errors';
+import { jobDescription, rebootAfter, renderKeyValues } from '../../src/agent/job-description';
+import { parseActionParams } from '../../src/actions/params/action-params';
+import { ACTION_TYPES, type ActionRow, type ActionType, type TargetRow } from '../../src/actions/model/action-types';
 
 const LIMITS = { numRuns: 2000, interruptAfterTimeLimit: 9000 };
 const LINE = /^[a-z_]+=[A-Za-z0-9._:/,@+-]*$/;

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { MODULE_CATALOGS, moduleTranslator } from '../../src/i18n/module-messages';
 import { SHELL_CATALOGS } from '../../src/shell/i18n/shell-messages';
-import { interpolate, localeFromAcceptLanguage, placeholdersOf } from '../../src/i18n/translator';
+import { interpolate, localeFromAcceptLanguage, placeholdersOf } from '../../src/common/i18n/translator';
 import { pageI18n } from '../../src/i18n/page-i18n';
 
 const ROOT = path.resolve(__dirname, '..', '..');

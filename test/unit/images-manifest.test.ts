@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { InputError } from '../../src/domain/errors';
+import { InputError } from '../../src/common/domain/errors';
 import { buildManifest, parseCommit, renderAgentManifest, tableLabel } from '../../src/images/image-manifest';
 import { assertFileName, assertImageName, defaultImageName, macDirName, sanitiseImageName } from '../../src/images/image-names';
 

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { ActionWiring } from '../../src/index';
 import type { FakeHost } from '../helpers/fake-host';
-import { type ImageRig, startImageRig } from './image-rig';
+import { type ImageRig, startImageRig } from '../helpers/image-rig';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const MAC1 = '02:00:00:00:00:01';

@@ -3,7 +3,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { InputError } from '../../src/domain/errors';
+import { InputError } from '../../src/common/domain/errors';
 import { ImageStore, type WritableFile } from '../../src/images/image-store';
 import { ImageIntegrityError, type ImageManifest, ImageStorageError, ImageTooLargeError } from '../../src/images/image-types';
 

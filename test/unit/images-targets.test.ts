@@ -6,11 +6,12 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { BUILTIN_DEFAULTS, parseActionParams, paramDefaultsFrom } from '../../src/actions/action-params';
-import { parseStoragePart, partitionDisk } from '../../src/actions/store-params';
+import { parseActionParams, paramDefaultsFrom } from '../../src/actions/params/action-params';
+import { BUILTIN_DEFAULTS } from '../../src/actions/params/clone-params';
+import { parseStoragePart, partitionDisk } from '../../src/actions/params/store-params';
 import type { ActionWiring } from '../../src/index';
 import { type FakeHost, MemorySettings, USERS } from '../helpers/fake-host';
-import { type ImageRig, startImageRig } from './image-rig';
+import { type ImageRig, startImageRig } from '../helpers/image-rig';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const now = new Date('2025-03-10T10:00:00Z');

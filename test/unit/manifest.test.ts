@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseManifest, readManifest } from '../../src/shell/manifest';
-import { InputError } from '../../src/domain/errors';
+import { InputError } from '../../src/common/domain/errors';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const good = () => JSON.parse(fs.readFileSync(path.join(ROOT, 'module.json'), 'utf8'));

@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { InputError } from '../../src/domain/errors';
-import { Hostname } from '../../src/domain/hostname';
+import { InputError } from '../../src/common/domain/errors';
+import { Hostname } from '../../src/common/domain/hostname';
 import {
   emitterFiles, type EmitterScriptInput, parseScriptBaseUrl, parseShareDir, renderEmitterScript, renderPostCloneScript, renderStartupHook,
-} from '../../src/netlogon/emitter-scripts';
-import { loadNetlogonTemplates, NETLOGON_TEMPLATES, placeholdersOf, renderTemplate, TemplateError } from '../../src/netlogon/template';
+} from '../../src/emitter/emitter-scripts';
+import { loadNetlogonTemplates, NETLOGON_TEMPLATES, placeholdersOf, renderTemplate, TemplateError } from '../../src/emitter/netlogon-template';
 import { expectGolden } from '../helpers/golden';
 
 const templates = loadNetlogonTemplates(path.resolve(__dirname, '..', '..'));

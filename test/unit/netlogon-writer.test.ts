@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConflictError, InputError } from '../../src/domain/errors';
-import { Hostname } from '../../src/domain/hostname';
-import { LocalNetlogonDestination, NetlogonWriter, parseNetlogonFileName } from '../../src/netlogon/netlogon-writer';
-import { SmbNetlogonDestination } from '../../src/netlogon/smb-destination';
-import { type CommandRunner, parseSambaCredentials, SambaCommandError } from '../../src/wake/samba-command';
+import { ConflictError, InputError } from '../../src/common/domain/errors';
+import { Hostname } from '../../src/common/domain/hostname';
+import { LocalNetlogonDestination, NetlogonWriter, parseNetlogonFileName } from '../../src/emitter/netlogon-writer';
+import { SmbNetlogonDestination } from '../../src/emitter/smb-destination';
+import { type CommandRunner, parseSambaCredentials, SambaCommandError } from '../../src/samba/samba-command';
 
 const PC = Hostname.parse('pc07');
 const CREDS = parseSambaCredentials({ username: 'adminse3', password: 'p4ss;word"x', domain: 'SAMBAEDU' });

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ForbiddenError } from '../../src/domain/errors';
+import { ForbiddenError } from '../../src/common/domain/errors';
 import { CompositeSource, DirectorySource, routes } from '../../src/tftp/directory-source';
 import { bufferFile, type FileSource, type TftpFile } from '../../src/tftp/file-source';
 

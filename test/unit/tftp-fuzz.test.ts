@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { bufferFile, type FileSource, type TftpFile } from '../../src/tftp/file-source';
 import { serializeAck, serializePacket, serializeRequest, type TftpPacket } from '../../src/tftp/packet';
 import { TftpServer } from '../../src/tftp/tftp-server';
-import { RawClient, waitFor } from './tftp-raw-client';
+import { RawClient, waitFor } from '../helpers/tftp-raw-client';
 
 /** At least MIN_PACKETS (whatever the machine's load), then more until FUZZ_MS or MAX_PACKETS. */
 const MIN_PACKETS = 2000;

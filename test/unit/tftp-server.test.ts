@@ -1,9 +1,9 @@
 /** The server on loopback, driven packet by packet by a raw client, with short timeouts. */
 import { bufferFile, type FileSource, type TftpFile } from '../../src/tftp/file-source';
-import { ForbiddenError } from '../../src/domain/errors';
+import { ForbiddenError } from '../../src/common/domain/errors';
 import { serializeAck, serializeError, serializeRequest, type TftpOption, type TftpPacket } from '../../src/tftp/packet';
 import { TftpServer, type TftpServerOptions } from '../../src/tftp/tftp-server';
-import { RawClient, waitFor } from './tftp-raw-client';
+import { RawClient, waitFor } from '../helpers/tftp-raw-client';
 
 /** In-memory files, counting opens and closes so tests can prove nothing leaks. */
 class CountingSource implements FileSource {

@@ -1,7 +1,7 @@
 import { actionWaker } from '../../src/wake/action-waker';
 import { RecordingWaker } from '../../src/wake/waker';
-import { Mac } from '../../src/domain/mac';
-import { Ipv4 } from '../../src/domain/ipv4';
+import { Mac } from '../../src/common/domain/mac';
+import { Ipv4 } from '../../src/common/domain/ipv4';
 import { createFakeHost, type FakeHost } from '../helpers/fake-host';
 
 describe('the actions waker', () => {

@@ -1,6 +1,6 @@
-import { InputError } from '../../src/domain/errors';
-import { Ipv4 } from '../../src/domain/ipv4';
-import { Mac } from '../../src/domain/mac';
+import { InputError } from '../../src/common/domain/errors';
+import { Ipv4 } from '../../src/common/domain/ipv4';
+import { Mac } from '../../src/common/domain/mac';
 import {
   buildMagicPacket, MAGIC_PACKET_LENGTH, parseWakeDestination, SecureOnPassword, WakeError, WakeOnLan, type WakeSocket,
 } from '../../src/wake/wake-on-lan';

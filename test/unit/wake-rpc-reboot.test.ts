@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { InputError } from '../../src/domain/errors';
-import { Ipv4 } from '../../src/domain/ipv4';
+import { InputError } from '../../src/common/domain/errors';
+import { Ipv4 } from '../../src/common/domain/ipv4';
 import { RpcReboot, rpcShutdownArgs, parseRebootComment } from '../../src/wake/rpc-reboot';
 import {
   authFileContent, type CommandRunner, parseSambaCredentials, SambaCommandError, summarizeOutput, toSambaError, withAuthFile,
-} from '../../src/wake/samba-command';
+} from '../../src/samba/samba-command';
 
 const PASSWORD = 'S3cret pass;$(reboot)';
 const CREDS = parseSambaCredentials({ username: 'adminse3', password: PASSWORD, domain: 'SAMBAEDU' });

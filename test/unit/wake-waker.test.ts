@@ -1,8 +1,8 @@
-import { InputError } from '../../src/domain/errors';
-import { Hostname } from '../../src/domain/hostname';
-import { Ipv4 } from '../../src/domain/ipv4';
-import { Mac } from '../../src/domain/mac';
-import { SambaCommandError } from '../../src/wake/samba-command';
+import { InputError } from '../../src/common/domain/errors';
+import { Hostname } from '../../src/common/domain/hostname';
+import { Ipv4 } from '../../src/common/domain/ipv4';
+import { Mac } from '../../src/common/domain/mac';
+import { SambaCommandError } from '../../src/samba/samba-command';
 import type { RebootRequest } from '../../src/wake/rpc-reboot';
 import { SecureOnPassword, WakeError } from '../../src/wake/wake-on-lan';
 import { DefaultWaker, parseWakeMethod, RecordingWaker, type Rebooter, type WakeMethod, type WolSender } from '../../src/wake/waker';

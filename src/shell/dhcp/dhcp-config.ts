@@ -7,10 +7,10 @@
  * renderers can then stay simple string builders without any escaping.
  */
 import path from 'node:path';
-import { InputError } from '../../domain/errors';
+import { InputError } from '../../common/domain/errors';
 import { shellMsg } from '../i18n/shell-messages';
-import { Ipv4, Ipv4Subnet } from '../../domain/ipv4';
-import type { Hostname } from '../../domain/hostname';
+import { Ipv4, Ipv4Subnet } from '../../common/domain/ipv4';
+import type { Hostname } from '../../common/domain/hostname';
 import type { PxeBootOptions } from '../../host/contract';
 
 /** Brands make "validated" visible to the compiler: a plain string cannot be passed by mistake. */

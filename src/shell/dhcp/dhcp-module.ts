@@ -11,10 +11,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
-import { InputError } from '../../domain/errors';
-import type { Hostname } from '../../domain/hostname';
-import type { Ipv4 } from '../../domain/ipv4';
-import type { Mac } from '../../domain/mac';
+import { InputError } from '../../common/domain/errors';
+import type { Hostname } from '../../common/domain/hostname';
+import type { Ipv4 } from '../../common/domain/ipv4';
+import type { Mac } from '../../common/domain/mac';
 import type { Clock, DhcpApi, DhcpChange, Logger, PxeBootOptions } from '../../host/contract';
 import { parseConfigPath, parsePxeBootOptions, pxeToJson, type ConfigPath, type DhcpSettings, type ValidPxeBoot } from './dhcp-config';
 import { renderDnsmasqConfig, renderDnsmasqHosts } from './dnsmasq-renderer';

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ConflictError, InputError, NotFoundError } from '../../domain/errors';
+import { ConflictError, InputError, NotFoundError } from '../../common/domain/errors';
 import type { Logger } from '../../host/contract';
 
 /**

@@ -5,13 +5,13 @@
  * nothing behind.
  */
 import type { Database } from 'better-sqlite3';
-import { ConflictError, InputError, type MessageRef, NotFoundError } from '../../domain/errors';
+import { ConflictError, InputError, type MessageRef, NotFoundError } from '../../common/domain/errors';
 import { shellMsg } from '../i18n/shell-messages';
-import { Hostname } from '../../domain/hostname';
-import { Ipv4 } from '../../domain/ipv4';
-import { Mac } from '../../domain/mac';
+import { Hostname } from '../../common/domain/hostname';
+import { Ipv4 } from '../../common/domain/ipv4';
+import { Mac } from '../../common/domain/mac';
 import type { Clock, DhcpReservation } from '../../host/contract';
-import { migrate, type Migration } from '../../store/migrations';
+import { migrate, type Migration } from '../../common/store/migrations';
 import { checkDhcpHostname, inDynamicRange, type DhcpSettings } from './dhcp-config';
 
 export const DHCP_MIGRATIONS: readonly Migration[] = [

@@ -3,9 +3,10 @@
  * (session, remembered per login), else the browser's Accept-Language, else French.
  */
 import type { Locale } from '../../host/contract';
-import type { MessageRef } from '../../domain/errors';
-import { createTranslator, type MessageVars, type Translate } from '../../i18n/translator';
-import { VALUE_CATALOGS, type ValueMessageKey } from '../../i18n/value-messages';
+import type { MessageRef } from '../../common/domain/errors';
+import { createTranslator, type MessageVars, type Translate } from '../../common/i18n/translator';
+import { VALUE_CATALOGS } from '../../common/i18n/value-catalogs';
+import type { ValueMessageKey } from '../../common/domain/value-messages';
 import { shellEn } from './shell-en';
 import { shellFr } from './shell-fr';
 

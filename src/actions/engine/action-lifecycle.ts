@@ -1,0 +1,237 @@
+/**
+ * Driving actions through time: starting due actions (emitter preparation, arming boot plans,
+ * waking machines) and failing the stages that last too long. Everything is decided from the
+ * database and the `now` passed in, so a restarted server (recover) picks up where it was.
+ */
+import { jobPlan } from '../../boot/boot-plan';
+import { Ipv4 } from '../../common/domain/ipv4';
+import { Mac } from '../../common/domain/mac';
+import { type ActionCore, type Reason, reason } from './action-core';
+import { msg } from '../../i18n/module-messages';
+import type { ActionRow, TargetRow } from '../model/action-types';
+import { isTerminal } from '../model/action-types';
+import type { Deployer } from './deploy-coordination';
+import { hashToken, newToken } from '../../agent/job-identity';
+
+export interface WakeTarget {
+  readonly name: string;
+  readonly mac: Mac;
+  readonly ip: Ipv4;
+}
+
+/** Wake-on-LAN / RPC reboot; the real one lives in src/wake (someone else's). */
+export interface Waker {
+  wake(machine: WakeTarget): Promise<void>;
+}
+
+/** Prepares a domain PC to be cloned (leave the domain, sysprep) before its plan is armed (SE3 §3). */
+export interface EmitterPreparer {
+  /**
+   * Whether this clone's emitter needs preparing at all (a domain PC). Asked before the action
+   * leaves `scheduled`: a clone that needs nothing goes straight to `armed`, with no empty
+   * `preparing` stage and its events.
+   */
+  needsPreparation(action: ActionRow): boolean;
+  prepare(action: ActionRow, emitter: TargetRow): Promise<void>;
+}
+
+export const noopWaker: Waker = { wake: async () => undefined };
+
+export interface StageTimeouts {
+  /** Emitter preparation (SE3 waited 40 minutes for the emitter's acknowledgement). */
+  readonly preparingMinutes: number;
+  /** From arming to the agent fetching its job: the PC must be woken and PXE-boot. */
+  readonly armedMinutes: number;
+  /** A running agent silent (no progress, log, report) for this long is considered dead. */
+  readonly silenceMinutes: number;
+}
+
+export const DEFAULT_TIMEOUTS: StageTimeouts = { preparingMinutes: 40, armedMinutes: 60, silenceMinutes: 30 };
+
+const MINUTE = 60_000;
+const plus = (iso: string, minutes: number) => Date.parse(iso) + minutes * MINUTE;
+
+export class ActionLifecycle {
+  /** Preparations running in this process; after a restart the set is empty and tick() relaunches them. */
+  private readonly preparing = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly core: ActionCore,
+    private readonly deps: {
+      readonly waker: Waker;
+      readonly emitterPreparer?: EmitterPreparer;
+      /** The server-side multicast sender of deploy actions; without one a deploy fails at start. */
+      readonly deployer?: Deployer;
+      readonly toolkit: () => string;
+      readonly timeouts: () => StageTimeouts;
+    },
+  ) {}
+
+  /** Starts every scheduled action whose time has come. */
+  async startDue(now: Date): Promise<string[]> {
+    const started: string[] = [];
+    for (const action of this.core.store.dueScheduled(now.toISOString())) {
+      const deploy = action.type === 'deploy';
+      if ((action.type === 'clone' && this.deps.emitterPreparer?.needsPreparation(action)) || deploy) {
+        this.core.change(() => {
+          const a = this.core.store.action(action.id);
+          if (a?.state !== 'scheduled') return;
+          for (const t of this.core.store.targets(a.id)) {
+            this.core.moveTarget(t, 'preparing', deploy ? reason('the server verifies the source image', 'event.target.verifyingSource')
+              : t.role === 'sender' ? reason('preparing the emitter', 'event.target.preparingEmitter') : reason('waiting for the emitter', 'event.target.waitingEmitter'));
+          }
+          this.core.store.updateAction(a.id, { startedAt: this.core.nowIso() });
+          this.core.settle(a.id);
+        });
+        this.launchPreparation(action.id);
+      } else {
+        await this.armAndWake(action.id);
+      }
+      started.push(action.id);
+    }
+    return started;
+  }
+
+  /** Relaunches preparations lost by a restart (preparers must be idempotent). */
+  resumePreparations(): void {
+    for (const a of this.core.store.actionsIn(['preparing'])) {
+      if (!this.preparing.has(a.id) && (this.deps.emitterPreparer || a.type === 'deploy')) this.launchPreparation(a.id);
+    }
+  }
+
+  /** Resolves when the preparations started in this process are over (tests, shutdown). */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.preparing.values()]);
+  }
+
+  private launchPreparation(actionId: string): void {
+    const action = this.core.store.action(actionId)!;
+    const run = (action.type === 'deploy' ? this.prepareDeploy(action) : this.prepareEmitter(action))
+      .then(
+        () => this.armAndWake(actionId),
+        (e: unknown) => {
+          const why = String((e as Error)?.message ?? e);
+          this.fail(actionId, action.type === 'deploy' ? reason(`source image refused: ${why}`, 'event.target.sourceRefused', { why }) : `emitter preparation failed: ${why}`);
+        },
+      )
+      .catch((e: unknown) => this.core.logger.error('emitter preparation follow-up failed', { actionId, error: String(e) }))
+      .finally(() => this.preparing.delete(actionId));
+    this.preparing.set(actionId, run);
+  }
+
+  private prepareEmitter(action: ActionRow): Promise<void> {
+    const emitter = this.core.store.targets(action.id).find((t) => t.role === 'sender')!;
+    return this.deps.emitterPreparer!.prepare(action, emitter);
+  }
+
+  /**
+   * A deploy's preparation: the server re-reads every piece of the source image before any PC is
+   * armed; the per-partition stream digests go into the action's params (the receivers compare
+   * the stream they got with them, and they survive a restart).
+   */
+  private async prepareDeploy(action: ActionRow): Promise<void> {
+    if (!this.deps.deployer) throw new Error('no multicast sender is configured on this server');
+    const streams = await this.deps.deployer.verify(action);
+    this.core.change(() => {
+      const a = this.core.store.action(action.id);
+      if (a?.params.type !== 'deploy') return;
+      this.core.store.updateAction(a.id, { params: { ...a.params, streams } });
+      const bytes = streams.reduce((n, s) => n + s.bytes, 0);
+      this.core.event(a.id, null, 'info', `source image ${a.params.image} verified: ${streams.length} partition streams, ${bytes} bytes`,
+        msg('event.deploy.verified', { image: a.params.image, streams: streams.length, bytes }));
+    });
+  }
+
+  /**
+   * Arms one job plan per target (fresh token, only its hash kept) in one transaction, then wakes
+   * the machines. Arming first: a PC woken before its plan exists would boot the menu.
+   */
+  async armAndWake(actionId: string): Promise<void> {
+    let armed: TargetRow[] = [];
+    try {
+      armed = this.core.change(() => {
+        const action = this.core.store.action(actionId);
+        if (!action || (action.state !== 'scheduled' && action.state !== 'preparing')) return [];
+        const toolkit = this.deps.toolkit();
+        const targets = this.core.store.targets(actionId).filter((t) => t.state === 'scheduled' || t.state === 'preparing');
+        for (const t of targets) {
+          const token = newToken();
+          this.core.bootPlans.arm(Mac.parse(t.mac), jobPlan({ jobId: t.id, token, toolkit, label: t.role }));
+          this.core.moveTarget(t, 'armed', reason(`boot plan armed (toolkit ${toolkit})`, 'event.target.armed', { toolkit }), { tokenHash: hashToken(token) });
+        }
+        const now = this.core.nowIso();
+        this.core.store.updateAction(actionId, { armedAt: now, startedAt: action.startedAt ?? now });
+        this.core.settle(actionId);
+        return targets;
+      });
+    } catch (e) {
+      // Nothing was armed (the transaction rolled back): say why on the action.
+      this.fail(actionId, `could not arm the boot plans: ${(e as Error).message}`);
+      return;
+    }
+    // Sender first: it waits for the receivers, which are still booting.
+    if (armed.length && this.core.store.action(actionId)?.type === 'deploy') this.deps.deployer?.start(actionId);
+    await Promise.all(armed.map((t) => this.wake(t)));
+  }
+
+  private async wake(t: TargetRow): Promise<void> {
+    try {
+      await this.deps.waker.wake({ name: t.name, mac: Mac.parse(t.mac), ip: Ipv4.parse(t.ip) });
+    } catch (e) {
+      // Not fatal: the PC may be on already, or someone boots it by hand.
+      this.core.event(t.actionId, t.id, 'warn', `${t.name}: wake failed (${(e as Error).message}); start it by hand`);
+    }
+  }
+
+  /** Fails every target that is not running (their plans disarmed) and records why on the action. */
+  fail(actionId: string, why: string | Reason): void {
+    this.core.change(() => {
+      const action = this.core.store.action(actionId);
+      if (!action || isTerminal(action.state)) return;
+      for (const t of this.core.store.targets(actionId)) {
+        if (isTerminal(t.state) || t.state === 'running') continue;
+        this.core.bootPlans.disarmJob(t.id);
+        this.core.moveTarget(t, 'failed', why, {}, 'error');
+      }
+      this.core.store.updateAction(actionId, { error: (typeof why === 'string' ? why : why.text).slice(0, 500) });
+      this.core.settle(actionId);
+    });
+  }
+
+  /** Fails stages that lasted too long. Returns the ids of the actions it changed. */
+  applyTimeouts(now: Date): string[] {
+    const limits = this.deps.timeouts();
+    const changed = new Set<string>();
+    const t = now.getTime();
+    for (const a of this.core.store.actionsIn(['preparing'])) {
+      if (a.startedAt && plus(a.startedAt, limits.preparingMinutes) < t) {
+        this.fail(a.id, `emitter preparation took more than ${limits.preparingMinutes} minutes`);
+        changed.add(a.id);
+      }
+    }
+    for (const a of this.core.store.actionsIn(['armed', 'running'])) {
+      this.core.change(() => {
+        const silence = silenceLimit(a, limits.silenceMinutes);
+        for (const { id } of this.core.store.targets(a.id)) {
+          const target = this.core.store.target(id)!; // fresh: a failed sender fails its waiting receivers
+          if (target.state === 'armed' && a.armedAt && plus(a.armedAt, limits.armedMinutes) < t) {
+            this.core.bootPlans.disarmJob(target.id);
+            this.core.moveTarget(target, 'failed', reason(`did not fetch its job within ${limits.armedMinutes} minutes (powered off? not booting from the network?)`, 'event.target.notFetched', { minutes: limits.armedMinutes }), {}, 'error');
+            changed.add(a.id);
+          } else if (target.state === 'running' && plus(target.updatedAt, silence) < t) {
+            this.core.moveTarget(target, 'failed', reason(`no news from the agent for ${silence} minutes`, 'event.target.silent', { minutes: silence }), {}, 'error');
+            if (target.role === 'sender') this.core.failWaitingReceivers(a.id);
+            changed.add(a.id);
+          }
+        }
+        if (changed.has(a.id)) this.core.settle(a.id);
+      });
+    }
+    return [...changed];
+  }
+}
+
+/** A clone or deploy receiver may legitimately stay silent while udp-receiver waits for the sender. */
+function silenceLimit(a: ActionRow, base: number): number {
+  return a.params.type === 'clone' || a.params.type === 'deploy' ? Math.max(base, a.params.startTimeoutMinutes + 10) : base;
+}

@@ -1,0 +1,82 @@
+import type { Request, Response, NextFunction, RequestHandler } from 'express';
+import type { HostContext } from '../../host/contract';
+import { ForbiddenError, NotFoundError, UnauthorizedError } from '../../common/domain/errors';
+import { Mac } from '../../common/domain/mac';
+import { BackupRecords } from '../../images/backup-records';
+import { machineReportView, machineSummaries } from '../../images/machine-report';
+import type { MachineInventory } from '../../inventory/machine-inventory';
+import { listActions, parseActionListFilter } from '../../consult/action-list';
+import { requestT, withPageI18n } from '../../i18n/page-i18n';
+import { msg } from '../../i18n/module-messages';
+
+type AsyncHandler = (req: Request, res: Response) => Promise<void>;
+const wrap = (h: AsyncHandler): RequestHandler => (req: Request, res: Response, next: NextFunction) => {
+  h(req, res).catch(next);
+};
+
+/** Reads a query parameter that may repeat (?parc=a&parc=b) as a bounded list of strings. */
+export function listParam(v: unknown, max = 200): string[] {
+  const arr = Array.isArray(v) ? v : v === undefined ? [] : [v];
+  return arr.filter((x): x is string => typeof x === 'string').slice(0, max);
+}
+
+export interface PageDeps {
+  readonly host: HostContext;
+  readonly inventory: MachineInventory;
+}
+
+/** Menu pages. Every route states its right; views receive ready data and never query. */
+export function registerPageRoutes({ host, inventory }: PageDeps): void {
+  const { db } = host;
+  const web = withPageI18n(host.web);
+  const r = web.router;
+  const clone = web.requireRight('parc_can_clone');
+  const user = (req: Request) => {
+    const u = web.currentUser(req);
+    if (!u) throw new UnauthorizedError('not logged in');
+    return u;
+  };
+
+  r.get('/actions/new', clone, wrap(async (req, res) => {
+    const allowed = await web.parcsOf(user(req), 'parc_can_clone');
+    const chosen = listParam(req.query.parc);
+    const parcs = await inventory.parcs(allowed);
+    const machines = chosen.length ? await inventory.machines(chosen, allowed) : [];
+    await web.render(req, res, 'wizard', { title: requestT(web, req)('title.newAction'), parcs, chosen, machines, step: chosen.length ? 2 : 1 });
+  }));
+
+  r.get('/actions', clone, wrap(async (req, res) => {
+    const allowed = await web.parcsOf(user(req), 'parc_can_clone');
+    const filter = parseActionListFilter(req.query as Record<string, unknown>);
+    const actions = listActions(db, allowed, filter);
+    const parcs = await inventory.parcs(allowed);
+    await web.render(req, res, 'actions', { title: requestT(web, req)('title.actions'), actions, filter, parcs });
+  }));
+
+  /** MACs of the machines in the user's parcs, or null for every machine (system_is_admin). */
+  const visibleMacs = async (req: Request): Promise<Set<string> | null> => {
+    const allowed = await web.parcsOf(user(req), 'parc_can_clone');
+    if (allowed === 'all') return null;
+    const machines = await inventory.machines(allowed, allowed);
+    return new Set(machines.flatMap((m) => (m.mac ? [m.mac.toString()] : [])));
+  };
+
+  r.get('/reports', clone, wrap(async (req, res) => {
+    const macs = await visibleMacs(req);
+    const machines = machineSummaries(db, macs);
+    const backups = new BackupRecords(db).allSucceeded().filter((b) => !macs || macs.has(b.mac));
+    await web.render(req, res, 'reports', { title: requestT(web, req)('title.reports'), machines, backups });
+  }));
+
+  r.get('/reports/:mac', clone, wrap(async (req, res) => {
+    const mac = Mac.parse(String(req.params.mac)).toString();
+    const macs = await visibleMacs(req);
+    if (macs && !macs.has(mac)) throw new ForbiddenError('this machine is not in a parc delegated to you', msg('denied.machine'));
+    const raw = req.query.report;
+    const reportId = typeof raw === 'string' && /^\d{1,12}$/.test(raw) ? Number(raw) : undefined;
+    const view = machineReportView(db, mac, reportId);
+    if (!view) throw new NotFoundError(`nothing reported or backed up for ${mac}`, msg('missing.report', { mac }));
+    await web.render(req, res, 'report-machine', { title: requestT(web, req)('title.report', { name: view.name }), view, base: web.mountPath });
+  }));
+
+}

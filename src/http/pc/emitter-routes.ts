@@ -1,0 +1,99 @@
+/**
+ * Endpoints the Windows scripts call (docs/wake-and-netlogon.md, docs/emitter-preparation.md),
+ * on the module router without a session: each call carries a bearer token.
+ *
+ * | route | token | answer |
+ * |---|---|---|
+ * | `POST /api/emitter/ack?action=<id>` | ack token | 200 `ok`; 401 none, 403 wrong, 404 unknown action, 409 not preparing, 410 replay |
+ * | `GET /api/postclone/name?mac=<mac>` | post-clone token | 200 the name alone (the script trims and checks it); 404 MAC not in the action |
+ * | `GET /api/postclone/join?mac=<mac>` | post-clone token | 200 `domain=`/`username=`/`password=` lines, or 204 (rename only) |
+ * | `POST /api/postclone/done?mac=<mac>&status=ok\|failed` | post-clone token | 204, recorded as an action event |
+ *
+ * Answers are text/plain, never cached; request bodies are not used and limited to 1 KiB.
+ * SE3's remontee_udpcast.php took any unauthenticated GET as the emitter's acknowledgement.
+ */
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Logger } from '../../host/contract';
+import { agentStatusOf, bearerToken } from './agent-routes';
+
+export interface EmitterAckApi {
+  acknowledge(actionId: unknown, token: string | undefined): void;
+}
+
+export interface PostCloneApi {
+  name(token: string | undefined, mac: unknown): string;
+  join(token: string | undefined, mac: unknown): { domain: string; username: string; password: string } | null;
+  done(token: string | undefined, mac: unknown, status: unknown): void;
+}
+
+export const EMITTER_BASE_PATH = '/api/emitter';
+export const POSTCLONE_BASE_PATH = '/api/postclone';
+const BODY_LIMIT = 1024;
+
+function common(r: Router): void {
+  r.use((req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    // Nothing is read from bodies; a large one is refused before it is buffered.
+    if (Number(req.get('content-length') ?? 0) > BODY_LIMIT) {
+      res.status(413).type('text/plain').send('error=request body too large\n');
+      return;
+    }
+    next();
+  });
+}
+
+function finish(r: Router, logger: Logger): Router {
+  r.use((_req: Request, res: Response) => {
+    res.status(404).type('text/plain').send('error=no such endpoint\n');
+  });
+  r.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status = agentStatusOf(err);
+    const message = status === 500 ? 'internal error' : String((err as Error)?.message ?? err);
+    const fields = { status, path: req.path.slice(0, 120), ip: req.ip, error: message };
+    if (status === 500) logger.error('emitter/post-clone call failed', { ...fields, stack: String((err as Error)?.stack ?? '') });
+    else if (status === 401 || status === 403) logger.warn('emitter/post-clone call refused', fields);
+    else logger.info('emitter/post-clone call refused', fields);
+    if (res.headersSent) return;
+    res.status(status).type('text/plain').send(`error=${message.replace(/[^A-Za-z0-9 ._:/,()-]/g, '_').slice(0, 200)}\n`);
+  });
+  return r;
+}
+
+const body = express.raw({ type: () => true, limit: BODY_LIMIT });
+
+export function emitterAckRouter(api: EmitterAckApi, logger: Logger): Router {
+  const r = express.Router();
+  common(r);
+  r.post('/ack', body, (req, res) => {
+    api.acknowledge(req.query.action, bearerToken(req));
+    res.status(200).type('text/plain').send('ok\n');
+  });
+  return finish(r, logger);
+}
+
+export function postCloneRouter(api: PostCloneApi, logger: Logger): Router {
+  const r = express.Router();
+  common(r);
+  r.get('/name', (req, res) => {
+    res.status(200).type('text/plain').send(`${api.name(bearerToken(req), req.query.mac)}\n`);
+  });
+  r.get('/join', (req, res) => {
+    const creds = api.join(bearerToken(req), req.query.mac);
+    if (!creds) {
+      res.status(204).end();
+      return;
+    }
+    res.status(200).type('text/plain').send(`domain=${creds.domain}\nusername=${creds.username}\npassword=${creds.password}\n`);
+  });
+  r.post('/done', body, (req, res) => {
+    api.done(bearerToken(req), req.query.mac, req.query.status);
+    res.status(204).end();
+  });
+  return finish(r, logger);
+}
+
+/** Mounts both routers on the module router (host.web.router). */
+export function registerEmitterRoutes(router: Router, deps: { emitter: EmitterAckApi; postClone: PostCloneApi; logger: Logger }): void {
+  router.use(EMITTER_BASE_PATH, emitterAckRouter(deps.emitter, deps.logger));
+  router.use(POSTCLONE_BASE_PATH, postCloneRouter(deps.postClone, deps.logger));
+}
