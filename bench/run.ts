@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark in one run, results in var/bench/results.json and a Markdown
  * report (docs/benchmarks.md is a committed copy of one run). Figures are ratios measured in the
- * same run on the same machine. Select with BENCH=tftp,http,pages,reports,clone (default: all).
+ * same run on the same machine. Select with BENCH=tftp,http,pages,reports,dhcp-seed,clone (default: all).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,6 +10,7 @@ import { runTftpBench } from './tftp-bench';
 import { runHttpVsTftpBench } from './http-vs-tftp-bench';
 import { runPagesBench } from './pages-bench';
 import { runReportParseBench } from './report-parse-bench';
+import { runDhcpSeedBench } from './dhcp-seed-bench';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
     { name: 'http', run: () => runHttpVsTftpBench({ file: initrd }) },
     { name: 'pages', run: () => runPagesBench({ machines: 1000, requests: 30 }) },
     { name: 'reports', run: () => runReportParseBench() },
+    { name: 'dhcp-seed', run: () => runDhcpSeedBench() },
   ];
   if (fs.existsSync(path.join(__dirname, 'clone-bench.js'))) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -38,16 +38,12 @@ export function createDhcp(db: Database, config: ShellConfig, clock: Clock, logg
     api,
     async seedFromDirectory(directory) {
       if (api.listReservations().length > 0) return 0;
-      let n = 0;
-      for (const c of await directory.listComputers()) {
-        if (!c.mac || !c.ip) continue;
-        try {
-          api.addReservation({ mac: c.mac.toString(), ip: c.ip.toString(), name: c.name });
-          n++;
-        } catch (e) {
-          logger.warn('reservation not seeded', { name: c.name, reason: (e as Error).message });
-        }
-      }
+      const inputs = (await directory.listComputers())
+        .filter((c) => c.mac && c.ip)
+        .map((c) => ({ mac: c.mac!.toString(), ip: c.ip!.toString(), name: c.name }));
+      const { added, refused } = api.addReservations(inputs);
+      for (const r of refused) logger.warn('reservation not seeded', { name: r.input.name, reason: r.error.message });
+      const n = added.length;
       logger.info('reservations seeded from directory', { count: n });
       return n;
     },

@@ -49,6 +49,26 @@ describe('DhcpModule', () => {
     expect(fs.readdirSync(path.join(dir, 'etc')).sort()).toEqual(['dnsmasq.conf', 'dnsmasq.hosts']); // no temp files left
   });
 
+  it('adds a batch with one write of the files, keeping the good inputs and reporting the refused ones', () => {
+    const { dhcp, events, reloads, hosts } = setup();
+    dhcp.writeConfig();
+    reloads.length = 0;
+    const { added, refused } = dhcp.addReservations([
+      { mac: '52:54:00:00:00:01', ip: '10.77.0.10', name: 'pc-01' },
+      { mac: '52:54:00:00:00:02', ip: '10.77.0.10', name: 'pc-02' }, // same address: refused
+      { mac: 'not-a-mac', ip: '10.77.0.12', name: 'pc-03' }, // refused
+      { mac: '52:54:00:00:00:04', ip: '10.77.0.13', name: 'pc-04' },
+    ]);
+    expect(added.map((r) => r.name.value)).toEqual(['pc-01', 'pc-04']);
+    expect(refused.map((r) => [r.input.name, r.error.constructor.name])).toEqual([['pc-02', 'DhcpConflictError'], ['pc-03', 'InputError']]);
+    expect(reloads).toEqual([{ configChanged: false, hostsChanged: true }]);
+    expect(hosts()).toContain('52:54:00:00:00:01,10.77.0.10,pc-01\n');
+    expect(hosts()).toContain('52:54:00:00:00:04,10.77.0.13,pc-04\n');
+    expect(hosts()).not.toContain('pc-02');
+    expect(dhcp.listReservations()).toHaveLength(2);
+    expect(events).toEqual([ev('reservation-added', '52:54:00:00:00:01'), ev('reservation-added', '52:54:00:00:00:04')]);
+  });
+
   it('add/update/remove rewrite the hosts file, fire events and ask for a SIGHUP-only reload', () => {
     const { dhcp, events, reloads, hosts, conf } = setup();
     dhcp.writeConfig();

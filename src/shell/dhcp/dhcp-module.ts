@@ -124,6 +124,27 @@ export class DhcpModule implements DhcpApi {
   }
 
   /**
+   * Adds many reservations with one write of the files (the first start seeds the whole
+   * directory: one write per reservation made that quadratic). Each input is checked on its own,
+   * inside a savepoint, so a refused one is reported and skipped while the others are kept.
+   */
+  addReservations(inputs: readonly ReservationInput[]): { added: StoredReservation[]; refused: { input: ReservationInput; error: Error }[] } {
+    const added: StoredReservation[] = [];
+    const refused: { input: ReservationInput; error: Error }[] = [];
+    this.mutate(() => {
+      for (const input of inputs) {
+        try {
+          added.push(this.store.add(input));
+        } catch (e) {
+          refused.push({ input, error: e as Error });
+        }
+      }
+    });
+    for (const r of added) this.emit({ kind: 'reservation-added', mac: r.mac });
+    return { added, refused };
+  }
+
+  /**
    * A new MAC is reported as removed + added, so listeners keyed by MAC (boot plans) drop the
    * old one; otherwise as updated.
    */
