@@ -1,5 +1,37 @@
-# Sourced by clonage-agent.sh: logging, validation, HTTP and job parsing (busybox sh).
-# Nothing here writes to a disk; the disk work lives in agent-run.sh.
+# Loaded by clonage-agent.sh: settings, exit codes, logging, value checks, disks, cleanup.
+# Nothing here writes to a disk. Every function keeps its variables `local`; the only globals are
+# the settings below, the job (J_*, agent-job.sh) and documented outputs in CAPITALS.
+
+# ---- settings, read once from the environment (tests and init set them; the server sets none).
+CMDLINE_FILE=${CLONAGE_CMDLINE:-/proc/cmdline}
+DEV_DIR=${CLONAGE_DEV_DIR:-/dev}
+REBOOT_CMD=${CLONAGE_REBOOT_CMD:-reboot -f}
+POWEROFF_CMD=${CLONAGE_POWEROFF_CMD:-poweroff -f}
+WORK=${CLONAGE_WORK_DIR:-/tmp/clonage}
+PROGRESS_SECONDS=${CLONAGE_PROGRESS_SECONDS:-2}
+HTTP_TIMEOUT=${CLONAGE_HTTP_TIMEOUT:-15}
+TRANSFER_TIMEOUT=${CLONAGE_TRANSFER_TIMEOUT:-600}   # one image piece up or down
+COMMIT_TIMEOUT=${CLONAGE_COMMIT_TIMEOUT:-1800}      # the server re-hashes a whole backup
+LOG=$WORK/agent.log
+UDPLOG=$WORK/udpcast.log
+
+# ---- exit codes: the process exits with OK, FAILED or BOOT_LOCAL; the result posted to the
+# server carries the detailed code of the failure (table in docs/boot-environment.md).
+EXIT_OK=0
+EXIT_FAILED=1          # process: the job ran and failed
+EXIT_BAD_JOB=2         # the job's values were refused: nothing touched
+EXIT_BOOT_LOCAL=3      # process: refused before any disk was opened, reboot command run
+EXIT_NO_DISK=4         # the job's disk (or a partition of it) is not there
+EXIT_BAD_ROLE=5        # a role this agent cannot run
+EXIT_REFUSED=6         # a check before writing failed (table, store, manifest, sizes): nothing written
+EXIT_CORRUPT=7         # an image file is missing or its size / SHA-256 differs: nothing written
+EXIT_TRANSFER=8        # reading, sending or writing data failed mid-way (restore/deploy: disk partly written)
+EXIT_NOT_RECORDED=9    # the work is done but the server or the store did not record it
+EXIT_DAMAGED=10        # a partition was written from a multicast stream whose SHA-256 differs
+EXIT_CANCELLED=11      # stopped by the server (410: action cancelled or this PC left out)
+
+# Whole-disk names in /sys/block: sda, vda, hdb, nvme0n1, mmcblk0 (valid_disk checks one name).
+DISK_NAMES='^(sd[a-z]+|vd[a-z]+|hd[a-z]+|nvme[0-9]+n[0-9]+|mmcblk[0-9]+)$'
 
 log() {
   echo "clonage-agent: $*" >&2
@@ -13,6 +45,25 @@ boot_local() {
   sync
   $REBOOT_CMD
   exit "$EXIT_BOOT_LOCAL"
+}
+
+# FAIL_MSG is what the result message says; the code is returned for `|| return`.
+fail_with() { # exit-code message
+  FAIL_MSG=$2
+  log "$FAIL_MSG"
+  return "$1"
+}
+
+# ---- cleanup on any exit: a mounted store is unmounted and the SMB credential file removed,
+# whatever ends the agent (error, signal). store_umount is in agent-dirstore.sh.
+agent_cleanup() {
+  rm -f "$WORK/smb.cred"
+  store_umount
+}
+install_cleanup() {
+  trap agent_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
 }
 
 # ---- validation: `case` only, so a value never reaches a shell parser.
@@ -47,142 +98,68 @@ valid_disk() {
   case "$1" in ''|*[!a-z0-9]*|[0-9]*) return 1 ;; esac
   [ "${#1}" -le 16 ] || return 1
   case "$1" in
+    nvme*p*|mmcblk*p*) return 1 ;;   # partitions (nvme0n1p1), not disks
     nvme[0-9]*n[0-9]*|mmcblk[0-9]*) return 0 ;;
     *[0-9][a-z]*) return 1 ;;
   esac
 }
+valid_disk_part() { # name number
+  case "$1" in ''|*[!a-z0-9]*) return 1 ;; esac
+  is_number "$2" 3
+}
+valid_file() { case "$1" in ''|.*|*[!A-Za-z0-9._-]*) return 1 ;; esac; [ "${#1}" -le 100 ]; }
+valid_sha() { case "$1" in *[!0-9a-f]*) return 1 ;; esac; [ "${#1}" -eq 64 ]; }
+valid_image_name() { case "$1" in .*|-*|*[!A-Za-z0-9_.-]*) return 1 ;; esac; }
 
+# ---- the machine
 guess_iface() {
-  _i=$(ip route show default 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n 1)
-  [ -n "$_i" ] || _i=$(ls /sys/class/net 2>/dev/null | grep -v '^lo$' | head -n 1)
-  echo "$_i"
+  local iface
+  iface=$(ip route show default 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n 1)
+  [ -n "$iface" ] || iface=$(ls /sys/class/net 2>/dev/null | grep -v '^lo$' | head -n 1)
+  echo "$iface"
 }
 
-first_disk() {
-  if [ "$DEV_DIR" = /dev ]; then
-    ls /sys/block 2>/dev/null | grep -E '^(sd[a-z]+|vd[a-z]+|hd[a-z]+|nvme[0-9]+n[0-9]+|mmcblk[0-9]+)$' | head -n 1
-  else
-    ls "$DEV_DIR" 2>/dev/null | grep -E '^[a-z]+$' | head -n 1
+# The whole disks of the machine (tests: the plain-letter names under CLONAGE_DEV_DIR).
+list_disks() {
+  if [ "$DEV_DIR" = /dev ]; then ls /sys/block 2>/dev/null | grep -E "$DISK_NAMES"
+  else ls "$DEV_DIR" 2>/dev/null | grep -E '^[a-z]+$'
   fi
 }
+first_disk() { list_disks | head -n 1; }
 
-# ---- HTTP: busybox wget. Its -T option crashes busybox 1.35 (segfault), so `timeout` bounds it.
-# http METHOD PATH-SUFFIX OUTFILE [CONTENT-TYPE BODYFILE]; sets HTTP_STATUS, returns 0 on 2xx.
-http() {
-  _url=$BASE$2
-  _out=$3
-  : > "$_out"
-  set -- -q -S -Y off -O "$_out" --header "Authorization: Bearer $TOKEN"
-  [ -n "${_ctype:-}" ] && set -- "$@" --header "Content-Type: $_ctype" --post-file "$_body"
-  timeout "$HTTP_TIMEOUT" wget "$@" "$_url" 2> "$WORK/http.err"
-  HTTP_STATUS=$(sed -n 's/^ *HTTP\/1\.[01] \([0-9][0-9][0-9]\).*/\1/p' "$WORK/http.err" | tail -n 1)
-  case "$HTTP_STATUS" in 2??) return 0 ;; esac
-  return 1
-}
-http_post() { # PATH-SUFFIX CONTENT-TYPE BODYFILE OUTFILE
-  _ctype=$2 _body=$3
-  http POST "$1" "$4"
-  _r=$?
-  _ctype= _body=
-  return "$_r"
-}
-
-# Form values: messages are ours (constants and validated values); escape what form syntax needs.
-form_escape() {
-  printf '%s' "$1" | tr -c 'A-Za-z0-9 ._:/,@+=&%-' '_' | sed 's/%/%25/g; s/+/%2B/g; s/&/%26/g; s/=/%3D/g; s/ /+/g'
-}
-
-post_progress() { # stage percent bytes rate_kbps
-  printf 'stage=%s&percent=%s&bytes=%s&rate_kbps=%s' "$1" "$2" "$3" "$4" > "$WORK/progress.form"
-  http_post /progress application/x-www-form-urlencoded "$WORK/progress.form" "$WORK/progress.out" ||
-    log "progress not accepted (HTTP ${HTTP_STATUS:-none})"
-}
-
-# The log is the agent's own lines plus udpcast's output with progress lines squeezed.
-post_log() {
-  {
-    cat "$LOG"
-    if [ -f "$UDPLOG" ]; then
-      echo "--- udpcast"
-      tr '\r' '\n' < "$UDPLOG" | grep -v '^bytes=' | grep -v '^$'
-      tr '\r' '\n' < "$UDPLOG" | grep '^bytes=' | tail -n 1
-    fi
-  } | tail -c 65536 > "$WORK/log.txt"
-  http_post /log text/plain "$WORK/log.txt" "$WORK/log.out" || log "log not accepted (HTTP ${HTTP_STATUS:-none})"
-}
-
-# Prints the server's reboot answer (always|never|halt), or nothing when it cannot be had.
-post_result() { # status exit_code message
-  printf 'status=%s&exit_code=%s&message=%s' "$1" "$2" "$(form_escape "$3")" > "$WORK/result.form"
-  http_post /result application/x-www-form-urlencoded "$WORK/result.form" "$WORK/result.out" || {
-    log "result not accepted (HTTP ${HTTP_STATUS:-none})"
-    return 1
-  }
-  while IFS= read -r _l || [ -n "$_l" ]; do
-    case "$_l" in reboot=always|reboot=never|reboot=halt) echo "${_l#reboot=}"; return 0 ;; esac
-  done < "$WORK/result.out"
-  return 1
-}
-
-# ---- job parsing: key=value lines, read with `read -r`, never evaluated. Any value outside
-# the documented charset makes the whole job malformed (it may be a sign of tampering).
-parse_job() {
-  J_JOB= J_ROLE= J_DISK= J_PORT= J_COMPRESSION=none J_MIN_RECEIVERS= J_MIN_WAIT= J_MAX_WAIT=
-  J_START_TIMEOUT= J_AUTO_REBOOT=always J_MAX_BITRATE= J_RETRIES=
-  REFUSAL=
-  _n=0
-  while IFS= read -r _line || [ -n "$_line" ]; do
-    _n=$((_n + 1))
-    [ "$_n" -le 200 ] || { REFUSAL="too many lines"; return 1; }
-    _line=${_line%"$(printf '\r')"}
-    [ -n "$_line" ] || continue
-    case "$_line" in *=*) ;; *) REFUSAL="line $_n is not key=value"; return 1 ;; esac
-    _k=${_line%%=*} _v=${_line#*=}
-    case "$_k" in ''|*[!a-z_]*) REFUSAL="bad key on line $_n"; return 1 ;; esac
-    valid_value "$_v" || { REFUSAL="bad value for $_k"; return 1 ; }
-    [ "${#_v}" -le 128 ] || { REFUSAL="value too long for $_k"; return 1; }
-    case "$_k" in
-      job) J_JOB=$_v ;;
-      role) J_ROLE=$_v ;;
-      disk) J_DISK=$_v ;;
-      port) J_PORT=$_v ;;
-      compression) J_COMPRESSION=$_v ;;
-      min_receivers) J_MIN_RECEIVERS=$_v ;;
-      min_wait) J_MIN_WAIT=$_v ;;
-      max_wait) J_MAX_WAIT=$_v ;;
-      start_timeout) J_START_TIMEOUT=$_v ;;
-      auto_reboot) J_AUTO_REBOOT=$_v ;;
-      max_bitrate) J_MAX_BITRATE=$_v ;;
-      retries_until_drop) J_RETRIES=$_v ;;
-    esac
-  done < "$1"
-  [ "$_n" -gt 0 ] || { REFUSAL="empty job"; return 1; }
-  if [ -n "$J_JOB" ] && [ "$J_JOB" != "$JOB" ]; then REFUSAL="job id mismatch"; return 1; fi
-  return 0
-}
-
-# Shape checks per key, shared by server jobs and manual mode. Sets REFUSAL.
-check_job_values() {
-  REFUSAL=
-  case "$J_ROLE" in
-    sender|receiver|report|backup|restore|memtest|deploy) ;;
-    *) REFUSAL="bad role"; return 1 ;;
-  esac
-  if [ -n "$J_DISK" ] || [ "$J_ROLE" = sender ] || [ "$J_ROLE" = receiver ] || [ "$J_ROLE" = deploy ]; then
-    valid_disk "$J_DISK" || { REFUSAL="bad disk"; return 1; }
-  fi
-  if [ -n "$J_PORT" ] || [ "$J_ROLE" = sender ] || [ "$J_ROLE" = receiver ] || [ "$J_ROLE" = deploy ]; then
-    is_number "$J_PORT" 5 && [ "$J_PORT" -ge 1024 ] && [ "$J_PORT" -le 65534 ] &&
-      [ $((J_PORT % 2)) = 0 ] || { REFUSAL="bad port"; return 1; }
-  fi
-  case "$J_COMPRESSION" in none|zstd|gzip|lzop) ;; *) REFUSAL="bad compression"; return 1 ;; esac
-  case "$J_AUTO_REBOOT" in always|success|never) ;; *) REFUSAL="bad auto_reboot"; return 1 ;; esac
-  for _pair in "min_receivers:$J_MIN_RECEIVERS" "min_wait:$J_MIN_WAIT" "max_wait:$J_MAX_WAIT" \
-               "start_timeout:$J_START_TIMEOUT" "retries_until_drop:$J_RETRIES"; do
-    _v=${_pair#*:}
-    [ -z "$_v" ] || is_number "$_v" 6 || { REFUSAL="bad ${_pair%%:*}"; return 1; }
+# Waits up to 10 s for a block device (udev-less kernels create nodes a moment after a table is
+# written). `file`: a plain file stands for the device too, when tests moved the device directory.
+wait_block_device() { # path [file]
+  local i=0
+  while [ "$i" -lt 20 ]; do
+    [ -b "$1" ] && return 0
+    [ "${2:-}" = file ] && [ "$DEV_DIR" != /dev ] && [ -f "$1" ] && return 0
+    sleep 0.5
+    i=$((i + 1))
   done
-  case "$J_MAX_BITRATE" in '') ;; *[!0-9kmgKMG]*|[!0-9]*) REFUSAL="bad max_bitrate"; return 1 ;;
-    *[kmgKMG]?*) REFUSAL="bad max_bitrate"; return 1 ;; esac
-  return 0
+  return 1
+}
+
+disk_size() { # path -> bytes (block device or, in tests, a plain file)
+  if [ -b "$1" ]; then
+    blockdev --getsize64 "$1" 2>/dev/null || echo $(($(cat "/sys/block/${1##*/}/size") * 512))
+  elif [ -f "$1" ]; then
+    stat -c %s "$1"
+  else
+    echo 0
+  fi
+}
+
+uptime_cs() { # centiseconds since boot, for rates (busybox date has no sub-second format)
+  local up rest s f
+  read -r up rest < /proc/uptime
+  s=${up%.*} f=${up#*.}
+  f=${f%"${f#??}"}
+  f=${f#0}   # "05" would be read as octal
+  echo $((s * 100 + ${f:-0}))
+}
+
+sha_of() { set -- $(sha256sum "$1"); echo "$1"; }
+check_file() { # path bytes sha
+  [ "$(stat -c %s "$1" 2>/dev/null)" = "$2" ] && [ "$(sha_of "$1")" = "$3" ]
 }

@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'crypto';
 import { execFileSync, spawnSync } from 'child_process';
 import { addTap, createTestNet, destroyTestNet, netnsUnavailableReason, spawnInNs, TestNet, waitForExit } from '../helpers/netns';
 import { AgentTestServer } from '../helpers/agent-test-server';
+import { agentFileList } from '../helpers/agent-shell';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BUILD = path.join(ROOT, 'pxe/build-bootenv.sh');
@@ -65,7 +66,7 @@ function build(out: string): { ms: number; stderr: string } {
     const kver = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')).kernelVersion;
     for (const f of ['init', 'bin/busybox', 'bin/sh', 'usr/bin/wget', 'sbin/modprobe', 'usr/bin/udp-sender', 'usr/bin/udp-receiver',
       'usr/bin/zstd', 'sbin/sfdisk', 'sbin/blkid', 'usr/sbin/partclone.extfs', 'lib64/ld-linux-x86-64.so.2', 'lib/x86_64-linux-gnu/libc.so.6',
-      'usr/share/clonage/agent/clonage-agent.sh', 'usr/share/clonage/agent/agent-lib.sh', 'usr/share/clonage/agent/agent-run.sh',
+      'usr/share/clonage/agent/clonage-agent.sh', ...agentFileList().map((f) => `usr/share/clonage/agent/${f}`),
       'usr/share/clonage/udhcpc.script', 'usr/share/clonage/power', `lib/modules/${kver}/modules.dep`, `lib/modules/${kver}/modules.alias`]) {
       expect(listing).toContain(f);
     }
