@@ -70,9 +70,19 @@ function build(out: string): { ms: number; stderr: string } {
       'usr/share/clonage/udhcpc.script', 'usr/share/clonage/power', `lib/modules/${kver}/modules.dep`, `lib/modules/${kver}/modules.alias`]) {
       expect(listing).toContain(f);
     }
-    for (const ko of ['virtio_net', 'virtio_blk', 'e1000', 'e1000e', 'r8169', 'igb', 'ahci', 'sd_mod', 'nvme', 'ext4', 'loop']) {
-      expect(listing.some((f) => f.endsWith(`/${ko}.ko`))).toBe(true);
+    // Every driver of pxe/initramfs/modules.list is in the initrd, or built into the kernel
+    // (the kernel's modules.builtin, copied into the initrd, says so): none silently missing.
+    const norm = (n: string) => n.replace(/-/g, '_');
+    const kos = new Set(listing.filter((f) => f.endsWith('.ko')).map((f) => norm(path.basename(f, '.ko'))));
+    const builtin = new Set(execFileSync('sh', ['-c', 'zstd -dc "$1" | cpio -i --quiet --to-stdout "$2"', 'sh', path.join(out, 'initrd.img'), `lib/modules/${kver}/modules.builtin`])
+      .toString().split('\n').filter(Boolean).map((f) => norm(path.basename(f, '.ko'))));
+    const wanted = fs.readFileSync(path.join(ROOT, 'pxe/initramfs/modules.list'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map(norm);
+    expect(wanted.length).toBeGreaterThan(60);
+    expect(wanted.filter((m) => !kos.has(m) && !builtin.has(m))).toEqual([]);
+    for (const ko of ['virtio_net', 'virtio_blk', 'e1000', 'e1000e', 'r8169', 'igb', 'igc', 'tg3', 'alx', 'r8152', 'vmd', 'sdhci_pci', 'mmc_block', 'ahci', 'sd_mod', 'nvme', 'ext4', 'loop']) {
+      expect(kos.has(ko)).toBe(true);
     }
+    expect(kos.has('usb_storage') || kos.has('uas')).toBe(false);
     expect(listing.some((f) => f.startsWith('dev/') && f !== 'dev')).toBe(false);
   });
 
