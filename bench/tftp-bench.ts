@@ -18,6 +18,7 @@ import path from 'node:path';
 import { DirectorySource } from '../src/tftp/directory-source';
 import { serializeRequest } from '../src/tftp/packet';
 import { TftpServer } from '../src/tftp/tftp-server';
+import { halfOpenRow, type HalfOpenRow } from './tftp-half-open-bench';
 
 export interface TftpBenchOptions {
   readonly outPath?: string;
@@ -27,6 +28,8 @@ export interface TftpBenchOptions {
   /** Upper bound for one scenario (all its clients). */
   readonly scenarioTimeoutMs?: number;
   readonly tftpdPath?: string;
+  /** Hosts of the half-open row (8 windowed sessions each; 0 skips the row, default 25). */
+  readonly halfOpenHosts?: number;
 }
 
 interface Scenario {
@@ -38,8 +41,16 @@ interface Scenario {
   readonly mibPerSecond: number;
 }
 
-interface RunningServer {
+export interface ServerStats {
+  readonly rssBytes: number;
+  readonly sessions: number;
+  readonly reservedBytes: number;
+}
+
+export interface RunningServer {
   readonly port: number;
+  /** Our server only: its process's RSS and its session and budget counters. */
+  stats?(): Promise<ServerStats>;
   stop(): Promise<void>;
 }
 
@@ -105,12 +116,12 @@ async function killByPid(child: ChildProcess): Promise<void> {
   }
 }
 
-async function startOurs(root: string): Promise<RunningServer> {
+export async function startOurs(root: string): Promise<RunningServer> {
   if (!__filename.endsWith('.js')) {
     // Not compiled (e.g. loaded by ts-jest): run in-process rather than fork a .ts file.
     const server = new TftpServer({ source: new DirectorySource(root), port: 0, address: HOST });
     await server.start();
-    return { port: server.port, stop: () => server.stop() };
+    return { port: server.port, stats: async () => statsOf(server), stop: () => server.stop() };
   }
   const child = fork(__filename, ['--serve', root], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await Promise.race([
@@ -123,6 +134,14 @@ async function startOurs(root: string): Promise<RunningServer> {
   }
   return {
     port,
+    stats: () =>
+      Promise.race([
+        new Promise<ServerStats>((resolve) => {
+          child.once('message', (m) => resolve((m as { stats: ServerStats }).stats));
+          child.send('stats');
+        }),
+        sleep(5000).then(() => Promise.reject(new Error('our server did not answer stats'))),
+      ]),
     stop: async () => {
       child.send('stop');
       if (!(await waitExit(child, 5000))) await killByPid(child);
@@ -156,11 +175,16 @@ async function scenario(port: number, clients: number, blksize: number, fileByte
   return { wallMs: Math.round(wallMs), failedClients, mibPerSecond: Math.round((mib / (wallMs / 1000)) * 10) / 10 };
 }
 
-function markdown(result: { scenarios: Scenario[]; comparisons: Record<string, unknown>[] }): string {
+function markdown(result: { scenarios: Scenario[]; comparisons: Record<string, unknown>[]; halfOpen: HalfOpenRow | null }): string {
   const lines = ['| server | clients | blksize | wall (ms) | MiB/s | failed |', '|---|---:|---:|---:|---:|---:|'];
   for (const s of result.scenarios) lines.push(`| ${s.server} | ${s.clients} | ${s.blksize} | ${s.wallMs} | ${s.mibPerSecond} | ${s.failedClients} |`);
   lines.push('', '| clients | blksize | wall time ours / tftpd-hpa |', '|---:|---:|---:|');
   for (const c of result.comparisons) lines.push(`| ${c.clients} | ${c.blksize} | ${c.wallRatioOursOverTheirs} |`);
+  const h = result.halfOpen;
+  if (h !== null) {
+    lines.push('', '| half-open windowed sessions asked | held | budget reserved (MiB) | RSS before (MiB) | RSS held (MiB) | all freed after (s) |', '|---:|---:|---:|---:|---:|---:|');
+    lines.push(`| ${h.requested} | ${h.held} | ${h.reservedMiB} | ${h.rssBeforeMiB} | ${h.rssHeldMiB} | ${h.drainSeconds ?? 'over the cap'} |`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -175,6 +199,7 @@ export async function runTftpBench(opts: TftpBenchOptions = {}): Promise<Record<
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'clonage-tftp-bench-'));
   const scenarios: Scenario[] = [];
   const errors: string[] = [];
+  let halfOpen: HalfOpenRow | null = null;
   try {
     await fs.chmod(root, 0o755);
     const file = await fs.open(path.join(root, 'bench.bin'), 'w', 0o644);
@@ -205,6 +230,20 @@ export async function runTftpBench(opts: TftpBenchOptions = {}): Promise<Record<
         await server.stop();
       }
     }
+    // A fresh server, so its RSS before the half-open sessions is its idle size.
+    if (opts.halfOpenHosts !== 0) {
+      try {
+        const server = await startOurs(root);
+        try {
+          halfOpen = await halfOpenRow(server, 'bench.bin', { hosts: opts.halfOpenHosts });
+          process.stderr.write(`tftp-bench half-open: ${JSON.stringify(halfOpen)}\n`);
+        } finally {
+          await server.stop();
+        }
+      } catch (err) {
+        errors.push(`half-open: ${(err as Error).message}`);
+      }
+    }
   } finally {
     await fs.rm(root, { recursive: true, force: true });
   }
@@ -224,6 +263,7 @@ export async function runTftpBench(opts: TftpBenchOptions = {}): Promise<Record<
     ourServerMode: __filename.endsWith('.js') ? 'child process' : 'in-process',
     scenarios,
     comparisons,
+    halfOpen,
     errors,
   };
   await fs.mkdir(path.dirname(outPath), { recursive: true });
@@ -232,12 +272,19 @@ export async function runTftpBench(opts: TftpBenchOptions = {}): Promise<Record<
   return result;
 }
 
+function statsOf(server: TftpServer): ServerStats {
+  return { rssBytes: process.memoryUsage().rss, sessions: server.sessionCount, reservedBytes: server.reservedBytes };
+}
+
 /** Child mode: serve `root` until the parent says stop or goes away. */
 async function serveChild(root: string): Promise<void> {
   const server = new TftpServer({ source: new DirectorySource(root), port: 0, address: HOST });
   await server.start();
   const stop = () => void server.stop().then(() => process.exit(0));
-  process.on('message', (m) => m === 'stop' && stop());
+  process.on('message', (m) => {
+    if (m === 'stop') stop();
+    if (m === 'stats') process.send?.({ stats: statsOf(server) });
+  });
   process.on('disconnect', stop);
   process.send?.({ port: server.port });
 }

@@ -61,10 +61,19 @@ export class DirectorySource implements FileSource {
     if (real !== root && !real.startsWith(root + path.sep)) {
       throw new ForbiddenError(`path leaves the TFTP root: ${requested}`);
     }
+    // Refused before open: opening a FIFO blocks a libuv thread until a writer comes (four such
+    // requests stall every file operation of the process), and opening a device can act on it.
+    try {
+      if (!(await fs.stat(real)).isFile()) throw new ForbiddenError(`not a regular file: ${requested}`);
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
     let handle: fs.FileHandle;
     try {
-      // O_NOFOLLOW: the resolved path must not have become a symlink since realpath (a race).
-      handle = await fs.open(real, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+      // O_NOFOLLOW: the resolved path must not have become a symlink since realpath (a race);
+      // O_NONBLOCK: nor a FIFO since stat (no effect on a regular file).
+      handle = await fs.open(real, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
     } catch (err) {
       if (isNotFound(err)) return null;
       if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new ForbiddenError(`symlink race on ${requested}`);
@@ -72,7 +81,7 @@ export class DirectorySource implements FileSource {
     }
     try {
       const stat = await handle.stat();
-      // Directories, devices and FIFOs are not files to boot from (and a FIFO read would block).
+      // Checked again on the open file: the path may have been swapped after the stat.
       if (!stat.isFile()) throw new ForbiddenError(`not a regular file: ${requested}`);
       return handleFile(handle, stat.size);
     } catch (err) {

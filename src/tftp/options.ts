@@ -21,6 +21,12 @@ export interface NegotiationLimits {
   readonly maxWindowSize: number;
   /** Retransmission timeout when the client does not ask for one. */
   readonly defaultTimeoutMs: number;
+  /**
+   * Largest `timeout` option accepted, in seconds; a bigger one is declined (RFC 2349 lets the
+   * server only use the value or decline it). PXE ROMs ask for 1–4 s; accepting 255 s would let
+   * one client hold a session for ~25 minutes of retransmissions.
+   */
+  readonly maxTimeoutSeconds: number;
 }
 
 export interface Negotiated {
@@ -71,7 +77,7 @@ export function negotiateOptions(
         break;
       case 'timeout':
         // RFC 2349: 1–255 seconds, and the server must use that value or not accept it.
-        if (n === null || n < 1 || n > 255) break;
+        if (n === null || n < 1 || n > 255 || n > limits.maxTimeoutSeconds) break;
         timeoutMs = n * 1000;
         accepted.push({ name, value: String(n) });
         break;

@@ -28,6 +28,7 @@ export type TransferEnd =
   | { readonly kind: 'complete' }
   | { readonly kind: 'client-error'; readonly code: number; readonly message: string }
   | { readonly kind: 'timeout' }
+  | { readonly kind: 'handshake-timeout' }
   | { readonly kind: 'protocol-error'; readonly detail: string }
   | { readonly kind: 'read-error'; readonly detail: string }
   | { readonly kind: 'aborted'; readonly detail: string };
@@ -38,6 +39,12 @@ export interface ReadTransferParams {
   readonly windowSize: number;
   readonly timeoutMs: number;
   readonly maxRetries: number;
+  /**
+   * Ends the transfer when nothing was acknowledged (neither the OACK nor DATA 1) this long
+   * after start, however long the negotiated timeout: a slot held by a client that never
+   * answers is what starves the others. Absent: only the retransmission limit applies.
+   */
+  readonly handshakeDeadlineMs?: number;
   readonly rollover: 0 | 1;
   /** Bytes read from the file at once, at least a window (default: just the window). */
   readonly readAheadBytes?: number;
@@ -59,6 +66,7 @@ export class ReadTransfer {
   /** Bumped on every (re)send, so a file read that finishes late cannot send a stale window. */
   private epoch = 0;
   private timer: TimerHandle | null = null;
+  private handshakeTimer: TimerHandle | null = null;
   private ended = false;
   private bytesSent = 0;
   private cache: { offset: number; data: Buffer } | null = null;
@@ -80,6 +88,12 @@ export class ReadTransfer {
   }
 
   start(): void {
+    if (this.p.handshakeDeadlineMs !== undefined) {
+      this.handshakeTimer = this.p.timers.setTimeout(() => {
+        this.handshakeTimer = null;
+        this.finish({ kind: 'handshake-timeout' });
+      }, this.p.handshakeDeadlineMs);
+    }
     if (this.p.oack !== null) {
       this.phase = 'oack';
       this.sendOack();
@@ -101,6 +115,7 @@ export class ReadTransfer {
     }
     if (this.phase === 'oack') {
       if (packet.block !== 0) return;
+      this.handshakeDone();
       this.phase = 'data';
       this.retries = 0;
       void this.sendWindow();
@@ -112,6 +127,7 @@ export class ReadTransfer {
     const delta = (((packet.block - this.acked) % this.modulus) + this.modulus) % this.modulus;
     if (delta === 0 || delta > this.sentUpTo - this.acked) return;
     this.acked += delta;
+    this.handshakeDone();
     this.retries = 0;
     if (this.acked >= this.totalBlocks) {
       this.finish({ kind: 'complete' });
@@ -189,6 +205,11 @@ export class ReadTransfer {
     this.timer = this.p.timers.setTimeout(() => this.onTimeout(), this.p.timeoutMs);
   }
 
+  private handshakeDone(): void {
+    if (this.handshakeTimer !== null) this.p.timers.clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+  }
+
   private disarm(): void {
     if (this.timer !== null) this.p.timers.clearTimeout(this.timer);
     this.timer = null;
@@ -211,6 +232,7 @@ export class ReadTransfer {
     this.ended = true;
     this.epoch += 1;
     this.disarm();
+    this.handshakeDone();
     this.p.onEnd(end);
   }
 }

@@ -9,7 +9,7 @@
 import type dgram from 'node:dgram';
 import { ForbiddenError } from '../common/domain/errors';
 import type { TftpClient, TftpFile } from './file-source';
-import { negotiateOptions } from './options';
+import { fitToBudget } from './budget';
 import { ErrorCode, parsePacket, serializeError, type RequestPacket } from './packet';
 import { ReadTransfer, type TransferEnd } from './read-transfer';
 import { checkRequestPath } from './request-path';
@@ -30,11 +30,16 @@ interface Session {
   socket: dgram.Socket | null;
   transfer: ReadTransfer | null;
   closing: Promise<void> | null;
+  /** Bytes of the buffered-bytes budget this transfer holds until it is closed. */
+  reservedBytes: number;
 }
 
 export class TftpServer {
   private readonly cfg: ServerConfig;
   private readonly sessions = new Map<string, Session>();
+  /** Sessions and reserved bytes per client address (any port), for the per-client caps. */
+  private readonly perClient = new Map<string, { sessions: number; bytes: number }>();
+  private bufferedBytes = 0;
   private readonly inflight = new Set<Promise<void>>();
   private socket: dgram.Socket | null = null;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -51,6 +56,11 @@ export class TftpServer {
   /** Transfers in progress, including requests whose file is still being opened. */
   get sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** File bytes the running transfers may hold in memory (counted against `maxBufferedBytes`). */
+  get reservedBytes(): number {
+    return this.bufferedBytes;
   }
 
   async start(): Promise<void> {
@@ -141,6 +151,12 @@ export class TftpServer {
       this.cfg.logger.warn('tftp: too many transfers, request dropped', { from: key, sessions: this.sessions.size });
       return;
     }
+    const fromClient = this.perClient.get(rinfo.address) ?? { sessions: 0, bytes: 0 };
+    if (fromClient.sessions >= this.cfg.maxSessionsPerClient) {
+      // Debug, not warn: a flooding host would otherwise flood the log too.
+      this.cfg.logger.debug('tftp: too many transfers from one client, request dropped', { from: key, sessions: fromClient.sessions });
+      return;
+    }
     if (req.mode.toLowerCase() !== 'octet') {
       this.reply(rinfo, ErrorCode.ILLEGAL_OPERATION, `mode ${req.mode} not supported, use octet (binary)`);
       return;
@@ -154,9 +170,11 @@ export class TftpServer {
     const client: TftpClient = { address: rinfo.address, port: rinfo.port };
     const session: Session = {
       key, client, path: checked.path, startedAt: this.cfg.clock.now().getTime(),
-      file: null, socket: null, transfer: null, closing: null,
+      file: null, socket: null, transfer: null, closing: null, reservedBytes: 0,
     };
     this.sessions.set(key, session);
+    fromClient.sessions += 1;
+    this.perClient.set(rinfo.address, fromClient);
     try {
       session.file = await this.cfg.source.open(checked.path, client);
     } catch (err) {
@@ -180,7 +198,19 @@ export class TftpServer {
   }
 
   private async beginTransfer(session: Session, file: TftpFile, req: RequestPacket, rinfo: dgram.RemoteInfo): Promise<void> {
-    const negotiated = negotiateOptions(req.options, file.size, this.cfg.limits);
+    // One host gets a share of the budget only, so it cannot leave the others without memory.
+    const client = this.perClient.get(session.client.address) ?? { sessions: 1, bytes: 0 };
+    const available = Math.min(this.cfg.maxBufferedBytes - this.bufferedBytes, this.cfg.maxBufferedBytesPerClient - client.bytes);
+    const fitted = fitToBudget(req.options, file.size, this.cfg.limits, this.cfg.readAheadBytes, available);
+    if (fitted === null) {
+      this.cfg.logger.warn('tftp: memory budget exhausted, request dropped', { from: session.key, bufferedBytes: this.bufferedBytes });
+      await this.closeSession(session);
+      return;
+    }
+    const negotiated = fitted.negotiated;
+    session.reservedBytes = fitted.reservedBytes;
+    this.bufferedBytes += fitted.reservedBytes;
+    client.bytes += fitted.reservedBytes;
     const socket = udpSocket(this.cfg.address);
     session.socket = socket;
     try {
@@ -202,8 +232,9 @@ export class TftpServer {
       windowSize: negotiated.windowSize,
       timeoutMs: negotiated.timeoutMs,
       maxRetries: this.cfg.maxRetries,
+      handshakeDeadlineMs: this.cfg.handshakeDeadlineMs,
       rollover: negotiated.rollover,
-      readAheadBytes: this.cfg.readAheadBytes,
+      readAheadBytes: fitted.readAheadBytes,
       oack: negotiated.oack,
       timers: this.cfg.timers,
       send: (packet) => {
@@ -238,6 +269,8 @@ export class TftpServer {
       ...end,
     };
     if (end.kind === 'complete') this.cfg.logger.info('tftp: sent', fields);
+    // Info, not warn: a host sending requests it never follows up must not flood the log.
+    else if (end.kind === 'handshake-timeout') this.cfg.logger.info('tftp: request never acknowledged', fields);
     else this.cfg.logger.warn('tftp: transfer ended', fields);
     void this.closeSession(session);
   }
@@ -253,6 +286,14 @@ export class TftpServer {
           this.cfg.logger.warn('tftp: file close failed', { file: session.path, error: (err as Error).message });
         } finally {
           this.sessions.delete(session.key);
+          this.bufferedBytes -= session.reservedBytes;
+          const client = this.perClient.get(session.client.address);
+          if (client !== undefined) {
+            client.sessions -= 1;
+            client.bytes -= session.reservedBytes;
+            if (client.sessions <= 0) this.perClient.delete(session.client.address);
+          }
+          session.reservedBytes = 0;
         }
       })();
     }

@@ -30,9 +30,10 @@ export class RawClient {
     });
   }
 
-  static async open(): Promise<RawClient> {
+  /** `address`: another loopback address (127.0.0.2, …) plays another host. */
+  static async open(address = '127.0.0.1'): Promise<RawClient> {
     const socket = dgram.createSocket('udp4');
-    socket.bind(0, '127.0.0.1');
+    socket.bind(0, address);
     await once(socket, 'listening');
     return new RawClient(socket);
   }

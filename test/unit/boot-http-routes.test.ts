@@ -1,5 +1,6 @@
 import express from 'express';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -38,6 +39,9 @@ beforeAll(async () => {
   writeFileSync(path.join(toolkits, 'bootenv', 'initrd.img'), 'INITRD');
   writeFileSync(path.join(toolkits, 'bootenv', 'SHA256SUMS'), 'not for PCs');
   writeFileSync(path.join(dir, 'secret.txt'), 'outside the jail');
+  mkdirSync(path.join(toolkits, 'fifokit'));
+  execFileSync('mkfifo', [path.join(toolkits, 'fifokit', 'vmlinuz')]);
+  symlinkSync('/dev/zero', path.join(toolkits, 'fifokit', 'initrd.img'));
   db = new Database(':memory:');
   store = new BootPlanStore(db, { now: () => new Date('2025-03-10T08:00:00Z') });
   const app = express();
@@ -145,6 +149,16 @@ describe('GET /boot/files/:toolkit/:file', () => {
     '/boot/files/.bootenv/vmlinuz',
   ])('refuses %s with 404', async (p) => {
     expect(await rawGet(`/modules/clonage${p}`)).toBe(404);
+  });
+
+  it('refuses a FIFO and a device at once, more times than libuv has threads, and still serves files', async () => {
+    // Opening the FIFO would block a libuv thread until a writer came: after four, the kernel
+    // below could not be read and this test would hang.
+    for (let i = 0; i < 6; i++) {
+      expect(await rawGet('/modules/clonage/boot/files/fifokit/vmlinuz')).toBe(404);
+      expect(await rawGet('/modules/clonage/boot/files/fifokit/initrd.img')).toBe(404);
+    }
+    expect(Buffer.from(await (await fetch(`${base}/boot/files/bootenv/vmlinuz`)).arrayBuffer())).toEqual(KERNEL);
   });
 
   it('a literal ../ never reaches outside the toolkit folder', async () => {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,8 @@ describe('DirectorySource', () => {
     await fs.symlink('../secret', path.join(root, 'escape'));
     await fs.symlink(path.join(base, 'secret'), path.join(root, 'escape-absolute'));
     await fs.symlink(base, path.join(root, 'parent-dir'));
+    execFileSync('mkfifo', [path.join(root, 'fifo')]);
+    await fs.symlink('fifo', path.join(root, 'fifo-link'));
   });
 
   afterAll(async () => {
@@ -60,6 +63,22 @@ describe('DirectorySource', () => {
 
   it('refuses a directory', async () => {
     await expect(new DirectorySource(root).open('boot', client)).rejects.toBeInstanceOf(ForbiddenError);
+  });
+
+  it('refuses FIFOs without opening them: more refusals than libuv has threads, and files are still read', async () => {
+    const source = new DirectorySource(root);
+    // An open() of a FIFO blocks its thread until a writer comes; with 4 threads blocked, the
+    // read below would never complete and this test would hang instead of passing.
+    for (const name of ['fifo', 'fifo-link', 'fifo', 'fifo-link', 'fifo', 'fifo']) {
+      await expect(source.open(name, client)).rejects.toThrow('not a regular file');
+    }
+    const file = await source.open('boot/vmlinuz', client);
+    expect(file?.size).toBe(5000);
+    await file?.close();
+  });
+
+  it('refuses a character device', async () => {
+    await expect(new DirectorySource('/dev').open('zero', client)).rejects.toThrow('not a regular file');
   });
 
   it.each(['missing', 'boot/missing', 'boot/vmlinuz/below-a-file'])('returns null for the missing %s', async (name) => {

@@ -1,8 +1,31 @@
+import { fitToBudget } from '../../src/tftp/budget';
 import { negotiateOptions, type NegotiationLimits } from '../../src/tftp/options';
 import { checkRequestPath, isSafeRelativePath } from '../../src/tftp/request-path';
 
-const limits: NegotiationLimits = { maxBlockSize: 1468, maxWindowSize: 16, defaultTimeoutMs: 700 };
+const limits: NegotiationLimits = { maxBlockSize: 1468, maxWindowSize: 16, defaultTimeoutMs: 700, maxTimeoutSeconds: 5 };
 const opts = (pairs: Record<string, string>) => Object.entries(pairs).map(([name, value]) => ({ name, value }));
+
+describe('fitToBudget', () => {
+  const big = 1 << 20;
+  it('grants the negotiated window and the read-ahead when the budget allows', () => {
+    const f = fitToBudget(opts({ blksize: '1468', windowsize: '16' }), big, limits, 65536, 10 * big);
+    expect(f).toMatchObject({ readAheadBytes: 65536, reservedBytes: 65536 + 1468 * 16 }); // read-ahead chunk + the window's packets
+    expect(f?.negotiated.windowSize).toBe(16);
+  });
+  it('reserves no more than the file', () => {
+    expect(fitToBudget([], 300, limits, 65536, 10 * big)?.reservedBytes).toBe(600);
+  });
+  it('drops the read-ahead first, then shrinks the window and says so in the OACK', () => {
+    expect(fitToBudget([], big, limits, 65536, 4096)).toMatchObject({ readAheadBytes: 0, reservedBytes: 1024 });
+    const f = fitToBudget(opts({ blksize: '1468', windowsize: '16' }), big, limits, 65536, 2 * 1468 * 3 + 10);
+    expect(f?.negotiated.windowSize).toBe(3);
+    expect(f?.negotiated.oack).toEqual(opts({ blksize: '1468', windowsize: '3' }));
+    expect(f?.reservedBytes).toBe(2 * 1468 * 3);
+  });
+  it('refuses when not even one block fits', () => {
+    expect(fitToBudget(opts({ blksize: '1468' }), big, limits, 0, 2 * 1468 - 1)).toBeNull();
+  });
+});
 
 describe('negotiateOptions', () => {
   it('without options: RFC 1350 defaults and no OACK', () => {
@@ -19,6 +42,8 @@ describe('negotiateOptions', () => {
     ['timeout in seconds', { timeout: '3' }, { timeoutMs: 3000, oack: opts({ timeout: '3' }) }],
     ['timeout 0 refused', { timeout: '0' }, { timeoutMs: 700, oack: null }],
     ['timeout 256 refused', { timeout: '256' }, { oack: null }],
+    ['timeout at the cap (5 s) granted', { timeout: '5' }, { timeoutMs: 5000, oack: opts({ timeout: '5' }) }],
+    ['timeout over the cap declined, not shortened (RFC 2349)', { timeout: '255' }, { timeoutMs: 700, oack: null }],
     ['windowsize granted', { windowsize: '8' }, { windowSize: 8, oack: opts({ windowsize: '8' }) }],
     ['windowsize clamped', { windowsize: '500' }, { windowSize: 16, oack: opts({ windowsize: '16' }) }],
     ['windowsize 0 ignored', { windowsize: '0' }, { windowSize: 1, oack: null }],

@@ -42,6 +42,8 @@ interface SetupOptions {
   rollover?: 0 | 1;
   maxRetries?: number;
   readAheadBytes?: number;
+  handshakeDeadlineMs?: number;
+  timeoutMs?: number;
 }
 
 function setup(file: TftpFile, o: SetupOptions = {}) {
@@ -52,8 +54,9 @@ function setup(file: TftpFile, o: SetupOptions = {}) {
     file,
     blockSize: o.blockSize ?? 512,
     windowSize: o.windowSize ?? 1,
-    timeoutMs: 1000,
+    timeoutMs: o.timeoutMs ?? 1000,
     maxRetries: o.maxRetries ?? 3,
+    handshakeDeadlineMs: o.handshakeDeadlineMs,
     rollover: o.rollover ?? 0,
     readAheadBytes: o.readAheadBytes,
     oack: o.oack ?? null,
@@ -146,6 +149,37 @@ describe('ReadTransfer', () => {
     s.timers.advance(1000);
     expect(s.ends).toEqual([{ kind: 'timeout' }]);
     expect(s.timers.armed).toBe(0);
+  });
+
+  it('ends a transfer whose OACK is never acknowledged at the fixed deadline, whatever the negotiated timeout', async () => {
+    const s = setup(bufferFile(bytes(10)), { oack: [{ name: 'timeout', value: '5' }], timeoutMs: 5000, maxRetries: 5, handshakeDeadlineMs: 3000 });
+    s.t.start();
+    s.timers.advance(2999);
+    expect(s.ends).toEqual([]);
+    s.timers.advance(1);
+    expect(s.ends).toEqual([{ kind: 'handshake-timeout' }]);
+    expect(s.timers.armed).toBe(0);
+  });
+
+  it('ends a transfer whose first block is never acknowledged at the deadline; an acknowledged one runs past it', async () => {
+    const lost = setup(bufferFile(bytes(2000)), { timeoutMs: 5000, maxRetries: 5, handshakeDeadlineMs: 3000 });
+    lost.t.start();
+    await flush();
+    lost.timers.advance(3000);
+    expect(lost.ends).toEqual([{ kind: 'handshake-timeout' }]);
+
+    const slow = setup(bufferFile(bytes(2000)), { timeoutMs: 5000, maxRetries: 5, handshakeDeadlineMs: 3000 });
+    slow.t.start();
+    await flush();
+    await slow.ack(1);
+    slow.timers.advance(4000);
+    await slow.ack(2);
+    expect(slow.ends).toEqual([]);
+    expect(blocks(slow.take())).toEqual(['1:512', '2:512', '3:512']);
+    await slow.ack(3);
+    await slow.ack(4);
+    expect(slow.ends).toEqual([{ kind: 'complete' }]);
+    expect(slow.timers.armed).toBe(0);
   });
 
   it('sends windows and restarts after the last in-order ACK (RFC 7440)', async () => {

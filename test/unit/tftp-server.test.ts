@@ -57,6 +57,14 @@ async function withServer(
 const rrq = (filename: string, options: TftpOption[] = [], mode = 'octet') => serializeRequest({ op: 'RRQ', filename, mode, options });
 const dataBlock = (p: TftpPacket) => (p.op === 'DATA' ? p.block : -1);
 
+/** `client` asks for f.bin and gets DATA 1 (then ends the transfer). */
+async function expectServed(client: RawClient, server: TftpServer): Promise<void> {
+  client.send(rrq('f.bin'), server.port);
+  const served = await client.next();
+  expect(dataBlock(served.packet)).toBe(1);
+  client.send(serializeError(0, 'stop'), served.port);
+}
+
 describe('TftpServer on loopback', () => {
   it('reports the ephemeral port it bound and refuses a second start', async () => {
     await withServer({}, async (server) => {
@@ -219,12 +227,91 @@ describe('TftpServer on loopback', () => {
         expect(await other.drain(TIMEOUT / 2)).toEqual([]);
         client.send(serializeError(0, 'stop'), first.port);
         await waitFor(() => server.sessionCount === 0);
-        other.send(rrq('f.bin'), server.port);
-        const served = await other.next();
-        expect(dataBlock(served.packet)).toBe(1);
-        other.send(serializeError(0, 'stop'), served.port);
+        await expectServed(other, server);
       } finally {
         await other.close();
+      }
+    });
+  });
+
+  it('caps transfers per client address: a host flooding from many ports leaves room for another PC', async () => {
+    await withServer(SLOW, async (server) => {
+      const flood = await Promise.all(Array.from({ length: 10 }, () => RawClient.open('127.0.0.2')));
+      const pc = await RawClient.open('127.0.0.3');
+      try {
+        for (const c of flood) c.send(rrq('f.bin'), server.port);
+        await waitFor(() => server.sessionCount === 8); // the default per-client cap
+        const answered = (await Promise.all(flood.map((c) => c.drain(QUIET_MS)))).filter((r) => r.length > 0);
+        expect(answered).toHaveLength(8);
+        expect(server.sessionCount).toBe(8);
+        await expectServed(pc, server);
+      } finally {
+        await Promise.all([...flood, pc].map((c) => c.close()));
+      }
+    });
+  });
+
+  it('frees a slot whose OACK is never acknowledged at the handshake deadline, though the client asked for a long timeout', async () => {
+    await withServer({ ...SLOW, handshakeDeadlineMs: TIMEOUT }, async (server, client, source) => {
+      client.send(rrq('f.bin', [{ name: 'timeout', value: '5' }, { name: 'blksize', value: '1024' }]), server.port);
+      expect((await client.next()).packet).toEqual({ op: 'OACK', options: [{ name: 'timeout', value: '5' }, { name: 'blksize', value: '1024' }] });
+      await waitFor(() => server.sessionCount === 0, GUARD_MS);
+      expect(source.closed).toBe(source.opened);
+    });
+  });
+
+  it('declines a timeout option above what PXE ROMs use (5 s)', async () => {
+    await withServer(SLOW, async (server, client) => {
+      client.send(rrq('f.bin', [{ name: 'timeout', value: '255' }, { name: 'blksize', value: '1024' }]), server.port);
+      const oack = await client.next();
+      expect(oack.packet).toEqual({ op: 'OACK', options: [{ name: 'blksize', value: '1024' }] });
+      client.send(serializeError(0, 'stop'), oack.port);
+    });
+  });
+
+  it('holds transfers to the buffered-bytes budget: a smaller window, then dropped, then served once memory is freed', async () => {
+    await withServer({ ...SLOW, maxBufferedBytes: 4096, maxBufferedBytesPerClient: 4096, readAheadBytes: 0 }, async (server, client) => {
+      const other = await RawClient.open('127.0.0.3');
+      try {
+        client.send(rrq('f.bin', [{ name: 'windowsize', value: '8' }]), server.port);
+        const oack = await client.next();
+        expect(oack.packet).toEqual({ op: 'OACK', options: [{ name: 'windowsize', value: '4' }] });
+        expect(server.reservedBytes).toBe(4096); // 4 blocks read + their 4 DATA packets
+        other.send(rrq('f.bin'), server.port);
+        expect(await other.drain(QUIET_MS)).toEqual([]);
+        client.send(serializeError(0, 'stop'), oack.port);
+        await waitFor(() => server.sessionCount === 0);
+        expect(server.reservedBytes).toBe(0);
+        await expectServed(other, server);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
+  it('gives one client address a share of the budget only: another host still gets its window', async () => {
+    await withServer({ ...SLOW, maxBufferedBytes: 8192, maxBufferedBytesPerClient: 4096, readAheadBytes: 0 }, async (server, client) => {
+      const greedy = await RawClient.open('127.0.0.2');
+      const pc = await RawClient.open('127.0.0.3');
+      try {
+        const windowed = rrq('f.bin', [{ name: 'windowsize', value: '8' }]);
+        client.send(windowed, server.port);
+        const first = await client.next();
+        expect(first.packet).toEqual({ op: 'OACK', options: [{ name: 'windowsize', value: '4' }] });
+        greedy.send(windowed, server.port); // 127.0.0.2 is another host: its own share
+        const second = await greedy.next();
+        expect(second.packet).toEqual({ op: 'OACK', options: [{ name: 'windowsize', value: '4' }] });
+        expect(server.reservedBytes).toBe(8192);
+        client.send(serializeError(0, 'stop'), first.port);
+        await waitFor(() => server.sessionCount === 1);
+        pc.send(windowed, server.port);
+        const third = await pc.next();
+        expect(third.packet).toEqual({ op: 'OACK', options: [{ name: 'windowsize', value: '4' }] });
+        greedy.send(serializeError(0, 'stop'), second.port);
+        pc.send(serializeError(0, 'stop'), third.port);
+      } finally {
+        await greedy.close();
+        await pc.close();
       }
     });
   });

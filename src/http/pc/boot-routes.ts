@@ -4,6 +4,7 @@
  * except a job's single-use token, which is worthless once the agent fetched its job; kernels and
  * initrds of the boot environment hold no password (docs/boot.md).
  */
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Router, type Response } from 'express';
 import { Mac } from '../../common/domain/mac';
@@ -53,7 +54,7 @@ export function httpBootRoutes(deps: HttpBootDeps): Router {
     res.type('text/plain; charset=utf-8').send(script);
   });
 
-  router.get('/boot/files/:toolkit/:file', (req, res, next) => {
+  router.get('/boot/files/:toolkit/:file', async (req, res, next) => {
     const { toolkit, file } = req.params;
     if (!TOOLKIT_NAME_PATTERN.test(toolkit) || !SERVED_FILES.has(file)) {
       res.status(404).type('text/plain').send('not found\n');
@@ -62,6 +63,19 @@ export function httpBootRoutes(deps: HttpBootDeps): Router {
     // Both parts are validated above; the jail check stays in case the patterns ever widen.
     const full = path.resolve(root, toolkit, file);
     if (!full.startsWith(root + path.sep)) {
+      res.status(404).type('text/plain').send('not found\n');
+      return;
+    }
+    // A FIFO or device would block the libuv thread that send() opens it on (or act on the
+    // device): only regular files are served, checked before anything opens the path.
+    let regular: boolean;
+    try {
+      regular = (await stat(full)).isFile();
+    } catch {
+      regular = false;
+    }
+    if (!regular) {
+      deps.logger?.warn('HTTP boot: not a regular file, refused', { toolkit, file });
       res.status(404).type('text/plain').send('not found\n');
       return;
     }
