@@ -8,6 +8,7 @@
  * longer) in the state the call needs is a Conflict (409).
  */
 import { ConflictError, ForbiddenError, InputError, NotFoundError, UnauthorizedError } from '../common/domain/errors';
+import { Ipv4 } from '../common/domain/ipv4';
 import { Mac } from '../common/domain/mac';
 import { type ActionCore, reason } from '../actions/engine/action-core';
 import { msg } from '../i18n/module-messages';
@@ -56,6 +57,20 @@ export function lastBytes(text: string, maxBytes = MAX_AGENT_TEXT_BYTES): string
   return buf.subarray(start).toString('utf8');
 }
 
+/** `dropped=10.0.0.3,10.0.0.4` of a sender's result: the receivers udp-sender gave up on. */
+function addressList(value: string | undefined, name: string): string[] {
+  if (value === undefined) return [];
+  const ips = value.split(',');
+  if (ips.length > 1000) throw new InputError(`${name}: at most 1000 addresses`, name);
+  return ips.map((ip) => {
+    try {
+      return Ipv4.parse(ip).toString();
+    } catch {
+      throw new InputError(`${name}: ${ip.slice(0, 40)} is not an IPv4 address`, name);
+    }
+  });
+}
+
 export class AgentJobs {
   constructor(
     private readonly core: ActionCore,
@@ -90,7 +105,12 @@ export class AgentJobs {
       if (stage !== undefined && stage !== target.stage) {
         this.core.event(target.actionId, target.id, 'info', `${target.name}: ${stage}`, msg('event.stage', { name: target.name, stage }));
       }
-      this.core.store.updateTarget(target.id, { stage, percent, bytes, rateKbps, updatedAt: this.core.nowIso() });
+      // News resets the silence clock: a new stage or new figures, or a heartbeat while the agent
+      // waits for others. The same figures again are not news: an agent stuck in a transfer
+      // (its sender gone) keeps posting them, and must still fall to the silence limit.
+      const news = (stage !== undefined && stage !== target.stage) || stage === 'waiting' ||
+        (bytes !== undefined && bytes !== target.bytes) || (percent !== undefined && percent !== target.percent);
+      this.core.store.updateTarget(target.id, { stage, percent, bytes, rateKbps, ...(news ? { updatedAt: this.core.nowIso() } : {}) });
       this.core.touch(target.actionId);
     });
   }
@@ -111,6 +131,7 @@ export class AgentJobs {
     const exitCode = number(fields, 'exit_code', -2147483648, 2147483647, true) ?? null;
     const rawMessage = field(fields, 'message');
     const message = rawMessage === undefined ? null : cleanAgentText(rawMessage, 4096).replace(/\s+/g, ' ').slice(0, 500);
+    const dropped = addressList(field(fields, 'dropped'), 'dropped');
     return this.core.change(() => {
       const { target, action } = this.authenticate(jobId, token, 'running');
       const code = exitCode ?? '?';
@@ -118,7 +139,8 @@ export class AgentJobs {
         ? reason(`exit code ${code}: ${message}`, 'event.target.resultMessage', { code, message })
         : reason(`exit code ${code}`, 'event.target.result', { code });
       this.core.moveTarget(target, status, why, { exitCode, message }, status === 'failed' ? 'error' : 'info');
-      if (status === 'failed' && target.role === 'sender') this.core.failWaitingReceivers(action.id);
+      if (target.role === 'sender' && dropped.length) this.core.failDroppedReceivers(action.id, dropped);
+      if (status === 'failed' && target.role === 'sender') this.core.failReceiversWithoutSender(action.id);
       this.core.settle(action.id);
       return `reboot=${rebootAfter(action.params, status)}\n`;
     });

@@ -45,11 +45,14 @@ describe('timeouts applied by the running shell: emitter never acknowledging, re
     for (const n of ['s101-pc01', 's101-pc02', 's101-pc03', 'cdi-pc04', 'cdi-pc05']) jobs[n] = await jobOf(shell.url, MAC[n]);
     for (const n of ['s101-pc01', 's101-pc02', 's101-pc03', 'cdi-pc04']) expect((await agent(shell.url, 'GET', jobs[n].jobId, jobs[n].token)).status).toBe(200);
     for (const n of ['s101-pc01', 's101-pc02', 's101-pc03']) expect((await progress(n, '1')).status).toBe(204);
-    // 25 minutes on, two of the three clone agents report; s101-pc03 and the cdi-pc04 sender stay silent
-    clock.advanceMinutes(25);
-    for (const n of ['s101-pc01', 's101-pc02']) expect((await progress(n, '60')).status).toBe(204);
-    clock.advanceMinutes(10);
-    // the next periodic tick (≤ 15 s of real time) sees: 35 min of silence > 30, preparing for 35 min > 1
+    // Every 4 minutes for 36 minutes, two of the three clone agents report new figures; s101-pc03
+    // stays silent in its transfer (5 minutes: the active limit), the cdi-pc04 sender never said
+    // anything (30 minutes: the long limit, before a first stage).
+    for (let step = 1; step <= 9; step++) {
+      clock.advanceMinutes(4);
+      for (const n of ['s101-pc01', 's101-pc02']) expect((await progress(n, String(step * 10))).status).toBe(204);
+    }
+    // the next periodic tick (≤ 15 s of real time) sees: 36 min of silence > 30, preparing for 36 min > 1
     await until(() => targetStates(shell.db, ids.clone)['s101-pc03'] === 'failed' && actionState(shell.db, ids.domain) === 'failed'
       && actionState(shell.db, ids.senderLost) === 'failed', 'the periodic tick', 25_000);
     await until(() => removedEvent(shell.db, ids.domain), 'scripts removed', 10_000);
@@ -80,7 +83,7 @@ describe('timeouts applied by the running shell: emitter never acknowledging, re
   it('the lost receiver failed alone; the sender and the other receiver finish and succeed', async () => {
     expect(targetStates(shell.db, ids.clone)).toEqual({ 's101-pc01': 'running', 's101-pc02': 'running', 's101-pc03': 'failed' });
     const msg = (shell.db.prepare('SELECT message FROM clonage_events WHERE target_id = ? ORDER BY id DESC LIMIT 1').get(jobs['s101-pc03'].jobId) as { message: string }).message;
-    expect(msg).toMatch(/no news from the agent for 30 minutes/);
+    expect(msg).toMatch(/no news from the agent for 5 minutes; last known: stage transfer, 1%/);
     for (const n of ['s101-pc02', 's101-pc01']) {
       const r = await agent(shell.url, 'POST', `${jobs[n].jobId}/result`, jobs[n].token, { form: { status: 'succeeded', exit_code: '0' } });
       expect([n, r.status, r.text]).toEqual([n, 200, 'reboot=always\n']);

@@ -106,18 +106,63 @@ describe('agent calls', () => {
     expect(dbSnapshot(r.host)).toEqual(before);
   });
 
-  it('a failed sender fails the receivers still waiting for their job', () => {
+  it('a failed sender fails every receiver that has not got everything: waiting (plan disarmed) or running (then 410)', () => {
     const sender = armedJob(r.bootPlans, 'pc01');
     const early = armedJob(r.bootPlans, 'pc02');
     r.service.fetchJob(sender.jobId, sender.token);
     r.service.fetchJob(early.jobId, early.token);
-    expect(r.service.result(sender.jobId, sender.token, { status: 'failed', exit_code: '3', message: 'disk read error' })).toBe('reboot=always\n');
+    r.service.progress(early.jobId, early.token, { stage: 'transfer', percent: '40', bytes: '4000' });
+    expect(r.service.result(sender.jobId, sender.token, { status: 'failed', exit_code: '8', message: 'udp-sender exit 1' })).toBe('reboot=always\n');
     const late = r.host.db.prepare("SELECT state FROM clonage_targets WHERE name = 'pc03'").get() as { state: string };
     expect(late.state).toBe('failed');
     expect(r.bootPlans.get(Mac.parse(MACS.pc03))).toBeNull();
-    expect(targetOf(r.host, early.jobId).state).toBe('running');
-    r.service.result(early.jobId, early.token, { status: 'failed', exit_code: '1' });
+    expect(targetOf(r.host, early.jobId)).toMatchObject({ state: 'failed' });
+    expect(() => r.service.progress(early.jobId, early.token, { stage: 'transfer', percent: '41', bytes: '4100' })).toThrow(GoneError);
     expect(actionState(r.host, actionId)).toBe('failed');
+    const events = r.host.db.prepare('SELECT message FROM clonage_events WHERE target_id = ?').all(early.jobId) as { message: string }[];
+    expect(events.map((e) => e.message).filter((m) => m.includes('the sender failed'))).toHaveLength(1);
+  });
+
+  it('a receiver that said done finishes on its own when the sender fails at the very end', () => {
+    const [sender, r2, r3] = (['pc01', 'pc02', 'pc03'] as const).map((n) => armedJob(r.bootPlans, n));
+    for (const j of [sender, r2, r3]) r.service.fetchJob(j.jobId, j.token);
+    r.service.progress(r2.jobId, r2.token, { stage: 'done', percent: '100', bytes: '9000' });
+    r.service.result(sender.jobId, sender.token, { status: 'failed', exit_code: '8' });
+    expect([targetOf(r.host, r2.jobId).state, targetOf(r.host, r3.jobId).state]).toEqual(['running', 'failed']);
+    r.service.result(r2.jobId, r2.token, { status: 'succeeded', exit_code: '0' });
+    expect(targetOf(r.host, r2.jobId).state).toBe('succeeded');
+  });
+
+  it('the receivers a sender names as dropped fail at once with that reason; the others go on', () => {
+    const [sender, r2, r3] = (['pc01', 'pc02', 'pc03'] as const).map((n) => armedJob(r.bootPlans, n));
+    for (const j of [sender, r2, r3]) r.service.fetchJob(j.jobId, j.token);
+    const ip3 = (targetOf(r.host, r3.jobId) as { ip: string }).ip;
+    expect(() => r.service.result(sender.jobId, sender.token, { status: 'succeeded', exit_code: '0', dropped: `${ip3},10.0.0.300` })).toThrow(InputError);
+    expect(targetOf(r.host, sender.jobId).state).toBe('running');
+    r.service.result(sender.jobId, sender.token, { status: 'succeeded', exit_code: '0', dropped: ip3 });
+    expect([targetOf(r.host, sender.jobId).state, targetOf(r.host, r2.jobId).state, targetOf(r.host, r3.jobId).state]).toEqual(['succeeded', 'running', 'failed']);
+    const events = r.host.db.prepare('SELECT message FROM clonage_events WHERE target_id = ?').all(r3.jobId) as { message: string }[];
+    expect(events.some((e) => e.message.includes('dropped by the sender: no answer during the transfer'))).toBe(true);
+  });
+
+  it('progress with the same figures is not news: only a stage, new figures or a waiting heartbeat reset the silence clock', () => {
+    const j = armedJob(r.bootPlans, 'pc02');
+    r.service.fetchJob(j.jobId, j.token);
+    const at = () => String(targetOf(r.host, j.jobId).updated_at);
+    const steps: Array<[Record<string, string>, boolean]> = [
+      [{ stage: 'waiting', percent: '0', bytes: '0' }, true],
+      [{ stage: 'waiting', percent: '0', bytes: '0' }, true],
+      [{ stage: 'transfer', percent: '10', bytes: '1000' }, true],
+      [{ stage: 'transfer', percent: '10', bytes: '1000' }, false],
+      [{ stage: 'transfer', percent: '10', bytes: '1000', rate_kbps: '0' }, false],
+      [{ stage: 'transfer', percent: '11', bytes: '1100' }, true],
+    ];
+    for (const [fields, news] of steps) {
+      const before = at();
+      r.host.clock.advanceMinutes(1);
+      r.service.progress(j.jobId, j.token, fields);
+      expect([fields, at() !== before]).toEqual([fields, news]);
+    }
   });
 
   it('result: bad status or exit code refused', () => {

@@ -1,3 +1,4 @@
+import { GoneError } from '../../src/agent/agent-jobs';
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from '../../src/common/domain/errors';
 import { Mac } from '../../src/common/domain/mac';
 import type { ActionUpdate } from '../../src/actions/engine/action-bus';
@@ -104,20 +105,59 @@ describe('action lifecycle', () => {
     expect(messages.filter((m) => m.includes('the sender failed'))).toHaveLength(2);
   });
 
-  it('cancel disarms every plan, cancels waiting targets, leaves running ones alone (recorded)', async () => {
+  it('cancel disarms every plan, cancels waiting targets, stops running clone PCs (410 to their next call)', async () => {
     const { id } = await r.service.create(admin, cloneInput());
     await r.service.tick();
     const rcv = armedJob(r.bootPlans, 'pc02');
     r.service.fetchJob(rcv.jobId, rcv.token);
+    r.service.progress(rcv.jobId, rcv.token, { stage: 'transfer', percent: '20', bytes: '2000' });
     await r.service.cancel(id, admin);
-    expect(states(r, id)).toEqual({ pc01: 'cancelled', pc02: 'running', pc03: 'cancelled' });
+    expect(states(r, id)).toEqual({ pc01: 'cancelled', pc02: 'failed', pc03: 'cancelled' });
     expect(armedMacs(r)).toEqual([]);
     const events = (await r.service.view(id, admin)).events.map((e) => e.message);
-    expect(events.some((m) => m.includes('pc02 is already running: its disk is not touched'))).toBe(true);
-    await expect(r.service.cancel(id, admin)).resolves.toBeUndefined();
-    r.service.result(rcv.jobId, rcv.token, { status: 'failed', exit_code: '1' });
+    expect(events.some((m) => m.includes('pc02 (receiver): running → failed — cancelled by admin: udpcast is stopped, the disk is partly written'))).toBe(true);
+    expect(() => r.service.progress(rcv.jobId, rcv.token, { stage: 'transfer', percent: '21', bytes: '2100' })).toThrow(GoneError);
     expect(actionState(r.host, id)).toBe('failed');
     await expect(r.service.cancel(id, admin)).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('cancel leaves a running backup alone (recorded): it ends on its own', async () => {
+    const { id } = await r.service.create(admin, { type: 'backup', parcs: ['salle2'], machines: ['pc05'] });
+    await r.service.tick();
+    const j = armedJob(r.bootPlans, 'pc05');
+    r.service.fetchJob(j.jobId, j.token);
+    await r.service.cancel(id, admin);
+    expect(targetOf(r.host, j.jobId).state).toBe('running');
+    const events = (await r.service.view(id, admin)).events.map((e) => e.message);
+    expect(events.some((m) => m.includes('pc05 is already running: its disk is not touched'))).toBe(true);
+    r.service.result(j.jobId, j.token, { status: 'succeeded', exit_code: '0' });
+    expect(actionState(r.host, id)).toBe('succeeded');
+  });
+
+  it('silence follows the stage: minutes where the agent posts often, the long limit while it waits; the event says what was last known', async () => {
+    const { id } = await r.service.create(admin, cloneInput({ params: { start_timeout: '20', max_wait: '10' } }));
+    await r.service.tick();
+    const [s1, r2, r3] = (['pc01', 'pc02', 'pc03'] as const).map((n) => armedJob(r.bootPlans, n));
+    for (const j of [s1, r2, r3]) r.service.fetchJob(j.jobId, j.token);
+    r.service.progress(s1.jobId, s1.token, { stage: 'transfer', percent: '30', bytes: '3000' });
+    r.service.progress(r2.jobId, r2.token, { stage: 'transfer', percent: '30', bytes: '3000' });
+    r.service.progress(r3.jobId, r3.token, { stage: 'waiting', percent: '0', bytes: '0' });
+    r.host.clock.advanceMinutes(4);
+    r.service.progress(s1.jobId, s1.token, { stage: 'transfer', percent: '31', bytes: '3100' });
+    r.service.progress(r2.jobId, r2.token, { stage: 'transfer', percent: '30', bytes: '3000' }); // stuck: not news
+    await r.service.tick(r.host.clock.advanceMinutes(2));
+    expect(states(r, id)).toEqual({ pc01: 'running', pc02: 'failed', pc03: 'running' });
+    const events = (await r.service.view(id, admin)).events.map((e) => e.message);
+    expect(events).toContain('pc02 (receiver): running → failed — no news from the agent for 5 minutes; last known: stage transfer, 30%, 3000 bytes');
+    // The waiting receiver has the long limit, max(30, start_timeout + 10), while the sender moves on.
+    for (let minute = 7; minute <= 30; minute += 4) {
+      r.service.progress(s1.jobId, s1.token, { stage: 'transfer', percent: String(30 + minute), bytes: String(3000 + minute) });
+      await r.service.tick(r.host.clock.advanceMinutes(4));
+    }
+    expect(states(r, id)).toEqual({ pc01: 'running', pc02: 'failed', pc03: 'running' });
+    r.service.progress(s1.jobId, s1.token, { stage: 'transfer', percent: '90', bytes: '9000' });
+    await r.service.tick(r.host.clock.advanceMinutes(4));
+    expect(states(r, id)).toEqual({ pc01: 'running', pc02: 'failed', pc03: 'failed' });
   });
 
   it('cancel of a scheduled action: nothing is ever armed', async () => {

@@ -128,12 +128,25 @@ export class ActionCore {
     return { ...action, state: next };
   }
 
-  /** Without a sender, receivers that have not fetched their job would only wait for nothing. */
-  failWaitingReceivers(actionId: string): void {
+  /**
+   * Without a sender, receivers would only wait for nothing: those that have not fetched their
+   * job (plans disarmed) and those running that have not got everything (their next call is
+   * answered 410 and stops udp-receiver). A receiver that said `done` finishes on its own.
+   */
+  failReceiversWithoutSender(actionId: string): void {
     for (const r of this.store.targets(actionId)) {
-      if (r.role !== 'receiver' || isTerminal(r.state) || r.state === 'running') continue;
-      this.bootPlans.disarmJob(r.id);
+      if (r.role !== 'receiver' || isTerminal(r.state) || (r.state === 'running' && r.stage === 'done')) continue;
+      if (r.state !== 'running') this.bootPlans.disarmJob(r.id);
       this.moveTarget(r, 'failed', reason('the sender failed', 'event.target.senderFailed'), {}, 'error');
+    }
+  }
+
+  /** Receivers udp-sender dropped (no answer during the transfer), named by their address. */
+  failDroppedReceivers(actionId: string, ips: readonly string[]): void {
+    for (const r of this.store.targets(actionId)) {
+      if (r.role !== 'receiver' || r.state !== 'running' || !ips.includes(r.ip)) continue;
+      this.moveTarget(r, 'failed', reason('dropped by the sender: no answer during the transfer (powered off? cable?), the disk is partly written',
+        'event.target.dropped'), {}, 'error');
     }
   }
 

@@ -42,11 +42,17 @@ export interface StageTimeouts {
   readonly preparingMinutes: number;
   /** From arming to the agent fetching its job: the PC must be woken and PXE-boot. */
   readonly armedMinutes: number;
-  /** A running agent silent (no progress, log, report) for this long is considered dead. */
+  /**
+   * A running agent silent (no news: see AgentJobs.progress) for this long is considered dead,
+   * while it may legitimately wait: udpcast waiting for the others, a deploy session, the
+   * server's commit (for a clone or deploy at least start_timeout + 10).
+   */
   readonly silenceMinutes: number;
+  /** The same where the agent posts every few seconds (transfer, backup, restore, verify). */
+  readonly activeSilenceMinutes: number;
 }
 
-export const DEFAULT_TIMEOUTS: StageTimeouts = { preparingMinutes: 40, armedMinutes: 60, silenceMinutes: 30 };
+export const DEFAULT_TIMEOUTS: StageTimeouts = { preparingMinutes: 40, armedMinutes: 60, silenceMinutes: 30, activeSilenceMinutes: 5 };
 
 const MINUTE = 60_000;
 const plus = (iso: string, minutes: number) => Date.parse(iso) + minutes * MINUTE;
@@ -54,6 +60,8 @@ const plus = (iso: string, minutes: number) => Date.parse(iso) + minutes * MINUT
 export class ActionLifecycle {
   /** Preparations running in this process; after a restart the set is empty and tick() relaunches them. */
   private readonly preparing = new Map<string, Promise<void>>();
+  /** When this process resumed the actions: time the server was away is no agent's silence. */
+  private upSince = 0;
 
   constructor(
     private readonly core: ActionCore,
@@ -198,6 +206,14 @@ export class ActionLifecycle {
     });
   }
 
+  /**
+   * At start: running agents may be riding out the restart (they retry their calls for minutes),
+   * so their silence counts from now, not from their last call to the previous process.
+   */
+  resumedAt(now: Date): void {
+    this.upSince = now.getTime();
+  }
+
   /** Fails stages that lasted too long. Returns the ids of the actions it changed. */
   applyTimeouts(now: Date): string[] {
     const limits = this.deps.timeouts();
@@ -211,16 +227,18 @@ export class ActionLifecycle {
     }
     for (const a of this.core.store.actionsIn(['armed', 'running'])) {
       this.core.change(() => {
-        const silence = silenceLimit(a, limits.silenceMinutes);
         for (const { id } of this.core.store.targets(a.id)) {
           const target = this.core.store.target(id)!; // fresh: a failed sender fails its waiting receivers
           if (target.state === 'armed' && a.armedAt && plus(a.armedAt, limits.armedMinutes) < t) {
             this.core.bootPlans.disarmJob(target.id);
             this.core.moveTarget(target, 'failed', reason(`did not fetch its job within ${limits.armedMinutes} minutes (powered off? not booting from the network?)`, 'event.target.notFetched', { minutes: limits.armedMinutes }), {}, 'error');
             changed.add(a.id);
-          } else if (target.state === 'running' && plus(target.updatedAt, silence) < t) {
-            this.core.moveTarget(target, 'failed', reason(`no news from the agent for ${silence} minutes`, 'event.target.silent', { minutes: silence }), {}, 'error');
-            if (target.role === 'sender') this.core.failWaitingReceivers(a.id);
+          } else if (target.state === 'running') {
+            const silence = silenceLimit(a, target, limits);
+            if (Math.max(Date.parse(target.updatedAt), this.upSince) + silence * MINUTE >= t) continue;
+            const last = lastKnown(target);
+            this.core.moveTarget(target, 'failed', reason(`no news from the agent for ${silence} minutes; last known: ${last}`, 'event.target.silentLast', { minutes: silence, last }), {}, 'error');
+            if (target.role === 'sender') this.core.failReceiversWithoutSender(a.id);
             changed.add(a.id);
           }
         }
@@ -231,7 +249,26 @@ export class ActionLifecycle {
   }
 }
 
-/** A clone or deploy receiver may legitimately stay silent while udp-receiver waits for the sender. */
-function silenceLimit(a: ActionRow, base: number): number {
+/** Stages in which an agent may stay silent for long: it waits for others, or for the server. */
+const WAITING_STAGE = /^(waiting|commit|recv-[0-9]+)$/;
+
+/**
+ * The agent posts every few seconds while it moves data, so a few minutes of silence there
+ * mean it is gone; before its first stage and while it waits, the long limit applies (a clone or
+ * deploy receiver may wait for the sender: at least start_timeout + 10).
+ */
+function silenceLimit(a: ActionRow, target: TargetRow, limits: StageTimeouts): number {
+  if (target.stage && !WAITING_STAGE.test(target.stage)) return Math.min(limits.activeSilenceMinutes, limits.silenceMinutes);
+  const base = limits.silenceMinutes;
   return a.params.type === 'clone' || a.params.type === 'deploy' ? Math.max(base, a.params.startTimeoutMinutes + 10) : base;
+}
+
+/** What the page last knew of a target: stage, percent, bytes and the last line of its log. */
+export function lastKnown(t: TargetRow): string {
+  const parts = [`stage ${t.stage ?? 'none'}`];
+  if (t.percent !== null) parts.push(`${t.percent}%`);
+  if (t.bytes !== null) parts.push(`${t.bytes} bytes`);
+  const line = t.log.trim().split('\n').pop()?.trim();
+  if (line) parts.push(`log: ${line.slice(0, 200)}`);
+  return parts.join(', ');
 }

@@ -95,6 +95,7 @@ export class ActionService {
       preparingMinutes: o.preparingMinutes ?? minutes(s.getOr('emitter.ackTimeoutMinutes', 0), DEFAULT_TIMEOUTS.preparingMinutes),
       armedMinutes: o.armedMinutes ?? minutes(s.getOr('action.armedTimeoutMinutes', 0), DEFAULT_TIMEOUTS.armedMinutes),
       silenceMinutes: o.silenceMinutes ?? minutes(s.getOr('action.silenceTimeoutMinutes', 0), DEFAULT_TIMEOUTS.silenceMinutes),
+      activeSilenceMinutes: o.activeSilenceMinutes ?? minutes(s.getOr('action.activeSilenceMinutes', 0), DEFAULT_TIMEOUTS.activeSilenceMinutes),
     };
   }
 
@@ -208,11 +209,16 @@ export class ActionService {
     for (const a of this.core.store.actionsIn(['armed', 'running'])) {
       if (a.type === 'deploy' && !this.deps.deployer?.running(a.id)) this.deploy.failAll(a.id, 'the server restarted during the multicast deploy: its sender is gone');
     }
+    this.lifecycle.resumedAt(now);
     this.lifecycle.applyTimeouts(now);
     this.lifecycle.resumePreparations();
   }
 
-  /** Cancels what has not started; running targets go on (their disk is being written). */
+  /**
+   * Cancels what has not started. Running clone and deploy PCs are stopped too (their next call
+   * is answered 410 and stops udpcast): a multicast cannot finish for some of them only. Running
+   * backups and restores go on: their disk is being read or written and they end on their own.
+   */
   async cancel(actionId: string, user: HostUser): Promise<void> {
     await this.assertCanManage(actionId, user);
     this.core.change(() => {
@@ -223,6 +229,11 @@ export class ActionService {
           // The sender is the server's and is stopped below: a running receiver cannot finish.
           this.core.moveTarget(t, 'failed', reason(`cancelled by ${user.login}: the multicast sender is stopped, the disk may be partly written`,
             'event.target.cancelledDeploy', { by: user.login }), {}, 'error');
+        } else if (t.state === 'running' && action.type === 'clone') {
+          this.core.moveTarget(t, 'failed', reason(t.role === 'receiver'
+            ? `cancelled by ${user.login}: udpcast is stopped, the disk is partly written`
+            : `cancelled by ${user.login}: udpcast is stopped`, t.role === 'receiver' ? 'event.target.cancelledReceiver' : 'event.target.cancelledSender',
+          { by: user.login }), {}, 'error');
         } else if (t.state === 'running') {
           this.core.event(actionId, t.id, 'warn', `${t.name} is already running: its disk is not touched, it finishes on its own`, msg('event.alreadyRunning', { name: t.name }));
         } else if (!isTerminal(t.state)) {
