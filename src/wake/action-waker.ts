@@ -1,6 +1,8 @@
 import type { HostContext } from '../host/contract';
 import type { Waker as ActionWaker, WakeTarget as ActionWakeTarget } from '../actions/engine/action-lifecycle';
+import type { Ipv4 } from '../common/domain/ipv4';
 import { parseWakeDestination, WakeOnLan } from './wake-on-lan';
+import { hostInterfaces, interfaceFor, type InterfaceLister } from './wake-interface';
 import { DefaultWaker, parseWakeMethod, type Rebooter, type Waker } from './waker';
 import { RpcReboot } from './rpc-reboot';
 import { parseSambaCredentials } from '../samba/samba-command';
@@ -28,13 +30,20 @@ function rpcRebooter(host: HostContext): Rebooter {
 /**
  * The actions' waker: Wake-on-LAN to the directed broadcasts of the PCs' subnets (from the host),
  * method from the module settings. A PC that does not wake is not an error for the action: it may
- * already be on, or be started by hand; the armed-stage timeout decides, and the reason is logged.
+ * already be on, or be started by hand; the armed-stage timeout decides. The reason is logged and
+ * thrown, so the action shows it as a warning event on that machine.
+ *
+ * A broadcast that no interface of this host carries is never sent (it would leave through the
+ * default gateway): the `npm start` demo, whose embedded subnet 10.77.0.0/24 the host does not
+ * have, therefore sends no Wake-on-LAN at all, and says so at start and on each action.
  */
-export function actionWaker(host: HostContext, waker?: Waker): ActionWaker {
+export function actionWaker(host: HostContext, waker?: Waker, interfaces: InterfaceLister = hostInterfaces): ActionWaker {
+  const destinations = host.network.wakeBroadcasts.map((ip) => parseWakeDestination(ip));
+  if (waker === undefined) warnUnreachable(host, destinations.map((d) => d.address), interfaces);
   const real =
     waker ??
     new DefaultWaker({
-      wol: new WakeOnLan({ destinations: host.network.wakeBroadcasts.map((ip) => parseWakeDestination(ip)) }),
+      wol: new WakeOnLan({ destinations, interfaces }),
       rebooter: rpcRebooter(host),
     });
   return {
@@ -42,8 +51,23 @@ export function actionWaker(host: HostContext, waker?: Waker): ActionWaker {
       const method = parseWakeMethod(host.settings.getOr<string>('wake.method', 'wol'));
       const r = await real.wake(machine, method);
       const fields = { machine: machine.name, method, wol: r.wol, reboot: r.reboot, messages: r.messages };
-      if (r.ok) host.logger.info('wake sent', fields);
-      else host.logger.warn('wake failed', fields);
+      if (r.ok) {
+        host.logger.info('wake sent', fields);
+        return;
+      }
+      host.logger.warn('wake failed', fields);
+      throw new Error(r.messages.join('; '));
     },
   };
+}
+
+/** Says once at start which wake destinations no interface carries (they will never be sent). */
+function warnUnreachable(host: HostContext, broadcasts: readonly Ipv4[], list: InterfaceLister): void {
+  const interfaces = list();
+  const missing = broadcasts.filter((b) => interfaceFor(b, interfaces) === null).map(String);
+  if (missing.length === 0) return;
+  host.logger.warn('Wake-on-LAN disabled for subnets this host has no interface on: nothing will be sent there', {
+    broadcasts: missing,
+    interfaces: interfaces.map((i) => `${i.name} ${i.address}/${i.prefix}`),
+  });
 }

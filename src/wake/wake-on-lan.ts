@@ -11,12 +11,14 @@
  * address of the PC's subnet (e.g. 10.77.0.255): a sleeping PC has no IP stack, only its NIC looks
  * at every frame on the wire, and a broadcast is what reaches it through switches that forgot its
  * port. UDP gives no acknowledgement and the first frames are sometimes lost while a switch port or
- * NIC wakes up, hence a few repeats spaced by a short delay.
+ * NIC wakes up, hence a few repeats spaced by a short delay. Only to a subnet an interface of this
+ * host carries, from that interface (wake-interface.ts): never through the default route.
  */
 import dgram from 'node:dgram';
 import { ClonageError, InputError } from '../common/domain/errors';
 import { Ipv4 } from '../common/domain/ipv4';
 import type { Mac } from '../common/domain/mac';
+import { hostInterfaces, interfaceFor, type InterfaceLister } from './wake-interface';
 
 export const MAGIC_PACKET_LENGTH = 102;
 export const DEFAULT_WAKE_PORT = 9;
@@ -84,8 +86,8 @@ export function parseWakeDestination(address: unknown, port: unknown = DEFAULT_W
 
 /** The little a sender needs from a UDP socket; `udpWakeSocket()` is the real one. */
 export interface WakeSocket {
-  /** Binds (to `bindAddress`, or all addresses) on an ephemeral port and enables broadcast. */
-  open(bindAddress: string | null): Promise<void>;
+  /** Binds to `bindAddress` (the interface's) on an ephemeral port and enables broadcast. */
+  open(bindAddress: string): Promise<void>;
   send(packet: Buffer, port: number, address: string): Promise<void>;
   close(): void;
 }
@@ -101,7 +103,7 @@ export function udpWakeSocket(): WakeSocket {
     open: (bindAddress) =>
       new Promise((resolve, reject) => {
         socket.once('error', reject);
-        socket.bind({ port: 0, address: bindAddress ?? undefined, exclusive: true }, () => {
+        socket.bind({ port: 0, address: bindAddress, exclusive: true }, () => {
           socket.off('error', reject);
           try {
             // Without SO_BROADCAST the kernel refuses to send to a broadcast address (EACCES).
@@ -132,8 +134,8 @@ export interface WakeOnLanOptions {
   readonly repeat?: number;
   /** Delay between rounds, 0..5000 ms; default 100. */
   readonly intervalMs?: number;
-  /** Source address, to leave through the NIC on the PCs' network on a multi-homed server. */
-  readonly bindAddress?: Ipv4 | null;
+  /** The host's interfaces (default: os.networkInterfaces at each wake); a seam for tests. */
+  readonly interfaces?: InterfaceLister;
   readonly socketFactory?: WakeSocketFactory;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -158,6 +160,7 @@ export class WakeOnLan {
   private readonly intervalMs: number;
   private readonly socketFactory: WakeSocketFactory;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly interfaces: InterfaceLister;
 
   constructor(private readonly options: WakeOnLanOptions) {
     this.destinations = checkDestinations(options.destinations);
@@ -169,44 +172,66 @@ export class WakeOnLan {
     }
     this.socketFactory = options.socketFactory ?? udpWakeSocket;
     this.sleep = options.sleep ?? realSleep;
+    this.interfaces = options.interfaces ?? hostInterfaces;
   }
 
   /**
-   * Sends the magic packet `repeat` times to every destination. Resolves with what was sent; a
-   * destination that fails (e.g. no route) is reported, and only if nothing at all could be sent
-   * does it reject with a WakeError.
+   * Sends the magic packet `repeat` times to every destination, each from a socket bound to the
+   * interface that carries the destination's subnet (wake-interface.ts). A destination no
+   * interface carries is not sent at all (it would leave through the default route) and is
+   * reported; so is one that fails (e.g. no route). Only if nothing at all could be sent does it
+   * reject with a WakeError, whose message says why.
    */
   async wake(mac: Mac, opts: { secureOn?: SecureOnPassword | null; destinations?: readonly WakeDestination[] } = {}): Promise<WakeReport> {
     const destinations = opts.destinations ? checkDestinations(opts.destinations) : this.destinations;
     const packet = buildMagicPacket(mac, opts.secureOn ?? null);
     const failures: { destination: string; error: string }[] = [];
+    const fail = (d: WakeDestination, error: string) => {
+      const destination = `${d.address}:${d.port}`;
+      if (!failures.some((f) => f.destination === destination)) failures.push({ destination, error });
+    };
+    const interfaces = this.interfaces();
+    const routed: { d: WakeDestination; from: string }[] = [];
+    for (const d of destinations) {
+      const iface = interfaceFor(d.address, interfaces);
+      if (iface === null) fail(d, `no interface of this host is on the subnet of ${d.address}: not sent`);
+      else routed.push({ d, from: iface.address.toString() });
+    }
     let packetsSent = 0;
-    const socket = this.socketFactory();
+    const sockets = new Map<string, WakeSocket | Error>();
     try {
-      try {
-        await socket.open(this.options.bindAddress ? this.options.bindAddress.toString() : null);
-      } catch (e) {
-        const report = { mac: mac.toString(), packetsSent: 0, failures: [{ destination: '*', error: errorText(e) }] };
-        throw new WakeError(`wake ${mac}: cannot open a UDP socket (${errorText(e)})`, report);
+      for (const from of new Set(routed.map((r) => r.from))) {
+        const socket = this.socketFactory();
+        try {
+          await socket.open(from);
+          sockets.set(from, socket);
+        } catch (e) {
+          socket.close();
+          sockets.set(from, e instanceof Error ? e : new Error(String(e)));
+        }
       }
-      for (let round = 0; round < this.repeat; round++) {
+      for (let round = 0; round < this.repeat && routed.length > 0; round++) {
         if (round > 0 && this.intervalMs > 0) await this.sleep(this.intervalMs);
-        for (const d of destinations) {
-          const destination = `${d.address}:${d.port}`;
+        for (const { d, from } of routed) {
+          const socket = sockets.get(from);
+          if (socket === undefined || socket instanceof Error) {
+            fail(d, `cannot open a UDP socket on ${from} (${errorText(socket)})`);
+            continue;
+          }
           try {
             await socket.send(packet, d.port, d.address.toString());
             packetsSent++;
           } catch (e) {
-            if (!failures.some((f) => f.destination === destination)) failures.push({ destination, error: errorText(e) });
+            fail(d, errorText(e));
           }
         }
       }
     } finally {
-      socket.close();
+      for (const socket of sockets.values()) if (!(socket instanceof Error)) socket.close();
     }
     const report: WakeReport = { mac: mac.toString(), packetsSent, failures };
     if (packetsSent === 0) {
-      throw new WakeError(`wake ${mac}: no packet could be sent (${failures.map((f) => `${f.destination}: ${f.error}`).join('; ')})`, report);
+      throw new WakeError(`wake ${mac}: no packet sent (${failures.map((f) => `${f.destination}: ${f.error}`).join('; ')})`, report);
     }
     return report;
   }

@@ -4,9 +4,14 @@ import { Mac } from '../../src/common/domain/mac';
 import {
   buildMagicPacket, MAGIC_PACKET_LENGTH, parseWakeDestination, SecureOnPassword, WakeError, WakeOnLan, type WakeSocket,
 } from '../../src/wake/wake-on-lan';
+import { interfaceFor, type LocalInterface } from '../../src/wake/wake-interface';
 
 const MAC = Mac.parse('52:54:00:12:34:56');
 const dest = (ip: string, port = 9) => parseWakeDestination(ip, port);
+const iface = (name: string, address: string, prefix = 24): LocalInterface => ({ name, address: Ipv4.parse(address), prefix });
+/** The PCs' networks as a multi-homed server would have them (the test host has none of them). */
+const SERVER_IFACES = [iface('lo', '127.0.0.1', 8), iface('br0', '10.77.0.1'), iface('br1', '10.77.1.1'), iface('eth1', '192.168.5.1')];
+const interfaces = () => SERVER_IFACES;
 
 /** A socket that records instead of sending; `failFor` makes sends to an address fail. */
 function fakeSocket(log: string[], opts: { failFor?: string; failOpen?: boolean } = {}) {
@@ -77,13 +82,27 @@ describe('wake destinations', () => {
   });
 });
 
+describe('interfaceFor', () => {
+  it.each([
+    ['10.77.0.255', 'br0'], ['10.77.0.42', 'br0'], ['10.77.1.255', 'br1'], ['127.255.255.255', 'lo'], ['127.0.0.1', 'lo'],
+  ])('%s is on %s', (ip, name) => {
+    expect(interfaceFor(Ipv4.parse(ip), SERVER_IFACES)?.name).toBe(name);
+  });
+  it.each(['10.77.2.255', '255.255.255.255', '8.8.8.8', '192.168.6.255'])('%s is on no interface', (ip) => {
+    expect(interfaceFor(Ipv4.parse(ip), SERVER_IFACES)).toBeNull();
+  });
+  it('prefers the most specific subnet', () => {
+    expect(interfaceFor(Ipv4.parse('10.77.0.9'), [iface('wide', '10.0.0.1', 8), iface('narrow', '10.77.0.1')])?.name).toBe('narrow');
+  });
+});
+
 describe('WakeOnLan', () => {
   it('sends repeat rounds to every destination, spaced by the injected sleep, then closes', async () => {
     const log: string[] = [];
     const { socket, sent, closedCount } = fakeSocket(log);
     const wol = new WakeOnLan({
       destinations: [dest('10.77.0.255'), dest('10.77.1.255', 7)],
-      bindAddress: Ipv4.parse('10.77.0.1'),
+      interfaces,
       socketFactory: () => socket,
       sleep: async (ms) => {
         log.push(`sleep ${ms}`);
@@ -93,19 +112,19 @@ describe('WakeOnLan', () => {
     const report = await wol.wake(MAC);
     expect(report).toEqual({ mac: '52:54:00:12:34:56', packetsSent: 6, failures: [] });
     expect(log).toEqual([
-      'open 10.77.0.1',
+      'open 10.77.0.1', 'open 10.77.1.1', // one socket per interface, bound to its address
       'send 10.77.0.255:9', 'send 10.77.1.255:7', 'sleep 250',
       'send 10.77.0.255:9', 'send 10.77.1.255:7', 'sleep 250',
       'send 10.77.0.255:9', 'send 10.77.1.255:7',
-      'close',
+      'close', 'close',
     ]);
-    expect(closedCount()).toBe(1);
+    expect(closedCount()).toBe(2);
     for (const s of sent) expect(s.packet).toEqual(buildMagicPacket(MAC));
   });
 
   it('passes the SecureOn password and honours per-call destinations and repeat=1', async () => {
     const { socket, sent } = fakeSocket([]);
-    const wol = new WakeOnLan({ destinations: [dest('10.77.0.255')], repeat: 1, socketFactory: () => socket, sleep: async () => undefined });
+    const wol = new WakeOnLan({ destinations: [dest('10.77.0.255')], interfaces, repeat: 1, socketFactory: () => socket, sleep: async () => undefined });
     await wol.wake(MAC, { secureOn: SecureOnPassword.parse('aabbccddeeff'), destinations: [dest('192.168.5.255')] });
     expect(sent.map((s) => s.address)).toEqual(['192.168.5.255']);
     expect(sent[0].packet.length).toBe(108);
@@ -113,7 +132,7 @@ describe('WakeOnLan', () => {
 
   it('reports a failing destination but succeeds when another one worked', async () => {
     const { socket } = fakeSocket([], { failFor: '10.77.1.255' });
-    const wol = new WakeOnLan({ destinations: [dest('10.77.0.255'), dest('10.77.1.255')], socketFactory: () => socket, sleep: async () => undefined });
+    const wol = new WakeOnLan({ destinations: [dest('10.77.0.255'), dest('10.77.1.255')], interfaces, socketFactory: () => socket, sleep: async () => undefined });
     const r = await wol.wake(MAC);
     expect(r.packetsSent).toBe(3);
     expect(r.failures).toEqual([{ destination: '10.77.1.255:9', error: 'ENETUNREACH' }]);
@@ -121,13 +140,35 @@ describe('WakeOnLan', () => {
 
   it('rejects with WakeError when nothing could be sent, and still closes the socket', async () => {
     const f = fakeSocket([], { failFor: '10.77.0.255' });
-    const wol = new WakeOnLan({ destinations: [dest('10.77.0.255')], socketFactory: () => f.socket, sleep: async () => undefined });
+    const wol = new WakeOnLan({ destinations: [dest('10.77.0.255')], interfaces, socketFactory: () => f.socket, sleep: async () => undefined });
     await expect(wol.wake(MAC)).rejects.toBeInstanceOf(WakeError);
     expect(f.closedCount()).toBe(1);
     const g = fakeSocket([], { failOpen: true });
-    const wol2 = new WakeOnLan({ destinations: [dest('10.77.0.255')], socketFactory: () => g.socket });
+    const wol2 = new WakeOnLan({ destinations: [dest('10.77.0.255')], interfaces, socketFactory: () => g.socket });
     await expect(wol2.wake(MAC)).rejects.toThrow(/cannot open a UDP socket.*EADDRNOTAVAIL/);
     expect(g.closedCount()).toBe(1);
+  });
+
+  it('sends nothing, opens no socket, and says why when no interface carries the subnet (the npm start demo)', async () => {
+    const log: string[] = [];
+    const { socket } = fakeSocket(log);
+    // The embedded demo defaults aim at 10.77.0.255 on a host that only has loopback and an uplink.
+    const host = () => [iface('lo', '127.0.0.1', 8), iface('eth0', '192.0.2.10')];
+    const wol = new WakeOnLan({ destinations: [dest('10.77.0.255')], interfaces: host, socketFactory: () => socket, sleep: async () => undefined });
+    const err = await wol.wake(MAC).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WakeError);
+    expect((err as WakeError).message).toBe('wake 52:54:00:12:34:56: no packet sent (10.77.0.255:9: no interface of this host is on the subnet of 10.77.0.255: not sent)');
+    expect(log).toEqual([]);
+  });
+
+  it('sends to the subnets it has and reports the ones it has not', async () => {
+    const log: string[] = [];
+    const { socket, sent } = fakeSocket(log);
+    const wol = new WakeOnLan({ destinations: [dest('10.99.0.255'), dest('10.77.0.255')], interfaces, repeat: 1, socketFactory: () => socket });
+    const r = await wol.wake(MAC);
+    expect(sent.map((p) => p.address)).toEqual(['10.77.0.255']);
+    expect(r.failures).toEqual([{ destination: '10.99.0.255:9', error: 'no interface of this host is on the subnet of 10.99.0.255: not sent' }]);
+    expect(log[0]).toBe('open 10.77.0.1');
   });
 
   it.each([

@@ -74,6 +74,7 @@ export class Ipv4Subnet {
   }
 }
 
-function maskOf(prefix: number): number {
+/** The netmask of a prefix length 0..32, as an unsigned number (24 → 0xffffff00). */
+export function maskOf(prefix: number): number {
   return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
 }
