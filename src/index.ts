@@ -44,6 +44,8 @@ export async function register(host: HostContext): Promise<ModuleInstance> {
     const deploy = wireDeploy(host, images);
     actions = await wireActions(host, inventory, { bootPlans: plans, waker, emitterPreparer: emitter.preparer, ...deploy });
     images.attach(actions.service);
+    const service = actions.service;
+    boot.guardJobFiles((jobId, address, via) => service.bootFileAllowed(jobId, address, via));
   } catch (e) {
     await boot.stop();
     throw e;

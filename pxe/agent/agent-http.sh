@@ -9,10 +9,13 @@
 # Outputs: HTTP_STATUS (the last answer's code, empty without an answer).
 
 # Under `timeout` because busybox 1.35 wget -T segfaults. Returns 0 on 2xx.
+# The one place that adds the credentials (retries included): the boot token, which only the job
+# fetch needs, and once the job is fetched the session secret (SESSION, in this shell's memory).
 http_call() { # timeout METHOD PATH-SUFFIX OUTFILE [CONTENT-TYPE BODYFILE]
   local limit=$1 url=$BASE$3 out=$4 ctype=${5:-} body=${6:-}
   : > "$out"
   set -- -q -S -Y off -O "$out" --header "Authorization: Bearer $TOKEN"
+  [ -z "${SESSION:-}" ] || set -- "$@" --header "X-Clonage-Session: $SESSION"
   [ -z "$ctype" ] || set -- "$@" --header "Content-Type: $ctype" --post-file "$body"
   timeout "$limit" wget "$@" "$url" 2> "$WORK/http.err"
   HTTP_STATUS=$(sed -n 's/^ *HTTP\/1\.[01] \([0-9][0-9][0-9]\).*/\1/p' "$WORK/http.err" | tail -n 1)
@@ -20,6 +23,16 @@ http_call() { # timeout METHOD PATH-SUFFIX OUTFILE [CONTENT-TYPE BODYFILE]
   return 1
 }
 http() { http_call "$HTTP_TIMEOUT" "$@"; }
+
+# The session secret the job fetch answered (X-Clonage-Session, in wget -S's header dump on
+# tmpfs): printed when well formed; the dump is emptied so that no file keeps it.
+take_session() { # header-dump-file
+  local s
+  s=$(sed -n 's/^ *[Xx]-[Cc]lonage-[Ss]ession: *\([A-Za-z0-9_-]*\).*$/\1/p' "$1" | tail -n 1)
+  : > "$1"
+  valid_token "$s" || return 1
+  echo "$s"
+}
 http_post() { # PATH-SUFFIX CONTENT-TYPE BODYFILE OUTFILE
   http_call "$HTTP_TIMEOUT" POST "$1" "$4" "$2" "$3"
 }

@@ -43,8 +43,8 @@ put_once() { # local-file name
   mkfifo "$WORK/put.fifo" || return 1
   # The request side stays open until the server answers and closes: a half-close would be
   # taken for an abort by proxies and relays that do not keep half-open connections.
-  { printf 'PUT %s/api/agent/jobs/%s/image/%s HTTP/1.0\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/octet-stream\r\nContent-Length: %s\r\nX-Sha256: %s\r\nConnection: close\r\n\r\n' \
-      "$URL_PATH" "$JOB" "$2" "$URL_HOSTPORT" "$TOKEN" "$PUT_BYTES" "$PUT_SHA"
+  { printf 'PUT %s/api/agent/jobs/%s/image/%s HTTP/1.0\r\nHost: %s\r\nX-Clonage-Session: %s\r\nContent-Type: application/octet-stream\r\nContent-Length: %s\r\nX-Sha256: %s\r\nConnection: close\r\n\r\n' \
+      "$URL_PATH" "$JOB" "$2" "$URL_HOSTPORT" "$SESSION" "$PUT_BYTES" "$PUT_SHA"
     cat "$1"; exec sleep "$TRANSFER_TIMEOUT"; } > "$WORK/put.fifo" &
   writer=$!
   timeout "$TRANSFER_TIMEOUT" nc "$URL_HOST" "$URL_PORT" < "$WORK/put.fifo" > "$WORK/put.out" 2> "$WORK/put.err"

@@ -1,6 +1,6 @@
 # Loaded by clonage-agent.sh: the agent's flow. The command line, then either manual mode
 # (maintenance menu, no server) or a server job: fetch, check, run, report, reboot as told.
-# Globals set here for every other file: SERVER JOB TOKEN BASE (the job's URL) IFACE.
+# Globals set here for every other file: SERVER JOB TOKEN SESSION BASE (the job's URL) IFACE.
 
 agent_main() {
   mkdir -p "$WORK" || exit "$EXIT_BOOT_LOCAL"
@@ -43,7 +43,10 @@ run_server_job() {
   # The job fetch is never retried: the server consumes the boot plan when it answers 200, and
   # without an answer the safe way is the local disk.
   log "fetching job $JOB from $SERVER on $IFACE"
+  SESSION=
   http GET "" "$WORK/job.txt" || boot_local "job refused or unreachable (HTTP ${HTTP_STATUS:-none})"
+  # Every later call needs the session secret of this answer (docs/agent-protocol.md "Sessions").
+  SESSION=$(take_session "$WORK/http.err") || boot_local "the job answer carried no session secret"
   if ! parse_job "$WORK/job.txt" "$JOB" || ! check_job_values; then
     # The plan is consumed: tell the server why nothing happens, then boot the local disk.
     post_result failed "$EXIT_BAD_JOB" "agent refused the job: $REFUSAL" > /dev/null

@@ -1,27 +1,31 @@
 /**
- * The server side of the agent calls (docs/agent-protocol.md). Every call is authenticated by the
- * target's one-time token (compared in constant time with its stored SHA-256), and refused with a
- * typed error the agent routes map to 401/403/404/409/410 — a refused agent touches no disk.
- *
- * Order of checks: job id (404), token (401 missing, 403 wrong), then state: a finished or
- * cancelled target is Gone (410) — a replayed token can never restart a job; a target not (or no
- * longer) in the state the call needs is a Conflict (409).
+ * The server side of the agent calls (docs/agent-protocol.md). The job fetch is authenticated by
+ * the target's one-time boot token and answers a fresh session secret; every later call needs
+ * that secret, from the address that fetched the job (src/agent/agent-auth.ts). Refusals are
+ * typed errors the agent routes map to 401/403/404/409/410 (a refused agent touches no disk),
+ * 413 for a job over its volume caps (reports, events, log bytes: what was accepted stays).
  */
-import { ConflictError, ForbiddenError, InputError, NotFoundError, UnauthorizedError } from '../common/domain/errors';
+import { ConflictError, InputError } from '../common/domain/errors';
 import { Ipv4 } from '../common/domain/ipv4';
 import { Mac } from '../common/domain/mac';
 import { type ActionCore, reason } from '../actions/engine/action-core';
 import { msg } from '../i18n/module-messages';
-import { type ActionRow, type ActionState, isTerminal, type TargetRow } from '../actions/model/action-types';
+import type { ActionRow, TargetRow } from '../actions/model/action-types';
 import { jobDescription, rebootAfter } from './job-description';
 import { DEFAULT_UDPCAST_TUNING, type UdpcastTuning } from '../actions/params/udpcast-tuning';
-import { tokenMatches } from './job-identity';
+import { hashToken, newToken } from './job-identity';
+import { type AddressCheck, type AgentCaller, noticeOf, withNotice } from './agent-caller';
+import { JobAuth } from './agent-auth';
 
-/** 410: the job existed but is over (finished or cancelled). A ConflictError elsewhere (409). */
-export class GoneError extends ConflictError {}
+export { GoneError } from './agent-auth';
+
+/** 413: the job sent more than its caps allow (JOB_CAPS); what was accepted before stays. */
+export class JobVolumeError extends ConflictError {}
+
+/** Per-job volume caps: a legitimate agent stays far below (one report, a few stages, one log). */
+export const JOB_CAPS = { reports: 8, reportBytes: 512 * 1024, events: 200, logBytes: 4 * 1024 * 1024 } as const;
 
 export const MAX_AGENT_TEXT_BYTES = 64 * 1024;
-const JOB_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 type Fields = Readonly<Record<string, unknown>>;
 
@@ -71,38 +75,54 @@ function addressList(value: string | undefined, name: string): string[] {
   });
 }
 
+export interface FetchedJob {
+  /** The job description (text/plain lines). */
+  readonly description: string;
+  /** The session secret every later call presents (`X-Clonage-Session`); only its hash is stored. */
+  readonly session: string;
+}
+
 export class AgentJobs {
+  private readonly auth: JobAuth;
+
   constructor(
     private readonly core: ActionCore,
     /** Read at each job fetch: a settings change applies to the next sender. */
     private readonly tuning: () => UdpcastTuning = () => DEFAULT_UDPCAST_TUNING,
-  ) {}
+    addressCheck: () => AddressCheck = () => 'reserved',
+  ) {
+    this.auth = new JobAuth(core, addressCheck);
+  }
 
-  /** GET job: consumes the boot plan and moves the target to running, in one transaction. */
-  fetchJob(jobId: string, token: string | undefined): string {
-    return this.core.change(() => {
-      const { target } = this.authenticate(jobId, token, 'armed');
+  /** GET job: consumes the boot plan, moves the target to running and opens its session, in one transaction. */
+  fetchJob(jobId: string, caller: AgentCaller): FetchedJob {
+    return this.guarded(() => this.core.change(() => {
+      const { target } = this.auth.forFetch(jobId, caller);
       if (!this.core.bootPlans.consume(Mac.parse(target.mac), target.id)) {
         throw new ConflictError('no armed boot plan for this job (consumed, replaced or disarmed)');
       }
-      const now = this.core.nowIso();
-      this.core.moveTarget(target, 'running', reason('job fetched by the agent', 'event.target.fetched'), { startedAt: now });
+      const session = newToken();
+      const address = caller.address ?? 'unknown address';
+      this.core.moveTarget(target, 'running', reason(`job fetched by the agent from ${address}`, 'event.target.fetched', { address }), {
+        startedAt: this.core.nowIso(), sessionHash: hashToken(session), fetchedFrom: caller.address,
+      });
       this.core.settle(target.actionId);
       // Read again: start-now may have changed min_receivers since the action was armed.
       const action = this.core.store.action(target.actionId)!;
-      return jobDescription(action, this.core.store.target(target.id)!, this.tuning());
-    });
+      return { description: jobDescription(action, this.core.store.target(target.id)!, this.tuning()), session };
+    }));
   }
 
-  progress(jobId: string, token: string | undefined, fields: Fields): void {
+  progress(jobId: string, caller: AgentCaller, fields: Fields): void {
     const stage = field(fields, 'stage');
     if (stage !== undefined && !/^[a-z0-9_-]{1,32}$/.test(stage)) throw new InputError('stage: [a-z0-9_-], at most 32', 'stage');
     const percent = number(fields, 'percent', 0, 100, false);
     const bytes = number(fields, 'bytes', 0, Number.MAX_SAFE_INTEGER, true);
     const rateKbps = number(fields, 'rate_kbps', 0, 1e9, true);
-    this.core.change(() => {
-      const { target } = this.authenticate(jobId, token, 'running');
+    this.guarded(() => this.core.change(() => {
+      const { target } = this.auth.forSession(jobId, caller, 'progress');
       if (stage !== undefined && stage !== target.stage) {
+        if (this.core.store.jobVolume(target.id).events >= JOB_CAPS.events) this.overCap(target, 'event.agent.capEvents', JOB_CAPS.events, 'events');
         this.core.event(target.actionId, target.id, 'info', `${target.name}: ${stage}`, msg('event.stage', { name: target.name, stage }));
       }
       // News resets the silence clock: a new stage or new figures, or a heartbeat while the agent
@@ -112,28 +132,30 @@ export class AgentJobs {
         (bytes !== undefined && bytes !== target.bytes) || (percent !== undefined && percent !== target.percent);
       this.core.store.updateTarget(target.id, { stage, percent, bytes, rateKbps, ...(news ? { updatedAt: this.core.nowIso() } : {}) });
       this.core.touch(target.actionId);
-    });
+    }));
   }
 
-  log(jobId: string, token: string | undefined, text: unknown): void {
+  log(jobId: string, caller: AgentCaller, text: unknown): void {
     const clean = cleanAgentText(text);
-    this.core.change(() => {
-      const { target } = this.authenticate(jobId, token, 'running');
-      this.core.store.updateTarget(target.id, { log: lastBytes(target.log + clean), updatedAt: this.core.nowIso() });
+    this.guarded(() => this.core.change(() => {
+      const { target } = this.auth.forSession(jobId, caller, 'log');
+      const received = target.logBytes + Buffer.byteLength(clean, 'utf8');
+      if (received > JOB_CAPS.logBytes) this.overCap(target, 'event.agent.capLog', JOB_CAPS.logBytes, 'log bytes');
+      this.core.store.updateTarget(target.id, { log: lastBytes(target.log + clean), logBytes: received, updatedAt: this.core.nowIso() });
       this.core.touch(target.actionId);
-    });
+    }));
   }
 
   /** Final result: target succeeded/failed, the action's state follows; returns the reboot line. */
-  result(jobId: string, token: string | undefined, fields: Fields): string {
+  result(jobId: string, caller: AgentCaller, fields: Fields): string {
     const status = field(fields, 'status');
     if (status !== 'succeeded' && status !== 'failed') throw new InputError('status: succeeded or failed', 'status');
     const exitCode = number(fields, 'exit_code', -2147483648, 2147483647, true) ?? null;
     const rawMessage = field(fields, 'message');
     const message = rawMessage === undefined ? null : cleanAgentText(rawMessage, 4096).replace(/\s+/g, ' ').slice(0, 500);
     const dropped = addressList(field(fields, 'dropped'), 'dropped');
-    return this.core.change(() => {
-      const { target, action } = this.authenticate(jobId, token, 'running');
+    return this.guarded(() => this.core.change(() => {
+      const { target, action } = this.auth.forSession(jobId, caller, 'result');
       const code = exitCode ?? '?';
       const why = message
         ? reason(`exit code ${code}: ${message}`, 'event.target.resultMessage', { code, message })
@@ -143,29 +165,51 @@ export class AgentJobs {
       if (status === 'failed' && target.role === 'sender') this.core.failReceiversWithoutSender(action.id);
       this.core.settle(action.id);
       return `reboot=${rebootAfter(action.params, status)}\n`;
-    });
+    }));
   }
 
-  report(jobId: string, token: string | undefined, text: unknown): void {
+  report(jobId: string, caller: AgentCaller, text: unknown): void {
     const content = cleanAgentText(text);
-    this.core.change(() => {
-      const { target } = this.authenticate(jobId, token, 'running');
+    this.guarded(() => this.core.change(() => {
+      const { target } = this.auth.forSession(jobId, caller, 'report');
+      const volume = this.core.store.jobVolume(target.id);
+      if (volume.reports >= JOB_CAPS.reports || volume.reportBytes + Buffer.byteLength(content) > JOB_CAPS.reportBytes) {
+        this.overCap(target, 'event.agent.capReports', JOB_CAPS.reports, 'reports');
+      }
       this.core.store.insertReport({ mac: target.mac, name: target.name, targetId: target.id, createdAt: this.core.nowIso(), content });
       this.core.store.updateTarget(target.id, { updatedAt: this.core.nowIso() });
-      this.core.event(target.actionId, target.id, 'info', `${target.name}: report received (${Buffer.byteLength(content)} bytes)`);
-    });
+      if (volume.events < JOB_CAPS.events) this.core.event(target.actionId, target.id, 'info', `${target.name}: report received (${Buffer.byteLength(content)} bytes)`);
+    }));
   }
 
   /**
    * Other agent endpoints (the server image store, src/images/): the running target and its
    * action, with the same checks as every agent call; the call counts as news from the agent.
    */
-  authorize(jobId: string, token: string | undefined): { target: TargetRow; action: ActionRow } {
-    return this.core.change(() => {
-      const found = this.authenticate(jobId, token, 'running');
+  authorize(jobId: string, caller: AgentCaller, call = 'image'): { target: TargetRow; action: ActionRow } {
+    return this.guarded(() => this.core.change(() => {
+      const found = this.auth.forSession(jobId, caller, call);
       this.core.store.updateTarget(found.target.id, { updatedAt: this.core.nowIso() });
       return found;
-    });
+    }));
+  }
+
+  /**
+   * The SMB share's account, for a running job: once. A second ask is refused and shown on the
+   * action's page (someone else may hold the session); `give` builds the answer.
+   */
+  once<T>(jobId: string, caller: AgentCaller, give: (job: { target: TargetRow; action: ActionRow }) => T): T {
+    return this.guarded(() => this.core.change(() => {
+      const job = this.auth.forSession(jobId, caller, 'smb-credentials');
+      if (job.target.smbCredentialsAt !== null) {
+        const address = caller.address ?? 'unknown address';
+        throw withNotice(new ConflictError('the SMB account is given once per job'),
+          this.auth.notice(job.target, 'event.agent.smbAgain', `the SMB share account was asked again from ${address}: refused`, { address }));
+      }
+      const answer = give(job);
+      this.core.store.updateTarget(job.target.id, { smbCredentialsAt: this.core.nowIso(), updatedAt: this.core.nowIso() });
+      return answer;
+    }));
   }
 
   /** An event about a job, on its action's page. */
@@ -176,18 +220,30 @@ export class AgentJobs {
     });
   }
 
-  private authenticate(jobId: string, token: string | undefined, needed: ActionState): { target: TargetRow; action: ActionRow } {
-    if (token === undefined || token === '') throw new UnauthorizedError('missing bearer token');
-    if (!JOB_ID.test(jobId)) throw new NotFoundError('unknown job');
+  /** Whether a boot file carrying this job's token may be served to `address` (null: unknown). */
+  bootFileAllowed(jobId: string, address: string | null, via: string): boolean {
     const target = this.core.store.target(jobId);
-    if (!target) throw new NotFoundError('unknown job');
-    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw new UnauthorizedError('malformed bearer token');
-    if (!tokenMatches(token, target.tokenHash)) throw new ForbiddenError('wrong token for this job');
-    const action = this.core.store.action(target.actionId)!;
-    if (isTerminal(target.state)) throw new GoneError(`job is ${target.state}`);
-    if (target.state !== needed) {
-      throw new ConflictError(target.state === 'running' ? 'job already fetched' : `job is ${target.state}, expected ${needed}`);
+    const expected = target ? this.auth.bootAddress(target) : null;
+    if (!target || expected === null || address === expected) return true;
+    const from = address ?? 'unknown address';
+    this.auth.recordNotice(this.auth.notice(target, 'event.agent.bootFile', `the job's boot file was asked by ${from} instead of ${expected} (${via}): a local boot was served`, { address: from, expected, via }));
+    return false;
+  }
+
+  /** Runs an agent call; a refusal that carries a notice leaves its event once the call rolled back. */
+  private guarded<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      const notice = noticeOf(err);
+      if (notice) this.auth.recordNotice(notice);
+      throw err;
     }
-    return { target, action };
+  }
+
+  /** Throws the 413 of a cap, with its event (once per job and cap: recordNotice deduplicates). */
+  private overCap(target: TargetRow, key: 'event.agent.capReports' | 'event.agent.capEvents' | 'event.agent.capLog', limit: number, what: string): never {
+    throw withNotice(new JobVolumeError(`per-job limit reached: at most ${limit} ${what}`),
+      this.auth.notice(target, key, `limit of ${limit} ${what} per job reached, further ones are refused`, { limit }));
   }
 }

@@ -20,9 +20,19 @@ const CFG_DIR = 'pxelinux.cfg/';
 /** ARP hardware type 1 (Ethernet) + the MAC, lowercase with dashes, as pxelinux names it. */
 const MAC_FILE = /^01-[0-9a-f]{2}(-[0-9a-f]{2}){5}$/;
 
+/** Who asks for a boot file: a job's file is served only to its target's address (BootService). */
+export interface BootClient {
+  readonly address: string | null;
+  readonly via: 'tftp' | 'http';
+}
+
+/** The plan a MAC boots now, as `client` may see it (BootPlanStore.planFor, or BootService's guarded view). */
+export interface PlanSource {
+  planFor(mac: Mac, client?: BootClient): BootPlan;
+}
+
 export interface BootFileSourceDeps {
-  /** The plan a MAC boots now (BootPlanStore.planFor). */
-  readonly plans: { planFor(mac: Mac): BootPlan };
+  readonly plans: PlanSource;
   /** Read on every request, so a settings change applies at the next boot. */
   readonly menuSettings: () => MenuSettings;
   /** The boot root: pxelinux.0, .c32 modules, iPXE binaries, toolkits/. */
@@ -48,7 +58,7 @@ export class BootFileSource implements FileSource {
     if (!MAC_FILE.test(name)) return null;
     const mac = Mac.tryParse(name.slice(3));
     if (mac === null) return null; // multicast, broadcast or null address: not a PC
-    return this.safely(name, client, (s) => renderPxelinuxForPlan(this.deps.plans.planFor(mac), s));
+    return this.safely(name, client, (s) => renderPxelinuxForPlan(this.deps.plans.planFor(mac, { address: client?.address ?? null, via: 'tftp' }), s));
   }
 
   /**

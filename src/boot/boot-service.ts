@@ -3,7 +3,13 @@ import type { HostContext } from '../host/contract';
 import { DirectorySource } from '../tftp/directory-source';
 import { TftpServer } from '../tftp/tftp-server';
 import type { ToolkitRegistry } from '../toolkits/toolkit-registry';
-import { BootFileSource } from './boot-file-source';
+import { type BootClient, BootFileSource, type PlanSource } from './boot-file-source';
+import { localPlan } from './boot-plan';
+import { peerAddress } from '../agent/agent-caller';
+import type { Mac } from '../common/domain/mac';
+
+/** Whether a boot file carrying job `jobId`'s token may go to this client (the agent side decides and records). */
+export type JobFileGuard = (jobId: string, address: string | null, via: BootClient['via']) => boolean;
 import type { BootPlanStore } from './boot-plan-store';
 import { assembleBootRoot, type BootRootReport } from './boot-root';
 import { httpBootRoutes } from '../http/pc/boot-routes';
@@ -23,7 +29,27 @@ export interface BootServiceDeps {
 export class BootService {
   private tftp: TftpServer | null = null;
   private lastReport: BootRootReport | null = null;
+  private guard: JobFileGuard | null = null;
   readonly bootRoot: string;
+
+  /**
+   * The plans as a client may see them: a job's plan (which carries its token) only when the
+   * guard allows it, else a local boot. Until the actions are wired there is no guard, and no
+   * token is served: closed by default.
+   */
+  private readonly guardedPlans: PlanSource = {
+    planFor: (mac: Mac, client?: BootClient) => {
+      const plan = this.deps.plans.planFor(mac);
+      if (plan.kind !== 'job') return plan;
+      const allowed = this.guard?.(plan.jobId, peerAddress(client?.address ?? null), client?.via ?? 'tftp') ?? false;
+      return allowed ? plan : localPlan();
+    },
+  };
+
+  /** Set once the agent side exists (src/index.ts). */
+  guardJobFiles(guard: JobFileGuard): void {
+    this.guard = guard;
+  }
 
   constructor(private readonly deps: BootServiceDeps) {
     this.bootRoot = path.join(deps.host.dataDir, 'tftproot');
@@ -49,7 +75,7 @@ export class BootService {
     const { host, plans } = this.deps;
     await this.refreshBootRoot();
     const source = new BootFileSource({
-      plans,
+      plans: this.guardedPlans,
       menuSettings: this.menuSettings,
       staticFiles: new DirectorySource(this.bootRoot),
       logger: host.logger,
@@ -62,7 +88,7 @@ export class BootService {
       clock: host.clock,
     });
     await this.tftp.start();
-    host.web.router.use(httpBootRoutes({ plans, menuSettings: this.menuSettings, toolkitsDir: path.join(this.bootRoot, 'toolkits'), logger: host.logger }));
+    host.web.router.use(httpBootRoutes({ plans: this.guardedPlans, menuSettings: this.menuSettings, toolkitsDir: path.join(this.bootRoot, 'toolkits'), logger: host.logger }));
     host.dhcp.setPxeBoot(host.moduleId, {
       nextServer: host.network.serverIp,
       biosBootFile: 'pxelinux.0',

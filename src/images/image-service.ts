@@ -1,9 +1,10 @@
 /**
  * The server image store as the agent uses it (docs/backup-restore.md): uploads of a backup job,
  * the commit that verifies and records the image, then retention; the manifest and files of the
- * image a restore job names. Every call is authenticated by the job's bearer token through the
+ * image a restore job names. Every call is authenticated by the job's session secret through the
  * action service (same checks as the other agent calls, and it counts as news from the agent).
  */
+import type { AgentCaller } from '../agent/agent-caller';
 import type { Database } from 'better-sqlite3';
 import { ConflictError, InputError, NotFoundError } from '../common/domain/errors';
 import type { Clock, Logger, SettingsStore } from '../host/contract';
@@ -24,8 +25,10 @@ export interface AuthorizedJob {
 
 /** What the image service needs from the action service. */
 export interface JobAuthority {
-  /** Token and state checks of docs/actions.md (401/403/404/409/410), for a running target. */
-  authorizeJob(jobId: string, token: string | undefined): AuthorizedJob;
+  /** Session, address and state checks of docs/agent-protocol.md (401/403/404/409/410), for a running target. */
+  authorizeJob(jobId: string, caller: AgentCaller, call?: string): AuthorizedJob;
+  /** The same checks, then `give` once per job (a second ask: 409 and an event). */
+  onceForJob<T>(jobId: string, caller: AgentCaller, give: (job: AuthorizedJob) => T): T;
   /** An event on the job's action page. */
   jobEvent?(jobId: string, level: 'info' | 'warn' | 'error', message: string): void;
 }
@@ -64,10 +67,10 @@ export class ImageService {
   }
 
   /** A running job of one of these roles (a deploy job reads like a restore job, another image). */
-  private job(jobId: string, token: string | undefined, role: 'backup' | 'restore', alsoDeploy = false): AuthorizedJob {
+  private job(jobId: string, caller: AgentCaller, role: 'backup' | 'restore', alsoDeploy = false): AuthorizedJob {
     const authority = this.deps.authority;
     if (!authority) throw new ConflictError('the action service is not ready');
-    const job = authority.authorizeJob(jobId, token);
+    const job = authority.authorizeJob(jobId, caller);
     const roles: string[] = alsoDeploy ? [role, 'deploy'] : [role];
     if (!roles.includes(job.target.role) || job.action.params.type !== job.target.role) throw new ConflictError(`this job is a ${job.target.role}, not a ${roles.join(' or ')}`);
     return job;
@@ -82,8 +85,8 @@ export class ImageService {
   }
 
   /** PUT …/image/{file}: one file of a running backup, into the job's staging directory. */
-  async upload(jobId: string, token: string | undefined, file: string, body: AsyncIterable<Buffer | string>, meta: UploadMeta): Promise<ImageFile> {
-    const { target, action } = this.job(jobId, token, 'backup');
+  async upload(jobId: string, caller: AgentCaller, file: string, body: AsyncIterable<Buffer | string>, meta: UploadMeta): Promise<ImageFile> {
+    const { target, action } = this.job(jobId, caller, 'backup');
     if (action.params.type === 'backup' && (action.params.store ?? 'server') !== 'server') {
       throw new ConflictError(`this backup writes to the ${action.params.store} store: no upload to the server`);
     }
@@ -104,8 +107,8 @@ export class ImageService {
   }
 
   /** POST …/image/commit: verifies every listed file on the server's disk, then records the image. */
-  async commit(jobId: string, token: string | undefined, text: string): Promise<CommitResult> {
-    const { target, action } = this.job(jobId, token, 'backup');
+  async commit(jobId: string, caller: AgentCaller, text: string): Promise<CommitResult> {
+    const { target, action } = this.job(jobId, caller, 'backup');
     if (action.params.type !== 'backup') throw new ConflictError('not a backup');
     const now = this.deps.clock.now();
     const image = sanitiseImageName(action.params.image, now);
@@ -127,7 +130,7 @@ export class ImageService {
       this.event(jobId, 'error', `${target.name}: image ${image} refused: ${(err as Error).message}`);
       throw err;
     }
-    this.job(jobId, token, 'backup'); // still running after the (long) verification
+    this.job(jobId, caller, 'backup'); // still running after the (long) verification
     const promotion = await this.deps.store.promote(target.mac, jobId, manifest, listed);
     let id: number;
     try {
@@ -205,19 +208,21 @@ export class ImageService {
 
   /**
    * GET …/image/smb-credentials: the share and its account, for a RUNNING backup or restore job
-   * whose store is smb (409 otherwise; 404 when no share is configured). The path on the share
-   * ends with the job's own MAC, never one from the request.
+   * whose store is smb (409 otherwise; 404 when no share is configured), once per job (a second
+   * ask is 409 and an event on the action). The path on the share ends with the job's own MAC,
+   * never one from the request.
    */
-  smbCredentials(jobId: string, token: string | undefined): string {
+  smbCredentials(jobId: string, caller: AgentCaller): string {
     const authority = this.deps.authority;
     if (!authority) throw new ConflictError('the action service is not ready');
-    const { target, action } = authority.authorizeJob(jobId, token);
-    const p = action.params;
-    if ((p.type !== 'backup' && p.type !== 'restore') || (p.store ?? 'server') !== 'smb') throw new ConflictError('this job does not use the SMB share');
-    const config = this.deps.settings ? smbConfigOf(this.deps.settings) : null;
-    if (!config) throw new NotFoundError('no SMB share is configured (Configuration page)');
-    this.deps.logger.info('smb credentials given to the agent', { jobId, machine: target.name }); // never the password
-    return renderSmbCredentials(config, macDirName(target.mac));
+    return authority.onceForJob(jobId, caller, ({ target, action }) => {
+      const p = action.params;
+      if ((p.type !== 'backup' && p.type !== 'restore') || (p.store ?? 'server') !== 'smb') throw new ConflictError('this job does not use the SMB share');
+      const config = this.deps.settings ? smbConfigOf(this.deps.settings) : null;
+      if (!config) throw new NotFoundError('no SMB share is configured (Configuration page)');
+      this.deps.logger.info('smb credentials given to the agent', { jobId, machine: target.name }); // never the password
+      return renderSmbCredentials(config, macDirName(target.mac));
+    });
   }
 
   /** Images of `mac` an unfinished multicast deploy sends: retention keeps them until it is over. */
@@ -234,8 +239,8 @@ export class ImageService {
    * or the one image a deploy job receives: its action's source, of the source machine. The MAC
    * comes from the job's action, never from the request.
    */
-  private readableImage(jobId: string, token: string | undefined): { job: AuthorizedJob; row: BackupRow; mac: string } {
-    const job = this.job(jobId, token, 'restore', true);
+  private readableImage(jobId: string, caller: AgentCaller): { job: AuthorizedJob; row: BackupRow; mac: string } {
+    const job = this.job(jobId, caller, 'restore', true);
     const p = job.action.params;
     const store = p.type === 'restore' ? p.store ?? 'server' : 'server';
     if (store !== 'server') throw new ConflictError(`this restore reads its image from the ${store === 'smb' ? 'SMB share' : 'storage partition'}, not from the server`);
@@ -246,8 +251,8 @@ export class ImageService {
     return { job, row, mac };
   }
 
-  async manifest(jobId: string, token: string | undefined): Promise<ImageManifest> {
-    const { row, mac } = this.readableImage(jobId, token);
+  async manifest(jobId: string, caller: AgentCaller): Promise<ImageManifest> {
+    const { row, mac } = this.readableImage(jobId, caller);
     return this.deps.store.readManifest(mac, row.image);
   }
 
@@ -256,8 +261,8 @@ export class ImageService {
    * <bytes> <sha256>` lines: the digests of the whole streams the server verified, which the
    * receivers compare with what udpcast delivered.
    */
-  async manifestText(jobId: string, token: string | undefined): Promise<string> {
-    const { job, row, mac } = this.readableImage(jobId, token);
+  async manifestText(jobId: string, caller: AgentCaller): Promise<string> {
+    const { job, row, mac } = this.readableImage(jobId, caller);
     const text = renderAgentManifest(await this.deps.store.readManifest(mac, row.image));
     const p = job.action.params;
     if (p.type !== 'deploy') return text;
@@ -265,9 +270,9 @@ export class ImageService {
   }
 
   /** GET …/image/{file}: only a file the job's image lists, of that machine. */
-  async openFile(jobId: string, token: string | undefined, file: string) {
+  async openFile(jobId: string, caller: AgentCaller, file: string) {
     assertFileName(file);
-    const { row, mac } = this.readableImage(jobId, token);
+    const { row, mac } = this.readableImage(jobId, caller);
     const m = await this.deps.store.readManifest(mac, row.image);
     if (!manifestFiles(m).some((f) => f.file === file)) throw new NotFoundError(`${file}: not a file of image ${row.image}`);
     return this.deps.store.openRead(mac, row.image, file);

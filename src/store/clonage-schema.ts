@@ -199,6 +199,23 @@ const MIGRATIONS: Migration[] = [
       ALTER TABLE clonage_events ADD COLUMN message_key TEXT;
       ALTER TABLE clonage_events ADD COLUMN message_vars TEXT;`,
   },
+  {
+    id: 7,
+    // Why (issue 12): the boot token only fetches the job; the answer's session secret (its
+    // SHA-256 here) and the address that fetched it authorise every later call. smb-credentials is
+    // answered once per job, and a job's log volume is capped (the stored log is only its tail).
+    // A schedule whose creator lost the right or whose machines left the parc is disabled, with why.
+    name: 'targets: agent session hash, fetched_from, smb_credentials_at, log_bytes; events and reports by target; why a schedule was disabled',
+    sql: `
+      ALTER TABLE clonage_targets ADD COLUMN session_hash TEXT;
+      ALTER TABLE clonage_targets ADD COLUMN fetched_from TEXT;
+      ALTER TABLE clonage_targets ADD COLUMN smb_credentials_at TEXT;
+      ALTER TABLE clonage_targets ADD COLUMN log_bytes INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX clonage_events_target ON clonage_events(target_id);
+      CREATE INDEX clonage_reports_target ON clonage_reports(target_id);
+      ALTER TABLE clonage_schedules ADD COLUMN disabled_reason TEXT;
+      ALTER TABLE clonage_schedules ADD COLUMN disabled_at TEXT;`,
+  },
 ];
 
 export function migrateClonage(db: Database): number[] {

@@ -10,6 +10,7 @@ import { Mac } from '../../src/common/domain/mac';
 import { MachineInventory } from '../../src/inventory/machine-inventory';
 import { migrateClonage } from '../../src/store/clonage-schema';
 import { createFakeHost, type FakeHost, USERS } from './fake-host';
+import { InProcessAgents } from './in-process-agents';
 
 export class RecordingWaker implements Waker {
   readonly woken: string[] = [];
@@ -25,6 +26,8 @@ export interface Rig {
   readonly service: ActionService;
   readonly bootPlans: BootPlanStore;
   readonly waker: RecordingWaker;
+  /** The service's agent calls as PCs make them (boot token, then session, from the reserved IP). */
+  readonly agents: InProcessAgents;
 }
 
 export function makeService(host: FakeHost, extra: Partial<ActionServiceDeps> = {}): { service: ActionService; bootPlans: BootPlanStore; waker: RecordingWaker } {
@@ -46,7 +49,8 @@ export function makeService(host: FakeHost, extra: Partial<ActionServiceDeps> = 
 }
 
 export function rig(extra: Partial<ActionServiceDeps> = {}, host: FakeHost = createFakeHost()): Rig {
-  return { host, ...makeService(host, extra) };
+  const made = makeService(host, extra);
+  return { host, ...made, agents: new InProcessAgents(made.service, host.db) };
 }
 
 export const admin = USERS.admin.user;

@@ -19,8 +19,8 @@ import { wireImages } from '../../src/images/wire-images';
 import { MachineInventory } from '../../src/inventory/machine-inventory';
 import { type ActionWiring, wireActions } from '../../src/index';
 import { migrateClonage } from '../../src/store/clonage-schema';
-import { createFakeHost, type FakeHost, fakeHostApp, listen } from './fake-host';
-import { createTestNet, destroyTestNet, relayTcpToUnix, spawnInNs, type TestNet, waitForExit } from './netns';
+import { createFakeHost, type FakeHost, fakeHostApp, labOn, listen } from './fake-host';
+import { createTestNet, destroyTestNet, listenUnixWithPeer, relayTcpToUnix, spawnInNs, type TestNet, waitForExit } from './netns';
 
 const ROOT = path.resolve(__dirname, '../..');
 export const AGENT = path.join(ROOT, 'pxe/agent/clonage-agent.sh');
@@ -51,7 +51,9 @@ export async function startAgentHarness(prefix: string, opts: { hosts?: number; 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.mkdirSync(path.join(tmp, 'bin'));
   execFileSync(BUSYBOX, ['--install', '-s', path.join(tmp, 'bin')]);
-  const host = createFakeHost();
+  const net = createTestNet(opts.hosts ?? 1);
+  // pc01… are reserved on the namespaces' addresses: agent calls are bound to them (agent.addressCheck).
+  const host = createFakeHost({ lab: labOn(net.hosts.map((h) => h.ip)) });
   migrateClonage(host.db);
   const bootPlans = new BootPlanStore(host.db, host.clock);
   const inventory = new MachineInventory(host.directory, host.dhcp);
@@ -64,12 +66,9 @@ export async function startAgentHarness(prefix: string, opts: { hosts?: number; 
   const app = fakeHostApp(host);
   const loopback = await listen(app);
   const sock = path.join(tmp, 'module.sock');
-  const sockServer = await new Promise<http.Server>((resolve) => {
-    const s = http.createServer(app).listen(sock, () => resolve(s));
-  });
+  const sockServer = await listenUnixWithPeer(app, sock);
   const servers = [loopback.server, sockServer];
-  const net = createTestNet(opts.hosts ?? 1);
-  await relayTcpToUnix(net, net.bridgeNs, net.bridgeIp, 8080, sock);
+  await relayTcpToUnix(net, net.bridgeNs, net.bridgeIp, 8080, sock, { peer: true });
   const serverUrl = `http://${net.bridgeIp}:8080/modules/clonage`;
   const base = loopback.base;
 

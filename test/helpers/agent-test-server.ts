@@ -1,6 +1,7 @@
 /**
  * A stand-in for the module's agent endpoints (docs/agent-protocol.md), for the agent tests, until
- * the real module API exists. It is faithful to the doc: Bearer token on every call, 401/403/404
+ * the real module API exists. It is faithful to the doc: the boot token (Bearer) fetches the job
+ * once and the answer's `X-Clonage-Session` secret is required on every later call; 401/403/404
  * refusals, GET consumes the job (a second GET is 409), cancelled jobs answer 410, progress/log/
  * result/report only for a running job, result answers `reboot=…`.
  *
@@ -10,7 +11,7 @@
  */
 import * as http from 'http';
 import * as fs from 'fs';
-import { timingSafeEqual } from 'crypto';
+import { randomBytes, timingSafeEqual } from 'crypto';
 import { ChildProcess } from 'child_process';
 import { relayTcpToUnix, TestNet } from './netns';
 
@@ -22,6 +23,10 @@ export interface TestJob {
   /** Body served by GET, `key=value` lines (served as is, so tests can send malformed jobs). */
   body: string;
   state: JobState;
+  /** The session secret the GET answered (set when fetched). */
+  session?: string;
+  /** Whether the GET answers a session secret (false: an old server, the agent must refuse it). */
+  giveSession?: boolean;
   /** What the result call answers: reboot=always|never|halt. */
   rebootAnswer: 'always' | 'never' | 'halt';
 }
@@ -140,16 +145,22 @@ export class AgentTestServer {
       if (!m) return answer(404, 'not found\n');
       const job = this.jobs.get(m[1]);
       const auth = /^Bearer ([A-Za-z0-9_-]+)$/.exec(String(req.headers.authorization ?? ''));
-      if (!auth) return answer(401, 'missing token\n');
+      const session = String(req.headers['x-clonage-session'] ?? '');
+      if (!auth && !session) return answer(401, 'missing token\n');
       if (!job) return answer(404, 'no such job\n');
-      if (!sameSecret(auth[1], job.token)) return answer(403, 'bad token\n');
-      if (job.state === 'cancelled') return answer(410, 'cancelled\n');
       if (kind === 'get') {
+        if (!auth || !sameSecret(auth[1], job.token)) return answer(403, 'bad token\n');
+        if (job.state === 'cancelled') return answer(410, 'cancelled\n');
         if (req.method !== 'GET') return answer(405);
         if (job.state !== 'ready') return answer(409, 'already consumed\n');
         job.state = 'running';
+        if (job.giveSession === false) return answer(200, job.body);
+        job.session = randomBytes(32).toString('base64url');
+        res.setHeader('X-Clonage-Session', job.session);
         return answer(200, job.body);
       }
+      if (!job.session || !sameSecret(session, job.session)) return answer(session ? 403 : 401, 'session secret required\n');
+      if (job.state === 'cancelled') return answer(410, 'cancelled\n');
       if (req.method !== 'POST') return answer(405);
       if (job.state !== 'running') return answer(409, 'job not running\n');
       if (size > LOG_LIMIT && (kind === 'log' || kind === 'report')) return answer(413);

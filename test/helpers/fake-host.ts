@@ -74,6 +74,14 @@ export const LAB: Record<string, FakeMachine[]> = {
   ],
 };
 
+/**
+ * The default lab with salle1's reservations on these addresses (pc01 on the first…): the module
+ * binds agent calls to a PC's reserved IP, so PCs run in namespaces get their namespace's address.
+ */
+export function labOn(ips: readonly string[]): Record<string, FakeMachine[]> {
+  return { ...LAB, salle1: LAB.salle1.map((m, i) => (ips[i] ? { ...m, ip: ips[i] } : m)) };
+}
+
 export class MemoryDirectory implements Directory {
   constructor(private readonly lab: Record<string, FakeMachine[]>) {}
   private computer(m: FakeMachine): DirectoryComputer {

@@ -81,7 +81,8 @@ export interface RestartableShell extends Shell {
 
 /** The shell as test-shell.ts configures it, but on a data dir the caller owns (restart tests). */
 export async function startShellOn(dataDir: string, clock: Clock, settings: Record<string, unknown> = {}): Promise<RestartableShell> {
-  return startTestShell({ moduleSettings: { clonage: { 'tftp.port': 0, 'tftp.bindAddress': '127.0.0.1', ...settings } } }, { dataDir, clock, autoEnable: ['clonage'] });
+  // Agent calls from loopback: bound to the fetching address (see startTestShell).
+  return startTestShell({ moduleSettings: { clonage: { 'tftp.port': 0, 'tftp.bindAddress': '127.0.0.1', 'agent.addressCheck': 'fetcher', ...settings } } }, { dataDir, clock, autoEnable: ['clonage'] });
 }
 
 /** The module's settings, as its Configuration page and the module itself read them. */
@@ -122,6 +123,8 @@ export interface Reply {
   readonly text: string;
   readonly location: string | null;
   readonly type: string;
+  /** The `X-Clonage-Session` a job fetch answered, if any. */
+  readonly session?: string | null;
 }
 
 export interface SendOptions {
@@ -166,7 +169,7 @@ export class Client {
       if (pair.slice(i + 1) === '' || /Expires=Thu, 01 Jan 1970/i.test(c)) this.cookies.delete(pair.slice(0, i));
       else this.cookies.set(pair.slice(0, i), pair.slice(i + 1));
     }
-    return { status: res.status, text: await res.text(), location: res.headers.get('location'), type: res.headers.get('content-type') ?? '' };
+    return { status: res.status, text: await res.text(), location: res.headers.get('location'), type: res.headers.get('content-type') ?? '', session: res.headers.get('x-clonage-session') };
   }
 }
 
@@ -240,10 +243,21 @@ export async function jobOf(baseUrl: string, mac: string): Promise<{ jobId: stri
   return { jobId: m[1], token: m[2] };
 }
 
-/** An agent call with its bearer token. */
-export function agent(baseUrl: string, method: string, jobPath: string, token: string | null, o: SendOptions = {}): Promise<Reply> {
-  const headers = { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...o.headers };
-  return raw(baseUrl, method, `/modules/clonage/api/agent/jobs/${jobPath}`, { ...o, headers, csrf: false });
+/** Boot token → the session secret its job fetch answered (agent() fills it in). */
+const sessions = new Map<string, string>();
+
+/**
+ * An agent call as the real agent makes it: the job fetch (`jobPath` is a bare job id) with the
+ * boot token as Bearer; every later call with `X-Clonage-Session`: the session that token's fetch
+ * answered, or the value itself when there is none (so a wrong token stays a wrong secret).
+ */
+export async function agent(baseUrl: string, method: string, jobPath: string, token: string | null, o: SendOptions = {}): Promise<Reply> {
+  const fetch = !jobPath.includes('/');
+  const secret: Record<string, string> = token === null ? {} : fetch ? { authorization: `Bearer ${token}` } : { 'x-clonage-session': sessions.get(token) ?? token };
+  const headers = { ...secret, ...o.headers };
+  const r = await raw(baseUrl, method, `/modules/clonage/api/agent/jobs/${jobPath}`, { ...o, headers, csrf: false });
+  if (fetch && token !== null && r.status === 200 && r.session) sessions.set(token, r.session);
+  return r;
 }
 
 /** Creates an action through the wizard (confirm=1) and returns its id. */

@@ -13,16 +13,32 @@ import { MachineInventory } from '../../src/inventory/machine-inventory';
 import { type ActionWiring, wireActions } from '../../src/index';
 import { migrateClonage } from '../../src/store/clonage-schema';
 import { createFakeHost, type FakeHost, fakeHostApp, listen, USERS } from './fake-host';
+import { InProcessAgents } from './in-process-agents';
 
 export interface ImageRig {
   readonly host: FakeHost;
   readonly images: ImageWiring;
   readonly bootPlans: BootPlanStore;
   readonly actions: ActionWiring;
+  /** In-process agent calls, from loopback like the rig's HTTP calls. */
+  readonly agents: InProcessAgents;
   readonly base: string;
   /** Creates a backup/restore of one machine of salle1, ticks it and fetches its job as the agent would. */
-  runningJob(type: 'backup' | 'restore', machine: string, params?: Record<string, string>): Promise<{ jobId: string; token: string; job: string; url: string }>;
+  runningJob(type: 'backup' | 'restore', machine: string, params?: Record<string, string>): Promise<RunningJob>;
   stop(): Promise<void>;
+}
+
+/** A fetched job: later calls send `session` as X-Clonage-Session (sessionHeaders), from loopback. */
+export interface RunningJob {
+  readonly jobId: string;
+  readonly session: string;
+  readonly job: string;
+  readonly url: string;
+}
+
+/** The header every agent call after the job fetch carries. */
+export function sessionHeaders(session: string | undefined): Record<string, string> {
+  return session === undefined ? {} : { 'x-clonage-session': session };
 }
 
 export interface RigParts {
@@ -37,6 +53,9 @@ export async function startImageRig(
   host: FakeHost = createFakeHost(),
 ): Promise<ImageRig> {
   migrateClonage(host.db);
+  // The rig's agent calls come from loopback, not from the lab's reserved 10.0.0.x addresses:
+  // later calls are bound to the address that fetched the job (agent-address.test.ts proves `reserved`).
+  host.settings.set('agent.addressCheck', 'fetcher');
   const bootPlans = new BootPlanStore(host.db, host.clock);
   const inventory = new MachineInventory(host.directory, host.dhcp);
   registerPageRoutes({ host, inventory });
@@ -45,19 +64,21 @@ export async function startImageRig(
   images.attach(actions.service);
   host.web.router.use(errorMiddleware(host.web, host.logger));
   const { server, base }: { server: Server; base: string } = await listen(fakeHostApp(host));
+  const agents = new InProcessAgents(actions.service, host.db, '127.0.0.1');
   return {
     host,
     images,
     bootPlans,
     actions,
+    agents,
     base,
     async runningJob(type, machine, params = {}) {
       await actions.service.create(USERS.admin.user, { type, parcs: ['salle1'], machines: [machine], params });
       await actions.service.tick(host.clock.now());
       const plan = bootPlans.get(Mac.parse(`02:00:00:00:00:0${machine.slice(-1)}`));
       if (plan?.kind !== 'job') throw new Error('no armed job');
-      const job = actions.service.fetchJob(plan.jobId, plan.token);
-      return { jobId: plan.jobId, token: plan.token, job, url: `${base}/modules/clonage/api/agent/jobs/${plan.jobId}/image` };
+      const job = agents.fetchJob(plan.jobId, plan.token);
+      return { jobId: plan.jobId, session: agents.sessionOf(plan.jobId), job, url: `${base}/modules/clonage/api/agent/jobs/${plan.jobId}/image` };
     },
     async stop() {
       await actions.stop();

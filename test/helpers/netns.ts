@@ -9,6 +9,8 @@
  */
 import { ChildProcess, execFileSync, spawn, SpawnOptions } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
+import * as http from 'http';
+import * as netModule from 'net';
 
 export interface NetHost {
   ns: string;
@@ -101,18 +103,22 @@ export function spawnInNs(net: TestNet, ns: string, cmd: string, args: string[],
  * Makes a server listening on a Unix socket of the host reachable at ip:port inside `ns`: Node
  * cannot listen inside another namespace, but socket paths cross network namespaces. Resolves
  * once the relay listens; the relay is one of the net's children (killed by destroyTestNet).
+ * `peer`: the relay first sends a PROXY protocol v1 line with the client's address, which
+ * listenUnixWithPeer() turns back into the socket's remoteAddress (the module binds agent calls
+ * to the PC's address, which a plain relay would hide).
  */
-export async function relayTcpToUnix(net: TestNet, ns: string, ip: string, port: number, socketPath: string): Promise<ChildProcess> {
+export async function relayTcpToUnix(net: TestNet, ns: string, ip: string, port: number, socketPath: string, opts: { peer?: boolean } = {}): Promise<ChildProcess> {
   const code = [
     "const net = require('net');",
-    'const [host, port, sock] = process.argv.slice(1);',
+    'const [host, port, sock, peer] = process.argv.slice(1);',
     'net.createServer((c) => {',
     '  const u = net.connect(sock);',
+    "  if (peer === 'peer') u.write(`PROXY TCP4 ${c.remoteAddress} ${c.localAddress} ${c.remotePort} ${c.localPort}\\r\\n`);",
     '  c.pipe(u); u.pipe(c);',
     '  c.on("error", () => u.destroy()); u.on("error", () => c.destroy());',
     '}).listen(Number(port), host, () => console.log("ready"));',
   ].join('\n');
-  const relay = spawnInNs(net, ns, process.execPath, ['-e', code, ip, String(port), socketPath]);
+  const relay = spawnInNs(net, ns, process.execPath, ['-e', code, ip, String(port), socketPath, opts.peer ? 'peer' : '']);
   await new Promise<void>((resolve, reject) => {
     let out = '';
     relay.stdout!.on('data', (d: Buffer) => {
@@ -122,6 +128,53 @@ export async function relayTcpToUnix(net: TestNet, ns: string, ip: string, port:
     relay.once('exit', (c) => reject(new Error(`relay exited with ${c}`)));
   });
   return relay;
+}
+
+/** What a test closes: the HTTP server behind listenUnixWithPeer and its Unix listener. */
+export interface PeerServer {
+  closeAllConnections(): void;
+  close(cb: (err?: unknown) => void): void;
+}
+
+/**
+ * An HTTP server on a Unix socket behind relayTcpToUnix(…, { peer: true }): the PROXY line of
+ * each connection sets the socket's remoteAddress to the PC's address, as a TCP listener would see it.
+ */
+export async function listenUnixWithPeer(handler: http.RequestListener, socketPath: string): Promise<PeerServer> {
+  const server = http.createServer(handler);
+  const front = netModule.createServer((c) => {
+    let head = Buffer.alloc(0);
+    const onData = (d: Buffer) => {
+      head = Buffer.concat([head, d]);
+      const end = head.indexOf('\r\n');
+      if (end < 0) {
+        if (head.length > 108) c.destroy(); // PROXY v1 lines are at most 107 bytes
+        return;
+      }
+      c.off('data', onData);
+      c.pause();
+      const m = /^PROXY TCP4 (\d{1,3}(?:\.\d{1,3}){3}) /.exec(head.subarray(0, end).toString('latin1'));
+      if (!m) return c.destroy();
+      Object.defineProperty(c, 'remoteAddress', { value: m[1] });
+      const rest = head.subarray(end + 2);
+      if (rest.length) c.unshift(rest);
+      server.emit('connection', c);
+      c.resume();
+    };
+    c.on('data', onData);
+    c.on('error', () => c.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    front.once('error', reject);
+    front.listen(socketPath, resolve);
+  });
+  return {
+    closeAllConnections: () => server.closeAllConnections(),
+    close: (cb) => {
+      server.close();
+      front.close(() => cb());
+    },
+  };
 }
 
 export interface RunResult {

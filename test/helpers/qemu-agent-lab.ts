@@ -7,7 +7,6 @@
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import { BootPlanStore } from '../../src/boot/boot-plan-store';
@@ -18,7 +17,7 @@ import { MachineInventory } from '../../src/inventory/machine-inventory';
 import { type ActionWiring, wireActions } from '../../src/index';
 import { migrateClonage } from '../../src/store/clonage-schema';
 import { createFakeHost, type FakeHost, fakeHostApp } from './fake-host';
-import { addTap, createTestNet, destroyTestNet, netnsUnavailableReason, relayTcpToUnix, spawnInNs, type TestNet, waitForExit } from './netns';
+import { addTap, createTestNet, destroyTestNet, listenUnixWithPeer, netnsUnavailableReason, relayTcpToUnix, spawnInNs, type TestNet, waitForExit } from './netns';
 import { LoopDisks, writeFiles } from './backup-loop-disks';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -75,6 +74,9 @@ async function start(tmp: string, undo: Array<() => unknown>, stop: () => Promis
   if (b.status !== 0) throw new Error(`build-bootenv.sh failed (${b.status}):\n${b.stderr}`);
   const host = createFakeHost();
   undo.push(() => host.cleanup());
+  // The VM (another MAC than the lab's pc01) gets a dynamic lease: its calls are bound to the
+  // address that fetched the job, not to pc01's reservation.
+  host.settings.set('agent.addressCheck', 'fetcher');
   migrateClonage(host.db);
   const bootPlans = new BootPlanStore(host.db, host.clock);
   const inventory = new MachineInventory(host.directory, host.dhcp);
@@ -84,9 +86,7 @@ async function start(tmp: string, undo: Array<() => unknown>, stop: () => Promis
   images.attach(actions.service);
   host.web.router.use(errorMiddleware(host.web, host.logger));
   const sock = path.join(tmp, 'module.sock');
-  const sockServer = await new Promise<http.Server>((resolve) => {
-    const s = http.createServer(fakeHostApp(host)).listen(sock, () => resolve(s));
-  });
+  const sockServer = await listenUnixWithPeer(fakeHostApp(host), sock);
   undo.push(() => {
     sockServer.closeAllConnections();
     return new Promise((r) => sockServer.close(r));
@@ -98,7 +98,7 @@ async function start(tmp: string, undo: Array<() => unknown>, stop: () => Promis
   spawnInNs(net, net.bridgeNs, 'dnsmasq', ['--keep-in-foreground', '--port=0', '--user=root', '--interface=br0', '--bind-interfaces',
     `--dhcp-range=${subnet}.100,${subnet}.150,255.255.255.0,1h`, `--dhcp-leasefile=${tmp}/leases`, `--pid-file=${tmp}/dnsmasq.pid`,
     '--no-resolv', '--no-hosts', `--log-facility=${tmp}/dnsmasq.log`]);
-  await relayTcpToUnix(net, net.bridgeNs, net.bridgeIp, 8080, sock);
+  await relayTcpToUnix(net, net.bridgeNs, net.bridgeIp, 8080, sock, { peer: true });
   const url = `http://${net.bridgeIp}:8080/modules/clonage`;
 
   // The PC's disk: ext4 and NTFS made through loop devices, then detached and given to QEMU.

@@ -59,6 +59,8 @@ export class RecordedAgent {
   job: Record<string, string> | null = null;
   /** Every call made, for assertions and failure messages. */
   readonly calls: { call: string; status: number }[] = [];
+  /** The session secret the job fetch answered: every later call sends it. */
+  private session: string | null = null;
 
   constructor(
     readonly moduleUrl: string,
@@ -124,10 +126,11 @@ export class RecordedAgent {
 
   private async call(method: 'GET' | 'POST', path: string, body: URLSearchParams | string | undefined, expected: number): Promise<string> {
     const url = `${this.moduleUrl}/api/agent/jobs/${encodeURIComponent(this.jobId)}${path}`;
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+    const headers: Record<string, string> = path === '' ? { authorization: `Bearer ${this.token}` } : { 'x-clonage-session': this.session ?? '' };
     if (typeof body === 'string') headers['content-type'] = 'text/plain; charset=utf-8';
     const res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(AGENT_CALL_TIMEOUT_MS) });
     const text = await res.text();
+    if (path === '' && res.status === 200) this.session = res.headers.get('x-clonage-session');
     const call = `${method} ${path || '/'}`;
     this.calls.push({ call, status: res.status });
     if (res.status !== expected) throw new AgentCallError(`${this.name} ${call}`, res.status, text);

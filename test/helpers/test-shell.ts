@@ -37,8 +37,10 @@ export async function startTestShell(
     dhcp: { ...base.dhcp, configFile: path.join(dataDir, 'dnsmasq.conf') },
     // tests send Wake-on-LAN to loopback only, never to the demo subnet's broadcast on a real network
     network: { ...base.network, wakeBroadcasts: ['127.255.255.255'] },
-    // parallel test shells must not fight over the embedded TFTP port
-    moduleSettings: { clonage: { 'tftp.port': 0, 'tftp.bindAddress': '127.0.0.1' } },
+    // parallel test shells must not fight over the embedded TFTP port; agent calls come from
+    // loopback, not from the directory's reserved 10.77.0.x: they are bound to the address that
+    // fetched the job (agent-address.test.ts and the QEMU e2e suites run `reserved`, the default)
+    moduleSettings: { clonage: { 'tftp.port': 0, 'tftp.bindAddress': '127.0.0.1', 'agent.addressCheck': 'fetcher' } },
     ...overrides,
   };
   opts.beforeStart?.(dataDir);

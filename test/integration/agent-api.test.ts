@@ -25,6 +25,8 @@ describe('agent API and action pages over HTTP', () => {
 
   beforeAll(async () => {
     host = createFakeHost();
+    // HTTP from loopback, not from the lab's reserved 10.0.0.x: bound to the fetching address.
+    host.settings.set('agent.addressCheck', 'fetcher');
     migrateClonage(host.db);
     bootPlans = new BootPlanStore(host.db, host.clock);
     const inventory = new MachineInventory(host.directory, host.dhcp);
@@ -42,8 +44,17 @@ describe('agent API and action pages over HTTP', () => {
 
   const form = (fields: [string, string][], user = 'admin') =>
     ({ method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-test-user': user }, body: new URLSearchParams(fields).toString() }) as RequestInit;
-  const agent = (token: string | null, init: RequestInit = {}) =>
-    ({ ...init, headers: { ...(init.headers as Record<string, string>), ...(token === null ? {} : { authorization: `Bearer ${token}` }) } }) as RequestInit;
+  /** Boot token → the session its fetch answered; later calls (init with a method) send the session. */
+  const sessions = new Map<string, string>();
+  const agent = (token: string | null, init: RequestInit = {}) => {
+    const secret = token === null ? {} : init.method ? { 'x-clonage-session': sessions.get(token) ?? token } : { authorization: `Bearer ${token}` };
+    return { ...init, headers: { ...(init.headers as Record<string, string>), ...secret } } as RequestInit;
+  };
+  const fetched = (token: string, res: Response) => {
+    const s = res.headers.get('x-clonage-session');
+    if (res.status === 200 && s) sessions.set(token, s);
+    return res;
+  };
   const job = (name: keyof typeof MAC) => {
     const plan = bootPlans.get(Mac.parse(MAC[name]));
     if (plan?.kind !== 'job') throw new Error(`${name}: no armed job`);
@@ -146,7 +157,7 @@ describe('agent API and action pages over HTTP', () => {
     };
     await until('event: snapshot');
     const j = jobs.pc01!;
-    expect((await fetch(`${mod()}/api/agent/jobs/${j.jobId}`, agent(j.token))).status).toBe(200);
+    expect(fetched(j.token, await fetch(`${mod()}/api/agent/jobs/${j.jobId}`, agent(j.token))).status).toBe(200);
     await until('event: update');
     expect(text).toContain('"state":"running"');
     await until(': heartbeat');
@@ -160,8 +171,10 @@ describe('agent API and action pages over HTTP', () => {
   it('the agents fetch, report progress and logs, and finish: the action succeeds', async () => {
     const receivers = (['pc02', 'pc03'] as const).map((n) => ({ name: n, ...jobs[n]! }));
     for (const r of receivers) {
-      const res = await fetch(`${mod()}/api/agent/jobs/${r.jobId}`, agent(r.token));
+      const res = fetched(r.token, await fetch(`${mod()}/api/agent/jobs/${r.jobId}`, agent(r.token)));
       expect(res.status).toBe(200);
+      expect(res.headers.get('x-clonage-session')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(await res.clone().text()).not.toContain(res.headers.get('x-clonage-session'));
       expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
       const body = await res.text();
       expect(body).toContain(`job=${r.jobId}\nrole=receiver\n`);

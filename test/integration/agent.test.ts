@@ -265,6 +265,16 @@ describeNs('clonage agent + udpcast in network namespaces', () => {
     expect(result[0].form.message).toMatch(/refused/);
   }, 30000);
 
+  test('a job answer without a session secret: boot local, disk untouched, no further call', async () => {
+    const id = `jn_${runs}`;
+    const tok = token();
+    const job = server.addJob(id, tok, { job: id, role: 'receiver', disk: 'sda', port: 9006 });
+    job.giveSession = false;
+    const { res } = await expectBootLocal(net.hosts[3], cmdlineFor(id, tok));
+    expect(res.stderr).toMatch(/no session secret/);
+    expect(server.callsOf(id).map((c) => [c.kind, c.status])).toEqual([['get', 200]]);
+  }, 30000);
+
   test('report role: posts partition table and block ids, then a result', async () => {
     const dir = makeDisk(3, 'zero', 8 * MIB);
     execFileSync('sfdisk', ['--quiet', path.join(dir, 'sda')], { input: 'label: dos\n,4MiB,L\n' });
@@ -281,5 +291,10 @@ describeNs('clonage agent + udpcast in network namespaces', () => {
     expect(server.callsOf(id, 'result')[0].form.status).toBe('succeeded');
     // reboot=never: the agent stays up and asks for nothing.
     expect(fs.existsSync(path.join(run.work, 'reboot-requested'))).toBe(false);
+    // The session secret went with every later call and was written to no file.
+    const session = server.jobs.get(id)!.session!;
+    expect(session).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const files = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+    expect(files(run.work).filter((f) => fs.readFileSync(f, 'latin1').includes(session))).toEqual([]);
   }, 30000);
 });

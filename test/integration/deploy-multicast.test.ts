@@ -8,7 +8,6 @@
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
 import { BootPlanStore } from '../../src/boot/boot-plan-store';
@@ -23,8 +22,8 @@ import { wireImages } from '../../src/images/wire-images';
 import { MachineInventory } from '../../src/inventory/machine-inventory';
 import { type ActionWiring, wireActions } from '../../src/index';
 import { migrateClonage } from '../../src/store/clonage-schema';
-import { createFakeHost, type FakeHost, fakeHostApp, listen } from '../helpers/fake-host';
-import { createTestNet, destroyTestNet, netnsUnavailableReason, pidsInNs, processName, relayTcpToUnix, spawnInNs, type TestNet, waitForExit } from '../helpers/netns';
+import { createFakeHost, type FakeHost, fakeHostApp, labOn, listen } from '../helpers/fake-host';
+import { createTestNet, destroyTestNet, listenUnixWithPeer, type PeerServer, netnsUnavailableReason, pidsInNs, processName, relayTcpToUnix, spawnInNs, type TestNet, waitForExit } from '../helpers/netns';
 import { type LoopDisk, LoopDisks, sha256Of, sumFiles, writeFiles } from '../helpers/backup-loop-disks';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -42,7 +41,7 @@ if (skipReason) console.warn(`multicast deploy in namespaces SKIPPED: ${skipReas
   let actions: ActionWiring;
   let bootPlans: BootPlanStore;
   let deployer: DeploySender;
-  let servers: http.Server[] = [];
+  let servers: PeerServer[] = [];
   let base: string;
   let net: TestNet;
   let tmp: string;
@@ -57,14 +56,15 @@ if (skipReason) console.warn(`multicast deploy in namespaces SKIPPED: ${skipReas
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'clonage-deploy-'));
     fs.mkdirSync(path.join(tmp, 'bin'));
     execFileSync(BUSYBOX, ['--install', '-s', path.join(tmp, 'bin')]);
-    host = createFakeHost();
+    net = createTestNet(3);
+    // pc01… reserved on the namespaces' addresses: agent calls are bound to them.
+    host = createFakeHost({ lab: labOn(net.hosts.map((h) => h.ip)) });
     host.settings.set('deploy.interface', 'br0');
     migrateClonage(host.db);
     bootPlans = new BootPlanStore(host.db, host.clock);
     const inventory = new MachineInventory(host.directory, host.dhcp);
     registerPageRoutes({ host, inventory });
     const images = wireImages(host, { reserveBytes: 0 });
-    net = createTestNet(3);
     const { sources } = wireDeploy(host, images);
     // The server's udp-sender runs in the bridge namespace (where br0 is), in its own process group.
     deployer = new DeploySender({
@@ -78,11 +78,9 @@ if (skipReason) console.warn(`multicast deploy in namespaces SKIPPED: ${skipReas
     const loopback = await listen(app);
     base = loopback.base;
     const sock = path.join(tmp, 'module.sock');
-    const sockServer = await new Promise<http.Server>((resolve) => {
-      const s = http.createServer(app).listen(sock, () => resolve(s));
-    });
+    const sockServer = await listenUnixWithPeer(app, sock);
     servers = [loopback.server, sockServer];
-    await relayTcpToUnix(net, net.bridgeNs, net.bridgeIp, 8080, sock);
+    await relayTcpToUnix(net, net.bridgeNs, net.bridgeIp, 8080, sock, { peer: true });
     serverUrl = `http://${net.bridgeIp}:8080/modules/clonage`;
 
     disks = new LoopDisks(tmp);

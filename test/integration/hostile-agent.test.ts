@@ -77,8 +77,14 @@ describe('hostile PCs against the agent, emitter and boot endpoints of the real 
     expect(targetStates(shell.db, cloneId)['s101-pc03']).toBe('armed');
   });
 
-  it('replayed tokens: a fetched job cannot be fetched again (409)', async () => {
-    await call('GET', job.pc02.jobId, job.pc02.token, {}, [409]);
+  it('replayed tokens: a fetched job cannot be fetched again (409), and the action page says so', async () => {
+    const before = snapshot(shell) as { clonage_events: unknown[] };
+    expect((await agent(shell.url, 'GET', job.pc02.jobId, job.pc02.token)).status).toBe(409);
+    const after = snapshot(shell) as { clonage_events: { message_key: string | null }[] };
+    // Someone else read the boot file: one warning on the action, nothing else changed.
+    expect(after.clonage_events.slice(before.clonage_events.length).map((e) => e.message_key)).toEqual(['event.agent.secondFetch']);
+    expect({ ...after, clonage_events: before.clonage_events }).toEqual(before);
+    await call('GET', job.pc02.jobId, job.pc02.token, {}, [409]); // the same warning is not repeated
     await call('POST', `${job.pc03.jobId}/progress`, job.pc03.token, { form: { percent: '5' } }, [409]);
   });
 

@@ -56,13 +56,13 @@ describe('action lifecycle', () => {
     const { id } = await r.service.create(admin, cloneInput());
     await r.service.tick();
     const sender = armedJob(r.bootPlans, 'pc01');
-    r.service.fetchJob(sender.jobId, sender.token);
+    r.agents.fetchJob(sender.jobId, sender.token);
     // The sender waits for receivers; its agent keeps reporting, so it is not "silent".
     r.host.clock.advanceMinutes(29);
-    r.service.progress(sender.jobId, sender.token, { stage: 'waiting' });
+    r.agents.progress(sender.jobId, sender.token, { stage: 'waiting' });
     await r.service.tick(r.host.clock.advanceMinutes(30));
     expect(armedMacs(r)).toHaveLength(2);
-    r.service.progress(sender.jobId, sender.token, { stage: 'waiting' });
+    r.agents.progress(sender.jobId, sender.token, { stage: 'waiting' });
     await r.service.tick(r.host.clock.advanceMinutes(2));
     expect(states(r, id)).toEqual({ pc01: 'running', pc02: 'failed', pc03: 'failed' });
     expect(armedMacs(r)).toEqual([]);
@@ -73,9 +73,9 @@ describe('action lifecycle', () => {
     const { id } = await r.service.create(admin, { type: 'backup', parcs: ['salle2'], machines: ['pc05'] });
     await r.service.tick();
     const j = armedJob(r.bootPlans, 'pc05');
-    r.service.fetchJob(j.jobId, j.token);
+    r.agents.fetchJob(j.jobId, j.token);
     r.host.clock.advanceMinutes(25);
-    r.service.progress(j.jobId, j.token, { percent: '50' });
+    r.agents.progress(j.jobId, j.token, { percent: '50' });
     await r.service.tick(r.host.clock.advanceMinutes(25));
     expect(actionState(r.host, id)).toBe('running');
     await r.service.tick(r.host.clock.advanceMinutes(6));
@@ -84,7 +84,7 @@ describe('action lifecycle', () => {
     const clone = await r.service.create(admin, cloneInput({ params: { start_timeout: '40', max_wait: '30' } }));
     await r.service.tick();
     const rcv = armedJob(r.bootPlans, 'pc02');
-    r.service.fetchJob(rcv.jobId, rcv.token);
+    r.agents.fetchJob(rcv.jobId, rcv.token);
     await r.service.tick(r.host.clock.advanceMinutes(45));
     expect(targetOf(r.host, rcv.jobId).state).toBe('running');
     await r.service.tick(r.host.clock.advanceMinutes(6));
@@ -96,7 +96,7 @@ describe('action lifecycle', () => {
     const { id } = await r.service.create(admin, cloneInput());
     await r.service.tick();
     const sender = armedJob(r.bootPlans, 'pc01');
-    r.service.fetchJob(sender.jobId, sender.token);
+    r.agents.fetchJob(sender.jobId, sender.token);
     await r.service.tick(r.host.clock.advanceMinutes(31));
     expect(states(r, id)).toEqual({ pc01: 'failed', pc02: 'failed', pc03: 'failed' });
     expect(armedMacs(r)).toEqual([]);
@@ -109,14 +109,14 @@ describe('action lifecycle', () => {
     const { id } = await r.service.create(admin, cloneInput());
     await r.service.tick();
     const rcv = armedJob(r.bootPlans, 'pc02');
-    r.service.fetchJob(rcv.jobId, rcv.token);
-    r.service.progress(rcv.jobId, rcv.token, { stage: 'transfer', percent: '20', bytes: '2000' });
+    r.agents.fetchJob(rcv.jobId, rcv.token);
+    r.agents.progress(rcv.jobId, rcv.token, { stage: 'transfer', percent: '20', bytes: '2000' });
     await r.service.cancel(id, admin);
     expect(states(r, id)).toEqual({ pc01: 'cancelled', pc02: 'failed', pc03: 'cancelled' });
     expect(armedMacs(r)).toEqual([]);
     const events = (await r.service.view(id, admin)).events.map((e) => e.message);
     expect(events.some((m) => m.includes('pc02 (receiver): running → failed — cancelled by admin: udpcast is stopped, the disk is partly written'))).toBe(true);
-    expect(() => r.service.progress(rcv.jobId, rcv.token, { stage: 'transfer', percent: '21', bytes: '2100' })).toThrow(GoneError);
+    expect(() => r.agents.progress(rcv.jobId, rcv.token, { stage: 'transfer', percent: '21', bytes: '2100' })).toThrow(GoneError);
     expect(actionState(r.host, id)).toBe('failed');
     await expect(r.service.cancel(id, admin)).rejects.toBeInstanceOf(ConflictError);
   });
@@ -125,12 +125,12 @@ describe('action lifecycle', () => {
     const { id } = await r.service.create(admin, { type: 'backup', parcs: ['salle2'], machines: ['pc05'] });
     await r.service.tick();
     const j = armedJob(r.bootPlans, 'pc05');
-    r.service.fetchJob(j.jobId, j.token);
+    r.agents.fetchJob(j.jobId, j.token);
     await r.service.cancel(id, admin);
     expect(targetOf(r.host, j.jobId).state).toBe('running');
     const events = (await r.service.view(id, admin)).events.map((e) => e.message);
     expect(events.some((m) => m.includes('pc05 is already running: its disk is not touched'))).toBe(true);
-    r.service.result(j.jobId, j.token, { status: 'succeeded', exit_code: '0' });
+    r.agents.result(j.jobId, j.token, { status: 'succeeded', exit_code: '0' });
     expect(actionState(r.host, id)).toBe('succeeded');
   });
 
@@ -138,24 +138,24 @@ describe('action lifecycle', () => {
     const { id } = await r.service.create(admin, cloneInput({ params: { start_timeout: '20', max_wait: '10' } }));
     await r.service.tick();
     const [s1, r2, r3] = (['pc01', 'pc02', 'pc03'] as const).map((n) => armedJob(r.bootPlans, n));
-    for (const j of [s1, r2, r3]) r.service.fetchJob(j.jobId, j.token);
-    r.service.progress(s1.jobId, s1.token, { stage: 'transfer', percent: '30', bytes: '3000' });
-    r.service.progress(r2.jobId, r2.token, { stage: 'transfer', percent: '30', bytes: '3000' });
-    r.service.progress(r3.jobId, r3.token, { stage: 'waiting', percent: '0', bytes: '0' });
+    for (const j of [s1, r2, r3]) r.agents.fetchJob(j.jobId, j.token);
+    r.agents.progress(s1.jobId, s1.token, { stage: 'transfer', percent: '30', bytes: '3000' });
+    r.agents.progress(r2.jobId, r2.token, { stage: 'transfer', percent: '30', bytes: '3000' });
+    r.agents.progress(r3.jobId, r3.token, { stage: 'waiting', percent: '0', bytes: '0' });
     r.host.clock.advanceMinutes(4);
-    r.service.progress(s1.jobId, s1.token, { stage: 'transfer', percent: '31', bytes: '3100' });
-    r.service.progress(r2.jobId, r2.token, { stage: 'transfer', percent: '30', bytes: '3000' }); // stuck: not news
+    r.agents.progress(s1.jobId, s1.token, { stage: 'transfer', percent: '31', bytes: '3100' });
+    r.agents.progress(r2.jobId, r2.token, { stage: 'transfer', percent: '30', bytes: '3000' }); // stuck: not news
     await r.service.tick(r.host.clock.advanceMinutes(2));
     expect(states(r, id)).toEqual({ pc01: 'running', pc02: 'failed', pc03: 'running' });
     const events = (await r.service.view(id, admin)).events.map((e) => e.message);
     expect(events).toContain('pc02 (receiver): running → failed — no news from the agent for 5 minutes; last known: stage transfer, 30%, 3000 bytes');
     // The waiting receiver has the long limit, max(30, start_timeout + 10), while the sender moves on.
     for (let minute = 7; minute <= 30; minute += 4) {
-      r.service.progress(s1.jobId, s1.token, { stage: 'transfer', percent: String(30 + minute), bytes: String(3000 + minute) });
+      r.agents.progress(s1.jobId, s1.token, { stage: 'transfer', percent: String(30 + minute), bytes: String(3000 + minute) });
       await r.service.tick(r.host.clock.advanceMinutes(4));
     }
     expect(states(r, id)).toEqual({ pc01: 'running', pc02: 'failed', pc03: 'running' });
-    r.service.progress(s1.jobId, s1.token, { stage: 'transfer', percent: '90', bytes: '9000' });
+    r.agents.progress(s1.jobId, s1.token, { stage: 'transfer', percent: '90', bytes: '9000' });
     await r.service.tick(r.host.clock.advanceMinutes(4));
     expect(states(r, id)).toEqual({ pc01: 'running', pc02: 'failed', pc03: 'failed' });
   });
@@ -182,12 +182,12 @@ describe('action lifecycle', () => {
     await r.service.tick();
     await expect(r.service.startNow(id, admin)).rejects.toBeInstanceOf(ConflictError);
     const rcv = armedJob(r.bootPlans, 'pc02');
-    r.service.fetchJob(rcv.jobId, rcv.token);
+    r.agents.fetchJob(rcv.jobId, rcv.token);
     expect((await r.service.view(id, admin)).canStartNow).toBe(true);
     expect(await r.service.startNow(id, admin)).toBe(1);
     expect(states(r, id)).toEqual({ pc01: 'armed', pc02: 'running', pc03: 'cancelled', pc04: 'cancelled' });
     const sender = armedJob(r.bootPlans, 'pc01');
-    expect(r.service.fetchJob(sender.jobId, sender.token)).toContain('min_receivers=1\n');
+    expect(r.agents.fetchJob(sender.jobId, sender.token)).toContain('min_receivers=1\n');
     expect(armedMacs(r)).toEqual([]);
   });
 
@@ -199,12 +199,12 @@ describe('action lifecycle', () => {
     expect(seen).toHaveLength(1);
     expect(seen[0].events.map((e) => e.message)).toContain('action: scheduled → armed');
     const j = armedJob(r.bootPlans, 'pc02');
-    r.service.fetchJob(j.jobId, j.token);
-    r.service.progress(j.jobId, j.token, { percent: '1' });
+    r.agents.fetchJob(j.jobId, j.token);
+    r.agents.progress(j.jobId, j.token, { percent: '1' });
     expect(seen).toHaveLength(3);
     expect(seen[2].events).toEqual([]);
     off();
-    r.service.progress(j.jobId, j.token, { percent: '2' });
+    r.agents.progress(j.jobId, j.token, { percent: '2' });
     expect(seen).toHaveLength(3);
   });
 
@@ -286,22 +286,23 @@ describe('action lifecycle', () => {
     const { id } = await r.service.create(admin, cloneInput());
     await r.service.tick();
     const rcv = armedJob(r.bootPlans, 'pc02');
-    r.service.fetchJob(rcv.jobId, rcv.token);
+    r.agents.fetchJob(rcv.jobId, rcv.token);
     // Simulate a crash between a state change and the disarm: a cancelled target keeps its plan.
     r.host.db.prepare("UPDATE clonage_targets SET state = 'cancelled', finished_at = ? WHERE name = 'pc03'").run(r.host.clock.now().toISOString());
     const again = createFakeHost({ dbFile: r.host.dbFile, clock: r.host.clock });
     try {
       const restarted = makeService(again, { timeouts: { armedMinutes: 60, silenceMinutes: 30 } });
+      const caller = { session: r.agents.sessionOf(rcv.jobId), address: r.agents.addressOf(rcv.jobId) };
       await restarted.service.recover(again.clock.now());
       expect(restarted.bootPlans.get(Mac.parse(MACS.pc03))).toBeNull();
       expect(restarted.bootPlans.get(Mac.parse(MACS.pc01))).not.toBeNull();
-      expect(restarted.service.progress(rcv.jobId, rcv.token, { percent: '10' })).toBeUndefined();
+      expect(restarted.service.progress(rcv.jobId, caller, { percent: '10' })).toBeUndefined();
       again.clock.advanceMinutes(61);
-      restarted.service.log(rcv.jobId, rcv.token, 'still receiving\n');
+      restarted.service.log(rcv.jobId, caller, 'still receiving\n');
       await restarted.service.recover(again.clock.now());
       expect(states(r, id)).toEqual({ pc01: 'failed', pc02: 'running', pc03: 'cancelled' });
       expect(restarted.bootPlans.listArmed()).toEqual([]);
-      expect(restarted.service.result(rcv.jobId, rcv.token, { status: 'succeeded', exit_code: '0' })).toBe('reboot=always\n');
+      expect(restarted.service.result(rcv.jobId, caller, { status: 'succeeded', exit_code: '0' })).toBe('reboot=always\n');
       expect(actionState(again, id)).toBe('failed');
     } finally {
       again.db.close();

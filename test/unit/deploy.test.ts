@@ -22,6 +22,7 @@ import { moduleTranslator } from '../../src/i18n/module-messages';
 import { pageI18n } from '../../src/i18n/page-i18n';
 import { createFakeHost, type FakeHost, USERS } from '../helpers/fake-host';
 import { type ImageRig, startImageRig } from '../helpers/image-rig';
+import type { InProcessAgents } from '../helpers/in-process-agents';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const TABLE = Buffer.from('label: dos\nlabel-id: 0x1234\ndevice: /dev/sda\nunit: sectors\nsector-size: 512\n\n/dev/sda1 : start=2048, size=163840, type=83\n');
@@ -36,6 +37,7 @@ interface FakeProc {
 
 describe('multicast deploy, server side', () => {
   let rig: ImageRig;
+  let agents: InProcessAgents;
   let host: FakeHost;
   let actions: ActionWiring;
   let bootPlans: BootPlanStore;
@@ -63,7 +65,7 @@ describe('multicast deploy, server side', () => {
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)) });
       return wireActions(p.host, p.inventory, { bootPlans: p.bootPlans, tickMs: 0, sources: wireDeploy(p.host, p.images).sources, deployer });
     }, fresh);
-    ({ host, actions, bootPlans, base } = rig);
+    ({ host, actions, bootPlans, base, agents } = rig);
   });
   afterEach(() => rig.stop());
 
@@ -71,7 +73,7 @@ describe('multicast deploy, server side', () => {
     for (let i = 0; i < 400 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));
     if (!ok()) throw new Error(`timed out waiting for ${what}`);
   }
-  const get = (url: string, token: string) => fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  const get = (url: string, token: string) => fetch(url, { headers: { 'x-clonage-session': token } });
 
   /** A committed server image of `machine` (table + one piece per partition given). */
   async function backup(machine: string, image: string, pieces: Buffer[]) {
@@ -79,19 +81,19 @@ describe('multicast deploy, server side', () => {
     await actions.service.tick(host.clock.now());
     const plan = bootPlans.get(Mac.parse(macOf(machine)));
     if (plan?.kind !== 'job') throw new Error('no job');
-    actions.service.fetchJob(plan.jobId, plan.token);
+    agents.fetchJob(plan.jobId, plan.token);
     const url = `${base}/modules/clonage/api/agent/jobs/${plan.jobId}/image`;
     const files: [string, Buffer][] = [['table.sfdisk', TABLE], ...pieces.map((p, i): [string, Buffer] => [`sda${i + 1}.pc.zst.000`, p])];
     for (const [name, data] of files) {
-      const res = await fetch(`${url}/${name}`, { method: 'PUT', body: data, headers: { authorization: `Bearer ${plan.token}`, 'content-type': 'application/octet-stream', 'x-sha256': sha(data) } });
+      const res = await fetch(`${url}/${name}`, { method: 'PUT', body: data, headers: { 'x-clonage-session': agents.sessionOf(plan.jobId), 'content-type': 'application/octet-stream', 'x-sha256': sha(data) } });
       expect(res.status).toBe(201);
     }
     const text = ['clonage-image 1', 'disk sda 209715200 512', 'chunk_bytes 67108864', `table table.sfdisk ${TABLE.length} ${sha(TABLE)}`,
       ...pieces.flatMap((p, i) => [`part ${i + 1} sda${i + 1} ext4 partclone.extfs partclone zstd 83886080 1000`, `chunk ${i + 1} sda${i + 1}.pc.zst.000 ${p.length} ${sha(p)}`]),
       `end ${pieces.length}`, ''].join('\n');
-    const res = await fetch(`${url}/commit`, { method: 'POST', body: text, headers: { authorization: `Bearer ${plan.token}`, 'content-type': 'text/plain' } });
+    const res = await fetch(`${url}/commit`, { method: 'POST', body: text, headers: { 'x-clonage-session': agents.sessionOf(plan.jobId), 'content-type': 'text/plain' } });
     expect(res.status).toBe(200);
-    actions.service.result(plan.jobId, plan.token, { status: 'succeeded', exit_code: '0' });
+    agents.result(plan.jobId, plan.token, { status: 'succeeded', exit_code: '0' });
   }
 
   /** A deploy of pc01's image to `machines`, verified and armed; their plans. */
@@ -132,17 +134,17 @@ describe('multicast deploy, server side', () => {
     await backup('pc02', 'img_a', [randomBytes(3000)]); // same names, another machine: never readable
     const d = await deploy(['pc03']);
     const plan = d.plans[0]!;
-    const job = actions.service.fetchJob(plan.jobId, plan.token);
+    const job = agents.fetchJob(plan.jobId, plan.token);
     expect(job).toBe(`job=${plan.jobId}\nrole=deploy\nname=pc03\ndisk=sda\nport=${action(d.id).port}\nstart_timeout=120\nsource=02-00-00-00-00-01\nimage=img_a\nstore=server\nauto_reboot=always\n`);
     const url = `${base}/modules/clonage/api/agent/jobs/${plan.jobId}/image`;
-    const manifest = await (await get(`${url}/manifest`, plan.token)).text();
+    const manifest = await (await get(`${url}/manifest`, agents.sessionOf(plan.jobId))).text();
     expect(manifest).toMatch(/^clonage-image 1\nimage img_a\n[\s\S]*\nend 1\n/);
     expect(manifest.endsWith(`stream 1 5000 ${sha(piece)}\n`)).toBe(true);
-    const c = await get(`${url}/sda1.pc.zst.000`, plan.token);
+    const c = await get(`${url}/sda1.pc.zst.000`, agents.sessionOf(plan.jobId));
     expect(sha(Buffer.from(await c.arrayBuffer()))).toBe(sha(piece)); // pc01's piece, not pc02's
-    expect((await get(`${url}/sda2.pc.zst.000`, plan.token)).status).toBe(404);
+    expect((await get(`${url}/sda2.pc.zst.000`, agents.sessionOf(plan.jobId))).status).toBe(404);
     expect((await get(`${url}/table.sfdisk`, 'A'.repeat(43))).status).toBe(403);
-    const put = await fetch(`${url}/x.000`, { method: 'PUT', body: 'x', headers: { authorization: `Bearer ${plan.token}`, 'content-type': 'application/octet-stream', 'x-sha256': sha('x') } });
+    const put = await fetch(`${url}/x.000`, { method: 'PUT', body: 'x', headers: { 'x-clonage-session': agents.sessionOf(plan.jobId), 'content-type': 'application/octet-stream', 'x-sha256': sha('x') } });
     expect(put.status).toBe(409);
     expect(action(d.id).state).toBe('running');
   });
@@ -187,8 +189,8 @@ describe('multicast deploy, server side', () => {
     await backup('pc01', 'img_a', [randomBytes(100)]);
     const d = await deploy(['pc02']);
     const a = d.plans[0]!;
-    actions.service.fetchJob(a.jobId, a.token);
-    actions.service.progress(a.jobId, a.token, { stage: 'recv-1' });
+    agents.fetchJob(a.jobId, a.token);
+    agents.progress(a.jobId, a.token, { stage: 'recv-1' });
     await until('session', () => procs.length === 1);
     await actions.stop();
     expect(procs[0].signals[0]).toBe('SIGKILL');
@@ -229,11 +231,11 @@ describe('multicast deploy, server side', () => {
     await backup('pc01', 'img_a', [p1, p2]);
     const d = await deploy(['pc02', 'pc03']);
     const [a, b] = d.plans.map((p) => p!);
-    for (const p of [a, b]) actions.service.fetchJob(p.jobId, p.token);
-    actions.service.progress(a.jobId, a.token, { stage: 'recv-1' });
+    for (const p of [a, b]) agents.fetchJob(p.jobId, p.token);
+    agents.progress(a.jobId, a.token, { stage: 'recv-1' });
     await new Promise((r) => setTimeout(r, 50));
     expect(procs).toEqual([]); // pc03 is not ready yet, and min_receivers is 2
-    actions.service.progress(b.jobId, b.token, { stage: 'recv-1' });
+    agents.progress(b.jobId, b.token, { stage: 'recv-1' });
     await until('session 1', () => procs.length === 1);
     expect(procs[0].args).toEqual(['--interface', 'eth1', '--portbase', String(action(d.id).port), '--nokbd', '--min-receivers', '2', '--max-wait', '60', '--retries-until-drop', '30']);
     await until('stdin', () => Buffer.concat(procs[0].input).length === p1.length);
@@ -242,14 +244,14 @@ describe('multicast deploy, server side', () => {
     await until('progress event', () => eventsOf(d.id).some((e) => /^multicast partition 1: 100 % \(7000 bytes, \d+ kbit\/s\)$/.test(e)));
     procs[0].exit(0);
     // pc02 fails its stream check: session 2 goes to pc03 alone.
-    actions.service.result(a.jobId, a.token, { status: 'failed', exit_code: '9', message: 'partition 1 written from a damaged stream' });
-    actions.service.progress(b.jobId, b.token, { stage: 'recv-2' });
+    agents.result(a.jobId, a.token, { status: 'failed', exit_code: '9', message: 'partition 1 written from a damaged stream' });
+    agents.progress(b.jobId, b.token, { stage: 'recv-2' });
     await until('session 2', () => procs.length === 2);
     expect(procs[1].args[procs[1].args.indexOf('--min-receivers') + 1]).toBe('1');
     await until('stdin 2', () => Buffer.concat(procs[1].input).length === p2.length);
     procs[1].exit(0);
     await until('sender done', () => !deployer.running(d.id));
-    actions.service.result(b.jobId, b.token, { status: 'succeeded', exit_code: '0' });
+    agents.result(b.jobId, b.token, { status: 'succeeded', exit_code: '0' });
     expect(action(d.id).state).toBe('failed');
     expect(eventsOf(d.id)).toEqual(expect.arrayContaining([expect.stringMatching(/^multicast session 2\/2 done: 3000 bytes in/), 'multicast: every partition sent (2 sessions)']));
     // stored with their catalog message too, shown translated on the action page
@@ -266,8 +268,8 @@ describe('multicast deploy, server side', () => {
     await backup('pc01', 'img_a', [randomBytes(100)]);
     const d = await deploy(['pc02', 'pc03']);
     const [a, b] = d.plans.map((p) => p!);
-    actions.service.fetchJob(a.jobId, a.token);
-    actions.service.progress(a.jobId, a.token, { stage: 'recv-1' });
+    agents.fetchJob(a.jobId, a.token);
+    agents.progress(a.jobId, a.token, { stage: 'recv-1' });
     await new Promise((r) => setTimeout(r, 50));
     expect(procs).toEqual([]);
     host.clock.advanceMinutes(1);
@@ -283,18 +285,18 @@ describe('multicast deploy, server side', () => {
     await backup('pc01', 'img_a', [randomBytes(100)]);
     const d = await deploy(['pc02']);
     const a = d.plans[0]!;
-    actions.service.fetchJob(a.jobId, a.token);
-    actions.service.progress(a.jobId, a.token, { stage: 'recv-1' });
+    agents.fetchJob(a.jobId, a.token);
+    agents.progress(a.jobId, a.token, { stage: 'recv-1' });
     await until('session', () => procs.length === 1);
     procs[0].exit(1);
     await until('failed', () => action(d.id).state === 'failed');
     expect(action(d.id).error).toMatch(/^udp-sender exited with 1 on partition 1/);
-    expect(() => actions.service.progress(a.jobId, a.token, { stage: 'recv-1' })).toThrow(/failed/); // 410 for the agent
+    expect(() => agents.progress(a.jobId, a.token, { stage: 'recv-1' })).toThrow(/failed/); // 410 for the agent
 
     const d2 = await deploy(['pc03']);
     const b = d2.plans[0]!;
-    actions.service.fetchJob(b.jobId, b.token);
-    actions.service.progress(b.jobId, b.token, { stage: 'recv-1' });
+    agents.fetchJob(b.jobId, b.token);
+    agents.progress(b.jobId, b.token, { stage: 'recv-1' });
     await until('session', () => procs.length === 2);
     await actions.service.cancel(d2.id, USERS.admin.user);
     expect(procs[1].signals[0]).toBe('SIGKILL'); // by process group, in the real port

@@ -41,7 +41,7 @@ describe('post-clone service', () => {
 
   const fetchJob = (name: string) => {
     const j = armedJob(r.bootPlans, name);
-    r.service.fetchJob(j.jobId, j.token);
+    r.agents.fetchJob(j.jobId, j.token);
     return j;
   };
 
@@ -74,7 +74,7 @@ describe('post-clone service', () => {
   it('stays valid after the clone succeeded, for postclone.validHours only', () => {
     for (const name of ['pc01', 'pc02', 'pc03']) {
       const j = fetchJob(name);
-      r.service.result(j.jobId, j.token, { status: 'succeeded', exit_code: '0' });
+      r.agents.result(j.jobId, j.token, { status: 'succeeded', exit_code: '0' });
     }
     r.host.clock.advanceMinutes(60 * 71);
     expect(r.postClone.name(token, MACS.pc02)).toBe('pc02');

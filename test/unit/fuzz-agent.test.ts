@@ -53,9 +53,9 @@ describe('fuzz: agent calls', () => {
     running = armedJob(r.bootPlans, 'pc02');
     armed = armedJob(r.bootPlans, 'pc03');
     finished = armedJob(r.bootPlans, 'pc04');
-    r.service.fetchJob(running.jobId, running.token);
-    r.service.fetchJob(finished.jobId, finished.token);
-    r.service.result(finished.jobId, finished.token, { status: 'failed', exit_code: '3' });
+    r.agents.fetchJob(running.jobId, running.token);
+    r.agents.fetchJob(finished.jobId, finished.token);
+    r.agents.result(finished.jobId, finished.token, { status: 'failed', exit_code: '3' });
   });
   afterEach(() => r.host.cleanup());
 
@@ -73,7 +73,7 @@ describe('fuzz: agent calls', () => {
   it('progress: only InputError for bad fields, nothing changed then; accepted values are stored within bounds', () => {
     fc.assert(fc.property(anyFields, (fields) => {
       const before = dbSnapshot(r.host);
-      const out = outcome(() => r.service.progress(running.jobId, running.token, fields));
+      const out = outcome(() => r.agents.progress(running.jobId, running.token, fields));
       if (out !== 'ok') {
         expect(out).toBe('InputError');
         expect(dbSnapshot(r.host)).toEqual(before);
@@ -95,7 +95,9 @@ describe('fuzz: agent calls', () => {
       rate_kbps: fc.integer({ min: 0, max: 1e9 }).map(String),
     });
     fc.assert(fc.property(valid, (fields) => {
-      r.service.progress(running.jobId, running.token, fields);
+      // Each new stage is an event; the per-job event cap has its own test (agent-sessions.test.ts).
+      r.host.db.prepare('DELETE FROM clonage_events WHERE target_id = ?').run(running.jobId);
+      r.agents.progress(running.jobId, running.token, fields);
       const row = targetOf(r.host, running.jobId);
       expect([row.stage, row.percent, row.bytes, row.rate_kbps]).toEqual([fields.stage, Number(fields.percent), Number(fields.bytes), Number(fields.rate_kbps)]);
     }), { ...LIMITS, numRuns: 300 });
@@ -109,9 +111,9 @@ describe('fuzz: agent calls', () => {
       fc.pre(!(j === armed.jobId && t === armed.token));
       const before = dbSnapshot(r.host);
       const out = outcome(() => {
-        if (c === 'fetchJob') r.service.fetchJob(j, t);
-        else if (c === 'progress' || c === 'result') r.service[c](j, t, fields);
-        else r.service[c](j, t, 'text');
+        if (c === 'fetchJob') r.agents.fetchJob(j, t);
+        else if (c === 'progress' || c === 'result') r.agents[c](j, t, fields);
+        else r.agents[c](j, t, 'text');
       });
       expect(['InputError', 'UnauthorizedError', 'ForbiddenError', 'NotFoundError']).toContain(out);
       expect(dbSnapshot(r.host)).toEqual(before);
@@ -125,7 +127,7 @@ describe('fuzz: agent calls', () => {
     );
     fc.assert(fc.property(fc.constantFrom('log', 'report') as fc.Arbitrary<'log' | 'report'>, body, (kind, text) => {
       const before = dbSnapshot(r.host);
-      const out = outcome(() => r.service[kind](running.jobId, running.token, text));
+      const out = outcome(() => r.agents[kind](running.jobId, running.token, text));
       if (out !== 'ok') {
         expect(out).toBe('InputError');
         expect(dbSnapshot(r.host)).toEqual(before);
@@ -145,7 +147,7 @@ describe('fuzz: agent calls', () => {
       const before = dbSnapshot(r.host);
       let err: unknown = null;
       try {
-        r.service.result(finished.jobId, finished.token, fields);
+        r.agents.result(finished.jobId, finished.token, fields);
       } catch (e) {
         err = e;
       }
@@ -157,12 +159,12 @@ describe('fuzz: agent calls', () => {
 
   it('the armed job stays armed and fetchable whatever was tried against it', () => {
     fc.assert(fc.property(anyFields, fc.string({ maxLength: 50 }), (fields, t) => {
-      for (const c of ['progress', 'result'] as const) outcome(() => r.service[c](armed.jobId, t, fields));
-      outcome(() => r.service.fetchJob(armed.jobId, t));
+      for (const c of ['progress', 'result'] as const) outcome(() => r.agents[c](armed.jobId, t, fields));
+      outcome(() => r.agents.fetchJob(armed.jobId, t));
     }), { ...LIMITS, numRuns: 200 });
     expect(targetOf(r.host, armed.jobId).state).toBe('armed');
-    expect(() => r.service.progress(armed.jobId, armed.token, {})).toThrow(ConflictError);
+    expect(() => r.agents.progress(armed.jobId, armed.token, {})).toThrow(ConflictError);
     for (const e of [UnauthorizedError, ForbiddenError, NotFoundError]) expect(e.prototype).toBeInstanceOf(ClonageError);
-    expect(r.service.fetchJob(armed.jobId, armed.token)).toContain(`job=${armed.jobId}\n`);
+    expect(r.agents.fetchJob(armed.jobId, armed.token)).toContain(`job=${armed.jobId}\n`);
   });
 });

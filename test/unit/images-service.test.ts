@@ -8,6 +8,7 @@ import * as path from 'path';
 import type { ActionWiring } from '../../src/index';
 import type { FakeHost } from '../helpers/fake-host';
 import { type ImageRig, startImageRig } from '../helpers/image-rig';
+import type { InProcessAgents } from '../helpers/in-process-agents';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const MAC1 = '02:00:00:00:00:01';
@@ -15,35 +16,36 @@ const TABLE = Buffer.from('label: dos\nlabel-id: 0x1234\ndevice: /dev/sda\nunit:
 
 describe('image store agent endpoints', () => {
   let rig: ImageRig;
+  let agents: InProcessAgents;
   let host: FakeHost;
   let actions: ActionWiring;
   let base: string;
 
   beforeEach(async () => {
     rig = await startImageRig();
-    ({ host, actions, base } = rig);
+    ({ host, actions, base, agents } = rig);
   });
   afterEach(() => rig.stop());
 
   const runningJob = (type: 'backup' | 'restore', machine: string, params: Record<string, string> = {}) => rig.runningJob(type, machine, params);
   const put = (url: string, token: string, data: Buffer, headers: Record<string, string> = {}) =>
-    fetch(url, { method: 'PUT', body: data, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'x-sha256': sha(data), ...headers } });
-  const get = (url: string, token: string) => fetch(url, { headers: { authorization: `Bearer ${token}` } });
+    fetch(url, { method: 'PUT', body: data, headers: { 'x-clonage-session': token, 'content-type': 'application/octet-stream', 'x-sha256': sha(data), ...headers } });
+  const get = (url: string, token: string) => fetch(url, { headers: { 'x-clonage-session': token } });
 
   /** A complete backup of pc01 through HTTP; returns the chunk it stored. */
   async function backup(image: string, chunk = randomBytes(200_000)) {
     const j = await runningJob('backup', 'pc01', { image });
     expect(j.job).toContain('store=server\nchunk_mb=64\n');
     for (const [name, data] of [['table.sfdisk', TABLE], ['sda1.pc.zst.000', chunk]] as const) {
-      expect((await put(`${j.url}/${name}`, j.token, data)).status).toBe(201);
+      expect((await put(`${j.url}/${name}`, j.session, data)).status).toBe(201);
     }
     const text = ['clonage-image 1', 'disk sda 209715200 512', 'chunk_bytes 67108864', `table table.sfdisk ${TABLE.length} ${sha(TABLE)}`,
       'tool partclone 0.3.23', 'part 1 sda1 ext4 partclone.extfs partclone zstd 83886080 11058176',
       `chunk 1 sda1.pc.zst.000 ${chunk.length} ${sha(chunk)}`, 'end 1', ''].join('\n');
-    const res = await fetch(`${j.url}/commit`, { method: 'POST', body: text, headers: { authorization: `Bearer ${j.token}`, 'content-type': 'text/plain' } });
+    const res = await fetch(`${j.url}/commit`, { method: 'POST', body: text, headers: { 'x-clonage-session': j.session, 'content-type': 'text/plain' } });
     return { ...j, res, text, chunk, commitBody: await res.text() };
   }
-  const finish = (j: { jobId: string; token: string }) => actions.service.result(j.jobId, j.token, { status: 'succeeded', exit_code: '0' });
+  const finish = (j: { jobId: string; session: string }) => agents.result(j.jobId, j.session, { status: 'succeeded', exit_code: '0' });
   const rows = () => host.db.prepare('SELECT image, status, location, size_bytes AS size, deleted_reason AS why FROM clonage_backups ORDER BY id').all();
 
   it('backup: uploads, commit verifies and records; restore reads the manifest and the files', async () => {
@@ -61,38 +63,38 @@ describe('image store agent endpoints', () => {
 
     const r = await runningJob('restore', 'pc01');
     expect(r.job).toContain('image=\nstore=server\n');
-    const m = await get(`${r.url}/manifest`, r.token);
+    const m = await get(`${r.url}/manifest`, r.session);
     expect(m.status).toBe(200);
     expect(await m.text()).toMatch(/^clonage-image 1\nimage img_a\ndisk sda 209715200 512\n[\s\S]*\nchunk 1 sda1\.pc\.zst\.000 200000 [0-9a-f]{64}\nend 1\n$/);
-    const c = await get(`${r.url}/sda1.pc.zst.000`, r.token);
+    const c = await get(`${r.url}/sda1.pc.zst.000`, r.session);
     expect(c.status).toBe(200);
     expect(sha(Buffer.from(await c.arrayBuffer()))).toBe(sha(b.chunk));
-    expect((await get(`${r.url}/manifest.json`, r.token)).status).toBe(200);
+    expect((await get(`${r.url}/manifest.json`, r.session)).status).toBe(200);
     // Only files the manifest lists; the manifest route is the only way to the manifest.
-    expect((await get(`${r.url}/other.000`, r.token)).status).toBe(404);
-    expect((await get(`${r.url}/..%2Fimg_a%2Fmanifest.json`, r.token)).status).toBe(400);
+    expect((await get(`${r.url}/other.000`, r.session)).status).toBe(404);
+    expect((await get(`${r.url}/..%2Fimg_a%2Fmanifest.json`, r.session)).status).toBe(400);
     // A restore cannot write, a wrong token reads nothing.
-    expect((await put(`${r.url}/x.000`, r.token, Buffer.from('x'))).status).toBe(409);
+    expect((await put(`${r.url}/x.000`, r.session, Buffer.from('x'))).status).toBe(409);
     expect((await get(`${r.url}/sda1.pc.zst.000`, 'A'.repeat(43))).status).toBe(403);
     expect((await get(`${r.url}/sda1.pc.zst.000`, '')).status).toBe(401);
   });
 
   it('a restore of a machine without images, or of an unknown image, is refused (404)', async () => {
     const r = await runningJob('restore', 'pc02');
-    expect((await get(`${r.url}/manifest`, r.token)).status).toBe(404);
+    expect((await get(`${r.url}/manifest`, r.session)).status).toBe(404);
     const r3 = await runningJob('restore', 'pc03', { image: 'nope' });
-    expect(await (await get(`${r3.url}/manifest`, r3.token)).text()).toMatch(/no image nope on the server for pc03/);
+    expect(await (await get(`${r3.url}/manifest`, r3.session)).text()).toMatch(/no image nope on the server for pc03/);
   });
 
   it('uploads: SHA-256 header required and checked, octet-stream only, backup jobs only', async () => {
     const j = await runningJob('backup', 'pc01');
     const data = randomBytes(1000);
-    expect((await put(`${j.url}/a.000`, j.token, data, { 'x-sha256': '' })).status).toBe(400);
-    expect((await put(`${j.url}/a.000`, j.token, data, { 'x-sha256': sha('other') })).status).toBe(422);
-    expect((await put(`${j.url}/a.000`, j.token, data, { 'content-type': 'text/plain' })).status).toBe(400);
+    expect((await put(`${j.url}/a.000`, j.session, data, { 'x-sha256': '' })).status).toBe(400);
+    expect((await put(`${j.url}/a.000`, j.session, data, { 'x-sha256': sha('other') })).status).toBe(422);
+    expect((await put(`${j.url}/a.000`, j.session, data, { 'content-type': 'text/plain' })).status).toBe(400);
     expect((await put(`${j.url}/a.000`, 'B'.repeat(43), data)).status).toBe(403);
-    expect((await put(`${j.url}/manifest.json`, j.token, data)).status).toBe(400);
-    expect((await get(`${j.url}/manifest`, j.token)).status).toBe(409);
+    expect((await put(`${j.url}/manifest.json`, j.session, data)).status).toBe(400);
+    expect((await get(`${j.url}/manifest`, j.session)).status).toBe(409);
     const staging = path.join(host.dataDir, 'images', '02-00-00-00-00-01', `.incoming-${j.jobId}`);
     expect(fs.readdirSync(staging)).toEqual([]);
   });
@@ -100,13 +102,13 @@ describe('image store agent endpoints', () => {
   it('a chunk changed on the server before the commit: 422, the uploads are dropped, nothing recorded', async () => {
     const j = await runningJob('backup', 'pc01');
     const chunk = randomBytes(5000);
-    await put(`${j.url}/table.sfdisk`, j.token, TABLE);
-    await put(`${j.url}/sda1.pc.zst.000`, j.token, chunk);
+    await put(`${j.url}/table.sfdisk`, j.session, TABLE);
+    await put(`${j.url}/sda1.pc.zst.000`, j.session, chunk);
     const staging = path.join(host.dataDir, 'images', '02-00-00-00-00-01', `.incoming-${j.jobId}`);
     fs.writeFileSync(path.join(staging, 'sda1.pc.zst.000'), randomBytes(5000));
     const text = ['clonage-image 1', 'disk sda 1000000 512', `table table.sfdisk ${TABLE.length} ${sha(TABLE)}`,
       'part 1 sda1 ext4 partclone.extfs partclone zstd 500000 1000', `chunk 1 sda1.pc.zst.000 5000 ${sha(chunk)}`, 'end 1'].join('\n');
-    const res = await fetch(`${j.url}/commit`, { method: 'POST', body: text, headers: { authorization: `Bearer ${j.token}`, 'content-type': 'text/plain' } });
+    const res = await fetch(`${j.url}/commit`, { method: 'POST', body: text, headers: { 'x-clonage-session': j.session, 'content-type': 'text/plain' } });
     expect(res.status).toBe(422);
     expect(await res.text()).toMatch(/sda1\.pc\.zst\.000: SHA-256 on the server/);
     expect(fs.existsSync(staging)).toBe(false);
@@ -137,7 +139,7 @@ describe('image store agent endpoints', () => {
     const b = await backup('img_a');
     finish(b);
     const j = await runningJob('report' as 'backup', 'pc01');
-    actions.service.report(j.jobId, j.token, [
+    agents.report(j.jobId, j.session, [
       '### agent', 'job=x iface=eth0', '### disk sda', 'size=209715200', '### sfdisk -d sda', 'label: dos', 'device: /dev/sda', 'unit: sectors', 'sector-size: 512', '',
       '/dev/sda1 : start=        2048, size=      163840, type=83, bootable', '/dev/sda2 : start=      165888, size=      243712, type=7',
       '### partitions', '### blkid', '/dev/sda1: UUID="u1" TYPE="ext4"', '/dev/sda2: LABEL="Windows" TYPE="ntfs"',

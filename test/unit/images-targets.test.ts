@@ -12,6 +12,7 @@ import { parseStoragePart, partitionDisk } from '../../src/actions/params/store-
 import type { ActionWiring } from '../../src/index';
 import { type FakeHost, MemorySettings, USERS } from '../helpers/fake-host';
 import { type ImageRig, startImageRig } from '../helpers/image-rig';
+import type { InProcessAgents } from '../helpers/in-process-agents';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const now = new Date('2025-03-10T10:00:00Z');
@@ -60,12 +61,13 @@ describe('store and storage_part parameters', () => {
 
 describe('agent-written images: commit over HTTP', () => {
   let rig: ImageRig;
+  let agents: InProcessAgents;
   let host: FakeHost;
   let actions: ActionWiring;
 
   beforeEach(async () => {
     rig = await startImageRig();
-    ({ host, actions } = rig);
+    ({ host, actions, agents } = rig);
   });
   afterEach(() => rig.stop());
 
@@ -74,17 +76,17 @@ describe('agent-written images: commit over HTTP', () => {
     store, `table table.sfdisk 120 ${sha('t')}`, 'part 1 sda1 ext4 partclone.extfs partclone zstd 83886080 11058176',
     `chunk 1 sda1.pc.zst.000 5000 ${sha('c')}`, 'part 3 sda3 clonage_store none none none 62914560 0', 'end 1', ''].filter(Boolean).join('\n');
   const commit = (url: string, token: string, text: string) =>
-    fetch(`${url}/commit`, { method: 'POST', body: text, headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' } });
+    fetch(`${url}/commit`, { method: 'POST', body: text, headers: { 'x-clonage-session': token, 'content-type': 'text/plain' } });
   const rows = () => host.db.prepare('SELECT image, status, location, deleted_reason AS why FROM clonage_backups ORDER BY id').all();
 
   it('the job says store=partition storage_part=…; the commit records a partition row verified by the agent, no file on the server', async () => {
     const j = await runningJob('backup', { image: 'img_a', store: 'partition', storage_part: 'sda3' });
     expect(j.job).toContain('image=img_a\nstore=partition\nstorage_part=sda3\nchunk_mb=64\n');
     // Nothing is uploaded to the server for such a job.
-    const put = await fetch(`${j.url}/x.000`, { method: 'PUT', body: 'x', headers: { authorization: `Bearer ${j.token}`, 'content-type': 'application/octet-stream', 'x-sha256': sha('x') } });
+    const put = await fetch(`${j.url}/x.000`, { method: 'PUT', body: 'x', headers: { 'x-clonage-session': j.session, 'content-type': 'application/octet-stream', 'x-sha256': sha('x') } });
     expect(put.status).toBe(409);
-    expect((await commit(j.url, j.token, manifest('img_a', 'store partition sda5'))).status).toBe(400); // not the job's sda3
-    const res = await commit(j.url, j.token, manifest('img_a'));
+    expect((await commit(j.url, j.session, manifest('img_a', 'store partition sda5'))).status).toBe(400); // not the job's sda3
+    const res = await commit(j.url, j.session, manifest('img_a'));
     expect([res.status, await res.text()]).toEqual([200, 'image=img_a\nbytes=5120\ndeleted=\n']);
     expect(rows()).toEqual([{ image: 'img_a', status: 'succeeded', location: 'partition', why: null }]);
     const m = JSON.parse(String((host.db.prepare('SELECT manifest_json AS m FROM clonage_backups').get() as { m: string }).m));
@@ -96,10 +98,10 @@ describe('agent-written images: commit over HTTP', () => {
   it('refused: a manifest without its store line, another disk, a cut body; no row', async () => {
     const j = await runningJob('backup', { image: 'img_b', store: 'partition' });
     expect(j.job).toContain('store=partition\nstorage_part=auto\n');
-    expect((await commit(j.url, j.token, manifest('img_b', ''))).status).toBe(400);
-    expect((await commit(j.url, j.token, manifest('img_b').replace('disk sda ', 'disk sdb '))).status).toBe(400);
-    expect((await commit(j.url, j.token, manifest('img_b').replace('end 1', ''))).status).toBe(400);
-    expect((await commit(j.url, j.token, manifest('img_b', 'store partition sda3;reboot'))).status).toBe(400);
+    expect((await commit(j.url, j.session, manifest('img_b', ''))).status).toBe(400);
+    expect((await commit(j.url, j.session, manifest('img_b').replace('disk sda ', 'disk sdb '))).status).toBe(400);
+    expect((await commit(j.url, j.session, manifest('img_b').replace('end 1', ''))).status).toBe(400);
+    expect((await commit(j.url, j.session, manifest('img_b', 'store partition sda3;reboot'))).status).toBe(400);
     expect((await commit(j.url, 'A'.repeat(43), manifest('img_b'))).status).toBe(403);
     expect(rows()).toEqual([]);
   });
@@ -107,11 +109,11 @@ describe('agent-written images: commit over HTTP', () => {
   it('retention keep-last-1 answers the older partition image to the agent; server images are not touched', async () => {
     host.settings.set('backup.retention', 'keep-last-1');
     const a = await runningJob('backup', { image: 'img_1', store: 'partition' });
-    expect((await commit(a.url, a.token, manifest('img_1'))).status).toBe(200);
-    actions.service.result(a.jobId, a.token, { status: 'succeeded', exit_code: '0' });
+    expect((await commit(a.url, a.session, manifest('img_1'))).status).toBe(200);
+    agents.result(a.jobId, a.session, { status: 'succeeded', exit_code: '0' });
     host.clock.set('2025-03-11T08:00:00Z');
     const b = await runningJob('backup', { image: 'img_2', store: 'partition' });
-    const res = await commit(b.url, b.token, manifest('img_2'));
+    const res = await commit(b.url, b.session, manifest('img_2'));
     expect(await res.text()).toBe('image=img_2\nbytes=5120\ndeleted=img_1\n');
     expect(rows()).toEqual([
       { image: 'img_1', status: 'deleted', location: 'partition', why: 'retention keep-last-1' },
@@ -119,7 +121,7 @@ describe('agent-written images: commit over HTTP', () => {
     ]);
   });
 
-  const creds = (url: string, token?: string) => fetch(`${url}/smb-credentials`, { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+  const creds = (url: string, token?: string) => fetch(`${url}/smb-credentials`, { headers: token === undefined ? {} : { 'x-clonage-session': token } });
   const configureSmb = () => {
     for (const [k, v] of Object.entries({ 'smb.server': '10.77.0.1', 'smb.share': 'images', 'smb.subdir': 'clonage', 'smb.user': 'svc', 'smb.domain': 'LYCEE', 'smb.password': 'pw-1 x' })) {
       host.settings.set(k, v);
@@ -133,22 +135,22 @@ describe('agent-written images: commit over HTTP', () => {
     expect(j.job).not.toMatch(/pw-1|svc|10\.77\.0\.1/);
     expect((await creds(j.url)).status).toBe(401);
     expect((await creds(j.url, 'A'.repeat(43))).status).toBe(403);
-    const ok = await creds(j.url, j.token);
+    const ok = await creds(j.url, j.session);
     expect([ok.status, ok.headers.get('cache-control'), await ok.text()]).toEqual([200, 'no-store',
       'server=10.77.0.1\nshare=images\nsubdir=clonage\ndir=02-00-00-00-00-01\nusername=svc\ndomain=LYCEE\npassword=pw-1 x\n']);
-    actions.service.result(j.jobId, j.token, { status: 'succeeded', exit_code: '0' });
-    expect((await creds(j.url, j.token)).status).toBeGreaterThanOrEqual(400); // the job is over
+    agents.result(j.jobId, j.session, { status: 'succeeded', exit_code: '0' });
+    expect((await creds(j.url, j.session)).status).toBeGreaterThanOrEqual(400); // the job is over
   });
 
   it('smb-credentials: 409 for a job that does not use the share, 404 when no share is configured', async () => {
     const p = await runningJob('backup', { image: 'img_p', store: 'partition' });
-    expect((await creds(p.url, p.token)).status).toBe(409);
-    actions.service.result(p.jobId, p.token, { status: 'succeeded', exit_code: '0' });
+    expect((await creds(p.url, p.session)).status).toBe(409);
+    agents.result(p.jobId, p.session, { status: 'succeeded', exit_code: '0' });
     // store=smb is refused by the wizard while no share is configured; configured, then removed:
     configureSmb();
     const s = await runningJob('restore', { store: 'smb' });
     host.settings.set('smb.server', '');
-    const r = await creds(s.url, s.token);
+    const r = await creds(s.url, s.session);
     expect([r.status, r.headers.get('cache-control')]).toEqual([404, 'no-store']);
   });
 
@@ -160,7 +162,7 @@ describe('agent-written images: commit over HTTP', () => {
   it('a restore from the partition reads nothing from the server (409)', async () => {
     const r = await runningJob('restore', { store: 'partition' });
     expect(r.job).toContain('image=\nstore=partition\nstorage_part=auto\n');
-    const res = await fetch(`${r.url}/manifest`, { headers: { authorization: `Bearer ${r.token}` } });
+    const res = await fetch(`${r.url}/manifest`, { headers: { 'x-clonage-session': r.session } });
     expect([res.status, await res.text()]).toEqual([409, expect.stringMatching(/reads its image from the storage partition/)]);
   });
 });

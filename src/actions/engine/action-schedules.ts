@@ -3,6 +3,9 @@
  * request (parameters, targets as resolved when it was created, parcs) and its next due time;
  * tick() turns each due schedule into an ordinary action. After downtime a missed run happens
  * once, not once per missed occurrence: next_run_at is recomputed from the time of the run.
+ * Before each run, recheck() asks again whether the creator may still act on the parcs and
+ * whether the machines are still theirs (issue 12): when not, the run is skipped and the
+ * schedule disabled with the reason (disabled_reason), never run on stale rights or addresses.
  */
 import type { Database } from 'better-sqlite3';
 import { Ipv4 } from '../../common/domain/ipv4';
@@ -11,6 +14,7 @@ import { defaultImageName } from '../params/clone-params';
 import type { ActionParams, ActionType, PlannedTarget } from '../model/action-types';
 import { nextCronRun } from '../params/cron-expression';
 import { newScheduleId } from '../../agent/job-identity';
+import type { MachineSource } from '../params/action-request';
 
 export interface ScheduleRow {
   readonly id: string;
@@ -23,6 +27,8 @@ export interface ScheduleRow {
   readonly enabled: boolean;
   readonly lastRunAt: string | null;
   readonly nextRunAt: string | null;
+  /** Why the server disabled it (rights or machines changed), else null. */
+  readonly disabledReason: string | null;
 }
 
 interface StoredTarget {
@@ -50,6 +56,7 @@ function toRow(r: Record<string, unknown>): ScheduleRow {
     enabled: Number(r.enabled) === 1,
     lastRunAt: r.last_run_at === null ? null : String(r.last_run_at),
     nextRunAt: r.next_run_at === null ? null : String(r.next_run_at),
+    disabledReason: r.disabled_reason === null || r.disabled_reason === undefined ? null : String(r.disabled_reason),
   };
 }
 
@@ -105,7 +112,49 @@ export class ActionSchedules {
   }
 
   setEnabled(id: string, enabled: boolean): void {
-    this.db.prepare('UPDATE clonage_schedules SET enabled = ? WHERE id = ?').run(enabled ? 1 : 0, id);
+    this.db.prepare('UPDATE clonage_schedules SET enabled = ?, disabled_reason = NULL, disabled_at = NULL WHERE id = ?').run(enabled ? 1 : 0, id);
+  }
+
+  /** Disabled by the server, with why (shown with the schedule and in the event). */
+  disable(id: string, now: Date, why: string): void {
+    this.db.prepare('UPDATE clonage_schedules SET enabled = 0, disabled_reason = ?, disabled_at = ? WHERE id = ?').run(why.slice(0, 500), now.toISOString(), id);
+  }
+
+  /** The newest action a schedule created: where the event of a skipped run is shown. */
+  lastActionOf(id: string): string | null {
+    const r = this.db.prepare('SELECT id FROM clonage_actions WHERE schedule_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').get(id) as { id: string } | undefined;
+    return r?.id ?? null;
+  }
+
+  /**
+   * Whether a run may go ahead now: the creator still may act on every parc of the schedule
+   * (`parcsOf`, as when it was created), and every machine is still in those parcs, selectable,
+   * with the same MAC. Yields the targets with their current reserved IP, or why not.
+   */
+  static async recheck(
+    s: ScheduleRow,
+    parcsOf: (login: string) => Promise<'all' | readonly string[]>,
+    machines: MachineSource,
+  ): Promise<{ ok: true; targets: PlannedTarget[] } | { ok: false; key: 'event.schedule.noRight' | 'event.schedule.machinesChanged'; text: string; vars: Record<string, string> }> {
+    const allowed = await parcsOf(s.createdBy);
+    const lost = allowed === 'all' ? [] : s.parcs.filter((p) => !allowed.includes(p));
+    if (lost.length) {
+      const parcs = lost.join(', ');
+      return { ok: false, key: 'event.schedule.noRight', text: `${s.createdBy} may no longer act on ${parcs}`, vars: { by: s.createdBy, parcs } };
+    }
+    const now = await machines.machines(s.parcs, allowed);
+    const gone: string[] = [];
+    const targets: PlannedTarget[] = [];
+    for (const t of s.targets) {
+      const m = now.find((x) => x.name === t.name);
+      if (!m || !m.selectable || !m.mac || !m.ip || !m.mac.equals(t.mac)) gone.push(t.name);
+      else targets.push({ ...t, ip: m.ip });
+    }
+    if (gone.length) {
+      const names = gone.join(', ');
+      return { ok: false, key: 'event.schedule.machinesChanged', text: `${names} no longer in ${s.parcs.join(', ')} with the same MAC and a DHCP reservation`, vars: { names, parcs: s.parcs.join(', ') } };
+    }
+    return { ok: true, targets };
   }
 
   /**

@@ -24,7 +24,8 @@ import {
   type StageTimeouts,
   type Waker,
 } from './action-lifecycle';
-import { AgentJobs } from '../../agent/agent-jobs';
+import { AgentJobs, type FetchedJob } from '../../agent/agent-jobs';
+import { addressCheckFrom, type AgentCaller } from '../../agent/agent-caller';
 import { DeployCoordination, type Deployer } from './deploy-coordination';
 import type { DeploySources } from '../params/deploy-params';
 import { udpcastTuningFrom } from '../params/udpcast-tuning';
@@ -76,7 +77,7 @@ export class ActionService {
     this.settings = deps.settings ?? NO_SETTINGS;
     this.core = new ActionCore(deps.db, deps.clock, deps.bootPlans, deps.logger);
     this.schedules = new ActionSchedules(deps.db);
-    this.agent = new AgentJobs(this.core, () => udpcastTuningFrom(this.settings));
+    this.agent = new AgentJobs(this.core, () => udpcastTuningFrom(this.settings), () => addressCheckFrom(this.settings));
     this.deploy = new DeployCoordination(this.core);
     this.lifecycle = new ActionLifecycle(this.core, {
       waker: deps.waker ?? noopWaker,
@@ -171,7 +172,7 @@ export class ActionService {
     }
     const now = at ?? this.deps.clock.now();
     this.ticking = (async () => {
-      this.runDueSchedules(now);
+      await this.runDueSchedules(now);
       await this.lifecycle.startDue(now);
       this.lifecycle.resumePreparations();
       this.lifecycle.applyTimeouts(now);
@@ -183,15 +184,40 @@ export class ActionService {
     }
   }
 
-  private runDueSchedules(now: Date): void {
+  /**
+   * Due schedules become actions, each after a fresh check of its creator's rights and of the
+   * parc's machines (ActionSchedules.recheck): a run that no longer holds is skipped, the
+   * schedule disabled, and the event says why (on the schedule's last action; logged too).
+   */
+  private async runDueSchedules(now: Date): Promise<void> {
     for (const s of this.schedules.due(now)) {
-      if (!this.schedules.markRun(s, now)) continue;
+      let check: Awaited<ReturnType<typeof ActionSchedules.recheck>>;
       try {
-        this.insert({ type: s.type, params: ActionSchedules.paramsForRun(s.params, now), targets: s.targets, parcs: s.parcs }, s.createdBy, now, s.id);
+        check = await ActionSchedules.recheck(s, (login) => this.deps.access.parcsOf({ login, displayName: login }), this.deps.machines);
+      } catch (e) {
+        // A directory that does not answer is not a reason to disable: the run waits for the next tick.
+        this.deps.logger.warn('scheduled run postponed: rights or machines could not be checked', { scheduleId: s.id, error: (e as Error).message });
+        continue;
+      }
+      if (!this.schedules.markRun(s, now)) continue;
+      if (!check.ok) {
+        this.skipRun(s.id, now, check);
+        continue;
+      }
+      try {
+        this.insert({ type: s.type, params: ActionSchedules.paramsForRun(s.params, now), targets: check.targets, parcs: s.parcs }, s.createdBy, now, s.id);
       } catch (e) {
         this.deps.logger.warn('scheduled run skipped', { scheduleId: s.id, error: (e as Error).message });
       }
     }
+  }
+
+  private skipRun(scheduleId: string, now: Date, why: { key: 'event.schedule.noRight' | 'event.schedule.machinesChanged'; text: string; vars: Record<string, string> }): void {
+    this.schedules.disable(scheduleId, now, why.text);
+    const text = `schedule ${scheduleId} disabled, run of ${now.toISOString()} skipped: ${why.text}`;
+    this.deps.logger.warn(text, { scheduleId });
+    const last = this.schedules.lastActionOf(scheduleId);
+    if (last) this.core.change(() => this.core.event(last, null, 'warn', text, msg(why.key, { ...why.vars, schedule: scheduleId, at: now.toISOString() })));
   }
 
   /** At startup: re-evaluates timeouts and disarms any plan left armed for a finished target. */
@@ -314,28 +340,36 @@ export class ActionService {
   }
 
   // ------------------------------------------------------------ agent calls (docs/agent-protocol.md)
-  fetchJob(jobId: string, token: string | undefined): string {
-    return this.agent.fetchJob(jobId, token);
+  fetchJob(jobId: string, caller: AgentCaller): FetchedJob {
+    return this.agent.fetchJob(jobId, caller);
   }
-  progress(jobId: string, token: string | undefined, fields: Readonly<Record<string, unknown>>): void {
-    this.agent.progress(jobId, token, fields);
+  progress(jobId: string, caller: AgentCaller, fields: Readonly<Record<string, unknown>>): void {
+    this.agent.progress(jobId, caller, fields);
   }
-  log(jobId: string, token: string | undefined, text: unknown): void {
-    this.agent.log(jobId, token, text);
+  log(jobId: string, caller: AgentCaller, text: unknown): void {
+    this.agent.log(jobId, caller, text);
   }
-  result(jobId: string, token: string | undefined, fields: Readonly<Record<string, unknown>>): string {
-    return this.agent.result(jobId, token, fields);
+  result(jobId: string, caller: AgentCaller, fields: Readonly<Record<string, unknown>>): string {
+    return this.agent.result(jobId, caller, fields);
   }
-  report(jobId: string, token: string | undefined, text: unknown): void {
-    this.agent.report(jobId, token, text);
+  report(jobId: string, caller: AgentCaller, text: unknown): void {
+    this.agent.report(jobId, caller, text);
+  }
+  /** Whether a boot file with this job's token may go to `address` (the boot routes and TFTP ask). */
+  bootFileAllowed(jobId: string, address: string | null, via: string): boolean {
+    return this.agent.bootFileAllowed(jobId, address, via);
   }
   /** Good server images a deploy may use (the wizard lists them). */
   deploySources(): DeploySources | undefined {
     return this.deps.sources;
   }
   /** For the image store's agent endpoints (src/images/image-service.ts JobAuthority). */
-  authorizeJob(jobId: string, token: string | undefined): { target: TargetRow; action: ActionRow } {
-    return this.agent.authorize(jobId, token);
+  authorizeJob(jobId: string, caller: AgentCaller, call?: string): { target: TargetRow; action: ActionRow } {
+    return this.agent.authorize(jobId, caller, call);
+  }
+  /** The SMB share's account for a running job, given once (src/images/image-service.ts). */
+  onceForJob<T>(jobId: string, caller: AgentCaller, give: (job: { target: TargetRow; action: ActionRow }) => T): T {
+    return this.agent.once(jobId, caller, give);
   }
   jobEvent(jobId: string, level: 'info' | 'warn' | 'error', message: string): void {
     this.agent.note(jobId, level, message);

@@ -50,6 +50,10 @@ function toTarget(r: Row): TargetRow {
     startedAt: str(r.started_at),
     finishedAt: str(r.finished_at),
     updatedAt: String(r.updated_at),
+    sessionHash: str(r.session_hash),
+    fetchedFrom: str(r.fetched_from),
+    smbCredentialsAt: str(r.smb_credentials_at),
+    logBytes: Number(r.log_bytes ?? 0),
   };
 }
 
@@ -111,6 +115,10 @@ const TARGET_COLUMNS = {
   startedAt: 'started_at',
   finishedAt: 'finished_at',
   updatedAt: 'updated_at',
+  sessionHash: 'session_hash',
+  fetchedFrom: 'fetched_from',
+  smbCredentialsAt: 'smb_credentials_at',
+  logBytes: 'log_bytes',
 } as const;
 export type TargetPatch = Partial<{ -readonly [K in keyof typeof TARGET_COLUMNS]: TargetRow[K] }>;
 
@@ -205,6 +213,15 @@ export class ActionStore {
       .prepare('SELECT * FROM (SELECT * FROM clonage_events WHERE action_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id')
       .all(actionId, limit) as Row[];
     return rows.map(toEvent);
+  }
+
+  /** How many reports and events a job has left so far (the per-job caps of docs/agent-protocol.md). */
+  jobVolume(targetId: string): { reports: number; reportBytes: number; events: number } {
+    const r = this.db
+      .prepare('SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(CAST(content AS BLOB))), 0) AS bytes FROM clonage_reports WHERE target_id = ?')
+      .get(targetId) as { n: number; bytes: number };
+    const e = this.db.prepare('SELECT COUNT(*) AS n FROM clonage_events WHERE target_id = ?').get(targetId) as { n: number };
+    return { reports: r.n, reportBytes: r.bytes, events: e.n };
   }
 
   insertReport(r: { mac: string; name: string; targetId: string; createdAt: string; content: string }): void {

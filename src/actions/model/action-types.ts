@@ -172,6 +172,14 @@ export interface TargetRow {
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
   readonly updatedAt: string;
+  /** SHA-256 of the session secret the job fetch answered (docs/agent-protocol.md); null before. */
+  readonly sessionHash: string | null;
+  /** The address the job was fetched from: every later call must come from it. */
+  readonly fetchedFrom: string | null;
+  /** When the SMB share's account was given to this job (answered once). */
+  readonly smbCredentialsAt: string | null;
+  /** Log bytes the agent sent so far (capped per job; the stored log is only its tail). */
+  readonly logBytes: number;
 }
 
 export interface EventRow {

@@ -1,21 +1,27 @@
 /**
  * HTTP side of booting, for iPXE clients: the per-MAC script and the toolkit files.
- * No authentication: PCs fetch these before anything could log in. Nothing secret is served
- * except a job's single-use token, which is worthless once the agent fetched its job; kernels and
- * initrds of the boot environment hold no password (docs/boot.md).
+ * No authentication: PCs fetch these before anything could log in. The only secret served is a
+ * job's boot token, and it is not worthless: until the agent fetched its job, whoever holds it can
+ * fetch the job in the PC's place (and get the session secret every later call needs). So a
+ * script carrying a token goes only to the target's reserved address when one applies
+ * (`agent.addressCheck`, BootService's guard; anyone else gets a local boot and the action an
+ * event), the token is refused once used, and a second fetch shows on the action's page.
+ * Kernels and initrds of the boot environment hold no password (docs/boot.md).
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Router, type Response } from 'express';
 import { Mac } from '../../common/domain/mac';
 import type { Logger } from '../../host/contract';
-import { localPlan, TOOLKIT_NAME_PATTERN, type BootPlan } from '../../boot/boot-plan';
+import { localPlan, TOOLKIT_NAME_PATTERN } from '../../boot/boot-plan';
 import { renderIpxeForPlan, renderIpxeMenu } from '../../boot/ipxe-renderer';
 import type { MenuSettings } from '../../boot/menu-settings';
+import type { PlanSource } from '../../boot/boot-file-source';
+import { peerAddress } from '../../agent/agent-caller';
 
 export interface HttpBootDeps {
-  /** The plan a MAC boots now (BootPlanStore.planFor). */
-  readonly plans: { planFor(mac: Mac): BootPlan };
+  /** The plan a MAC boots now, as the asking client may see it. */
+  readonly plans: PlanSource;
   readonly menuSettings: () => MenuSettings;
   /** Folder holding <toolkit>/vmlinuz and <toolkit>/initrd.img (the boot root's toolkits/). */
   readonly toolkitsDir: string;
@@ -35,7 +41,9 @@ export function httpBootRoutes(deps: HttpBootDeps): Router {
     let script: string;
     try {
       const settings = deps.menuSettings();
-      script = mac === null ? renderIpxeMenu(settings) : renderIpxeForPlan(deps.plans.planFor(mac), settings);
+      script = mac === null
+        ? renderIpxeMenu(settings)
+        : renderIpxeForPlan(deps.plans.planFor(mac, { address: peerAddress(req.socket.remoteAddress), via: 'http' }), settings);
     } catch (err) {
       // Same rule as TFTP: a broken store or setting boots PCs on their disks, not into an error.
       deps.logger?.error('iPXE script rendering failed, serving a local boot', {

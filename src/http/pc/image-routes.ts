@@ -1,12 +1,12 @@
 /**
  * Agent endpoints of the server image store (docs/backup-restore.md), next to the other agent
- * calls under {module}/api/agent/jobs/{job}/image/, each with the job's `Authorization: Bearer`:
+ * calls under {module}/api/agent/jobs/{job}/image/, each with the job's `X-Clonage-Session`:
  *   PUT  …/image/{file}          backup: one file, application/octet-stream, `X-Sha256` required → 201
  *   POST …/image/commit          backup: the line manifest (text/plain) → 200 `image=…`
  *   GET  …/image/manifest        restore: the line manifest of the job's image
  *   GET  …/image/manifest.json   restore: the stored manifest.json
  *   GET  …/image/{file}          restore: a file listed by that manifest
- *   GET  …/image/smb-credentials backup/restore with store=smb: the share and its account (no-store)
+ *   GET  …/image/smb-credentials backup/restore with store=smb: the share and its account (no-store, once)
  * busybox wget cannot PUT (nor POST binary: --post-file stops at the first NUL byte), so the agent
  * sends uploads with busybox nc as a hand-written HTTP/1.0 request. Must be mounted before the
  * agent router, whose catch-all answers 404 to any path it does not know.
@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from '../../host/contract';
 import { InputError } from '../../common/domain/errors';
-import { AGENT_BASE_PATH, agentErrorHandler, bearerToken } from './agent-routes';
+import { AGENT_BASE_PATH, agentCaller, agentErrorHandler } from './agent-routes';
 import type { ImageService } from '../../images/image-service';
 import { ImageIntegrityError, ImageStorageError, ImageTooLargeError } from '../../images/image-types';
 
@@ -44,25 +44,25 @@ export function imageRouter(images: ImageService, logger: Logger): Router {
 
   r.post('/jobs/:job/image/commit', text, async (req, res) => {
     if (typeof req.body !== 'string') throw new InputError('body: text/plain expected', 'body');
-    const out = await images.commit(String(req.params.job), bearerToken(req), req.body);
+    const out = await images.commit(String(req.params.job), agentCaller(req), req.body);
     res.status(200).type('text/plain').send(`image=${out.image}\nbytes=${out.storedBytes}\ndeleted=${out.deleted.join(',')}\n`);
   });
 
   // Before /:file. The answer holds the share's password: no-store (set above for every route).
   r.get('/jobs/:job/image/smb-credentials', (req, res) => {
-    res.status(200).type('text/plain').send(images.smbCredentials(String(req.params.job), bearerToken(req)));
+    res.status(200).type('text/plain').send(images.smbCredentials(String(req.params.job), agentCaller(req)));
   });
 
   r.get('/jobs/:job/image/manifest', async (req, res) => {
-    res.status(200).type('text/plain').send(await images.manifestText(String(req.params.job), bearerToken(req)));
+    res.status(200).type('text/plain').send(await images.manifestText(String(req.params.job), agentCaller(req)));
   });
 
   r.get('/jobs/:job/image/manifest.json', async (req, res) => {
-    res.status(200).json(await images.manifest(String(req.params.job), bearerToken(req)));
+    res.status(200).json(await images.manifest(String(req.params.job), agentCaller(req)));
   });
 
   r.get('/jobs/:job/image/:file', async (req, res) => {
-    const { stream, bytes } = await images.openFile(String(req.params.job), bearerToken(req), String(req.params.file));
+    const { stream, bytes } = await images.openFile(String(req.params.job), agentCaller(req), String(req.params.file));
     res.status(200).type('application/octet-stream').set('Content-Length', String(bytes));
     await pipeline(stream, res).catch((e) => logger.info('image download interrupted', { path: req.path, error: String(e) }));
   });
@@ -71,7 +71,7 @@ export function imageRouter(images: ImageService, logger: Logger): Router {
     if (!req.is('application/octet-stream')) throw new InputError('Content-Type: application/octet-stream expected', 'body');
     // Not destroyed when the store gives up half-way: the error handler still answers (after draining).
     const body = { [Symbol.asyncIterator]: () => req.iterator({ destroyOnReturn: false }) } as AsyncIterable<Buffer>;
-    const f = await images.upload(String(req.params.job), bearerToken(req), String(req.params.file), body, {
+    const f = await images.upload(String(req.params.job), agentCaller(req), String(req.params.file), body, {
       sha256: req.get('x-sha256'),
       contentLength: contentLength(req),
     });
