@@ -216,6 +216,24 @@ const MIGRATIONS: Migration[] = [
       ALTER TABLE clonage_schedules ADD COLUMN disabled_reason TEXT;
       ALTER TABLE clonage_schedules ADD COLUMN disabled_at TEXT;`,
   },
+  {
+    id: 8,
+    // Why (issue 12, item 5): the image carries one post-clone claim token for every clone; each
+    // machine exchanges it once, from its reserved address, for a token of its own (only the
+    // SHA-256 here), which alone may ask for the join account, once, and is dead after `done`.
+    name: 'post-clone tokens per machine',
+    sql: `
+      CREATE TABLE clonage_postclone_machines (
+        target_id TEXT PRIMARY KEY,
+        action_id TEXT NOT NULL REFERENCES clonage_actions(id) ON DELETE CASCADE,
+        token_hash TEXT NOT NULL,
+        address TEXT,
+        issued_at TEXT NOT NULL,
+        join_given_at TEXT,
+        done_at TEXT
+      );
+      CREATE UNIQUE INDEX clonage_postclone_machines_token ON clonage_postclone_machines(token_hash);`,
+  },
 ];
 
 export function migrateClonage(db: Database): number[] {

@@ -125,6 +125,8 @@ export interface Reply {
   readonly type: string;
   /** The `X-Clonage-Session` a job fetch answered, if any. */
   readonly session?: string | null;
+  /** The `X-Clonage-Machine-Token` a post-clone `name` answered, if any. */
+  readonly machineToken?: string | null;
 }
 
 export interface SendOptions {
@@ -169,7 +171,7 @@ export class Client {
       if (pair.slice(i + 1) === '' || /Expires=Thu, 01 Jan 1970/i.test(c)) this.cookies.delete(pair.slice(0, i));
       else this.cookies.set(pair.slice(0, i), pair.slice(i + 1));
     }
-    return { status: res.status, text: await res.text(), location: res.headers.get('location'), type: res.headers.get('content-type') ?? '', session: res.headers.get('x-clonage-session') };
+    return { status: res.status, text: await res.text(), location: res.headers.get('location'), type: res.headers.get('content-type') ?? '', session: res.headers.get('x-clonage-session'), machineToken: res.headers.get('x-clonage-machine-token') };
   }
 }
 

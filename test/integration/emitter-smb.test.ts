@@ -79,6 +79,9 @@ d('clone of Windows domain PCs: emitter preparation over a real smbd share', () 
   beforeAll(async () => {
     smbd = await startSmbd();
     const fake = createFakeHost();
+    // Agent and post-clone calls come from loopback, not from the lab's reserved 10.0.0.x: they are
+    // bound to the address that fetched or claimed first (agent-sessions.test.ts proves `reserved`).
+    fake.settings.set('agent.addressCheck', 'fetcher');
     migrateClonage(fake.db);
     ({ server, base } = await listen(fakeHostApp(fake)));
     // The module's public URL is the loopback server: the scripts on the share point the PC there.
@@ -165,34 +168,48 @@ d('clone of Windows domain PCs: emitter preparation over a real smbd share', () 
     for (const name of ['pc01', 'pc02', 'pc03'] as const) {
       const plan = bootPlans.get(Mac.parse(MAC[name]));
       if (plan?.kind !== 'job') throw new Error(`${name}: not armed`);
-      const auth = { authorization: `Bearer ${plan.token}` };
-      expect((await fetch(`${base}/modules/clonage/api/agent/jobs/${plan.jobId}`, { headers: auth })).status).toBe(200);
-      const done = await fetch(`${base}/modules/clonage/api/agent/jobs/${plan.jobId}/result`, { method: 'POST', headers: auth, body: new URLSearchParams({ status: 'succeeded', exit_code: '0' }) });
+      const fetched = await fetch(`${base}/modules/clonage/api/agent/jobs/${plan.jobId}`, { headers: { authorization: `Bearer ${plan.token}` } });
+      expect(fetched.status).toBe(200);
+      const session = { 'x-clonage-session': fetched.headers.get('x-clonage-session')! };
+      const done = await fetch(`${base}/modules/clonage/api/agent/jobs/${plan.jobId}/result`, { method: 'POST', headers: session, body: new URLSearchParams({ status: 'succeeded', exit_code: '0' }) });
       expect(done.status).toBe(200);
     }
     expect(state(cloneId)).toBe('succeeded');
+    const machineToken: Partial<Record<keyof typeof MAC, string>> = {};
     for (const name of ['pc01', 'pc02', 'pc03'] as const) {
       const res = await api('name', MAC[name]);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
       expect((await res.text()).trim()).toBe(name);
+      machineToken[name] = res.headers.get('x-clonage-machine-token')!;
+      expect(machineToken[name]).toMatch(/^[A-Za-z0-9_-]{43}$/);
     }
+    expect(new Set(Object.values(machineToken)).size).toBe(3); // one token per machine
     expect((await api('name', MAC.pc04)).status).toBe(404);
     expect((await api('name', MAC.pc05)).status).toBe(404);
     expect((await api('name', 'not-a-mac')).status).toBe(400);
     expect((await api('name', MAC.pc02, 'B'.repeat(43))).status).toBe(403);
     expect((await api('name', MAC.pc02, pc.ackToken)).status).toBe(403);
     expect((await api('name', MAC.pc02, null)).status).toBe(401);
-    expect((await api('join', MAC.pc02)).status).toBe(204);
+    expect((await api('join', MAC.pc02, machineToken.pc02)).status).toBe(204);
     host.settings.set('postclone.join.domain', 'SAMBAEDU');
     host.settings.set('postclone.join.username', 'joiner');
     host.settings.set('postclone.join.password', 'J0in-only!');
-    const join = await api('join', MAC.pc02);
+    // The image's claim token, or another machine's token, never gets the account.
+    expect((await api('join', MAC.pc02)).status).toBe(403);
+    expect((await api('join', MAC.pc02, machineToken.pc03)).status).toBe(403);
+    const join = await api('join', MAC.pc02, machineToken.pc02);
     expect(await join.text()).toBe('domain=SAMBAEDU\nusername=joiner\npassword=J0in-only!\n');
-    expect((await api('join', MAC.pc04)).status).toBe(404);
-    expect((await api('done', `${MAC.pc02}`, pc.postCloneToken, 'POST')).status).toBe(400);
-    const done = await fetch(`${pc.postCloneBase}/api/postclone/done?mac=${encodeURIComponent(MAC.pc02)}&status=ok`, { method: 'POST', headers: { authorization: `Bearer ${pc.postCloneToken}` } });
+    const again = await api('join', MAC.pc02, machineToken.pc02);
+    expect(again.status).toBe(409); // once per machine
+    expect(await again.text()).not.toContain('J0in');
+    expect((await api('join', MAC.pc04, machineToken.pc02)).status).toBe(403);
+    expect((await api('done', `${MAC.pc02}`, machineToken.pc02, 'POST')).status).toBe(400);
+    const done = await fetch(`${pc.postCloneBase}/api/postclone/done?mac=${encodeURIComponent(MAC.pc02)}&status=ok`, { method: 'POST', headers: { authorization: `Bearer ${machineToken.pc02}` } });
     expect(done.status).toBe(204);
+    expect((await api('join', MAC.pc02, machineToken.pc02)).status).toBe(410); // dead after done
+    expect((await api('name', MAC.pc02)).status).toBe(410);
+    expect((await api('join', MAC.pc03, machineToken.pc03)).status).toBe(200); // its own, once
     const events = (host.db.prepare('SELECT message FROM clonage_events WHERE action_id = ?').all(cloneId) as { message: string }[]).map((e) => e.message);
     expect(events).toContain('pc02: post-clone done (renamed / rejoined)');
     expect(JSON.stringify(events)).not.toContain(pc.postCloneToken);

@@ -169,13 +169,20 @@ describe('hostile PCs against the agent, emitter and boot endpoints of the real 
       await pc(`${ep}?mac=${MAC.cdi02}`, null, [401]);
       await pc(`${ep}?mac=${MAC.cdi02}`, 'A'.repeat(43), [403]);
       await pc(`${ep}?mac=${MAC.cdi02}`, emitter.ackToken, [403]);
-      await pc(`${ep}?mac=${MAC.pc01}`, emitter.postCloneToken, [404]); // not a machine of the action
-      await pc(`${ep}?mac=${MAC.cdi02}`, emitter.postCloneToken, [404]); // has not fetched its job
       for (const m of [...BAD_MACS, ...ALL_STRINGS.slice(0, 6)]) await pc(`${ep}?mac=${encodeURIComponent(m)}`, emitter.postCloneToken, [400]);
       await pc(`${ep}?mac=${MAC.cdi02}&mac=${MAC.cdi01}`, emitter.postCloneToken, [400]);
     }
-    for (const s of [...ALL_STRINGS.slice(0, 6), 'OK', '']) await pc(`done?mac=${MAC.cdi01}&status=${encodeURIComponent(s)}`, emitter.postCloneToken, [400], 'POST');
+    await pc(`name?mac=${MAC.pc01}`, emitter.postCloneToken, [404]); // not a machine of the action
+    await pc(`name?mac=${MAC.cdi02}`, emitter.postCloneToken, [404]); // has not fetched its job
+    // The image's claim token is not a machine token: it never gets the join account nor reports.
+    await pc(`join?mac=${MAC.cdi01}`, emitter.postCloneToken, [403]);
+    await pc(`done?mac=${MAC.cdi01}&status=ok`, emitter.postCloneToken, [403], 'POST');
     await pc(`done?mac=${MAC.cdi01}&status=ok`, 'A'.repeat(43), [403], 'POST');
+    // The emitter's own token (claimed with its name): hostile statuses are 400 and change nothing.
+    const claimed = await raw(shell.url, 'GET', `${M}/api/postclone/name?mac=${MAC.cdi01}`, { headers: { authorization: `Bearer ${emitter.postCloneToken}` } });
+    expect(claimed.status).toBe(200);
+    for (const s of [...ALL_STRINGS.slice(0, 6), 'OK', '']) await pc(`done?mac=${MAC.cdi01}&status=${encodeURIComponent(s)}`, claimed.machineToken!, [400], 'POST');
+    await pc(`join?mac=${MAC.cdi02}`, claimed.machineToken!, [403]); // another machine's token
   });
 
   it('image store: traversal and reserved file names, missing checksums, wrong roles and tokens are refused', async () => {

@@ -81,10 +81,14 @@ describe('no cleartext secret in any generated artifact', () => {
     const job = await agent(shell.url, 'GET', pc02.jobId, pc02.token);
     expect(job.status).toBe(200);
     artifacts['job description'] = job.text;
-    const join = await raw(shell.url, 'GET', `${M}/api/postclone/join?mac=52:54:00:12:00:0c`, { headers: { authorization: `Bearer ${scripts.postCloneToken}` } });
+    // The image's claim token buys the machine's own token with the name; only that one gets the join account.
+    const name = await raw(shell.url, 'GET', `${M}/api/postclone/name?mac=52:54:00:12:00:0c`, { headers: { authorization: `Bearer ${scripts.postCloneToken}` } });
+    artifacts['post-clone name'] = name.text;
+    expect(name.machineToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect((await raw(shell.url, 'GET', `${M}/api/postclone/join?mac=52:54:00:12:00:0c`, { headers: { authorization: `Bearer ${scripts.postCloneToken}` } })).status).toBe(403);
+    const join = await raw(shell.url, 'GET', `${M}/api/postclone/join?mac=52:54:00:12:00:0c`, { headers: { authorization: `Bearer ${name.machineToken}` } });
     expect(join.status).toBe(200);
     joinAnswer = join.text;
-    artifacts['post-clone name'] = (await raw(shell.url, 'GET', `${M}/api/postclone/name?mac=52:54:00:12:00:0c`, { headers: { authorization: `Bearer ${scripts.postCloneToken}` } })).text;
     await until(() => removedEvent(shell.db, domainClone), 'scripts removed after the ack');
   }, 60_000);
 

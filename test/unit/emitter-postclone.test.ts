@@ -10,7 +10,7 @@ import { GoneError } from '../../src/agent/agent-jobs';
 import { FIELDS_OF, formValues, inputFromForm, summaryOf } from '../../src/http/admin/wizard-form';
 import { moduleTranslator } from '../../src/i18n/module-messages';
 import { pageI18n } from '../../src/i18n/page-i18n';
-import { ForbiddenError, InputError, NotFoundError, UnauthorizedError } from '../../src/common/domain/errors';
+import { ConflictError, ForbiddenError, InputError, NotFoundError, UnauthorizedError } from '../../src/common/domain/errors';
 import { Hostname } from '../../src/common/domain/hostname';
 import { joinCredentialsFrom } from '../../src/emitter/emitter-settings';
 import { MemorySettings } from '../helpers/fake-host';
@@ -45,30 +45,49 @@ describe('post-clone service', () => {
     return j;
   };
 
-  it('gives the emitter and each receiver that received the image its own reservation name', () => {
-    expect(r.postClone.name(token, MACS.pc01)).toBe('pc01');
+  /** The reserved address of each lab machine: where its post-clone script calls from. */
+  const IP: Record<string, string> = { pc01: '10.0.0.11', pc02: '10.0.0.12', pc03: '10.0.0.13' };
+  const nameOf = (mac: string, t: string | undefined = token, from: string | null = IP[Object.keys(MACS).find((k) => MACS[k] === mac) ?? ''] ?? null) =>
+    r.postClone.name(t, mac, from);
+
+  it('gives the emitter and each receiver that received the image its own name and its own machine token', () => {
+    expect(nameOf(MACS.pc01).name).toBe('pc01');
     // pc02 has not fetched its job yet: its disk was not written, it has no post-clone task.
-    expect(() => r.postClone.name(token, MACS.pc02)).toThrow(NotFoundError);
+    expect(() => nameOf(MACS.pc02)).toThrow(NotFoundError);
     fetchJob('pc02');
     fetchJob('pc03');
-    expect(r.postClone.name(token, MACS.pc02)).toBe('pc02');
-    expect(r.postClone.name(token, '02-00-00-00-00-03')).toBe('pc03');
+    const a = nameOf(MACS.pc02);
+    const b = nameOf('02-00-00-00-00-03', token, IP.pc03);
+    expect([a.name, b.name]).toEqual(['pc02', 'pc03']);
+    expect(a.machineToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(a.machineToken).not.toBe(b.machineToken);
+    // Only hashes are stored.
+    expect(JSON.stringify(r.host.db.prepare('SELECT * FROM clonage_postclone_machines').all())).not.toContain(a.machineToken);
     // The name comes from the reservation as it is now.
     const dhcp = r.host.dhcp as unknown as { reservations: { mac: { toString(): string }; name: Hostname }[] };
     const res = dhcp.reservations.find((x) => x.mac.toString() === MACS.pc03)!;
     (res as { name: Hostname }).name = Hostname.parse('info-03');
-    expect(r.postClone.name(token, MACS.pc03)).toBe('info-03');
+    expect(nameOf(MACS.pc03).name).toBe('info-03');
   });
 
   it('refuses: no token 401, unknown or ack token 403, bad MAC 400, MAC outside the action 404', () => {
-    expect(() => r.postClone.name(undefined, MACS.pc01)).toThrow(UnauthorizedError);
-    expect(() => r.postClone.name('A'.repeat(43), MACS.pc01)).toThrow(ForbiddenError);
-    expect(() => r.postClone.name(ack, MACS.pc01)).toThrow(ForbiddenError);
-    expect(() => r.postClone.name('not a token', MACS.pc01)).toThrow(ForbiddenError);
-    expect(() => r.postClone.name(token, 'ff:ff:ff:ff:ff:ff')).toThrow(InputError);
-    expect(() => r.postClone.name(token, ['a'])).toThrow(InputError);
-    expect(() => r.postClone.name(token, MACS.pc04)).toThrow(NotFoundError);
-    expect(() => r.postClone.name(token, '0a:0b:0c:0d:0e:0f')).toThrow(NotFoundError);
+    expect(() => r.postClone.name(undefined, MACS.pc01, IP.pc01)).toThrow(UnauthorizedError);
+    expect(() => nameOf(MACS.pc01, 'A'.repeat(43))).toThrow(ForbiddenError);
+    expect(() => nameOf(MACS.pc01, ack)).toThrow(ForbiddenError);
+    expect(() => nameOf(MACS.pc01, 'not a token')).toThrow(ForbiddenError);
+    expect(() => nameOf('ff:ff:ff:ff:ff:ff')).toThrow(InputError);
+    expect(() => r.postClone.name(token, ['a'], IP.pc01)).toThrow(InputError);
+    expect(() => nameOf(MACS.pc04, token, '10.0.0.14')).toThrow(NotFoundError);
+    expect(() => nameOf('0a:0b:0c:0d:0e:0f', token, '10.0.0.14')).toThrow(NotFoundError);
+  });
+
+  it('the claim works only from the machine\'s reserved address; the refusal is an event on the action', () => {
+    expect(() => nameOf(MACS.pc01, token, '10.0.0.99')).toThrow(ForbiddenError);
+    const ev = r.host.db.prepare("SELECT message FROM clonage_events WHERE message_key = 'event.postclone.wrongAddress'").all();
+    expect(ev).toEqual([{ message: 'pc01: post-clone call refused from 10.0.0.99, expected 10.0.0.11' }]);
+    const own = nameOf(MACS.pc01);
+    expect(() => r.postClone.join(own.machineToken, MACS.pc01, '10.0.0.99')).toThrow(ForbiddenError);
+    expect(r.postClone.join(own.machineToken, MACS.pc01, IP.pc01)).toBeNull();
   });
 
   it('stays valid after the clone succeeded, for postclone.validHours only', () => {
@@ -77,28 +96,52 @@ describe('post-clone service', () => {
       r.agents.result(j.jobId, j.token, { status: 'succeeded', exit_code: '0' });
     }
     r.host.clock.advanceMinutes(60 * 71);
-    expect(r.postClone.name(token, MACS.pc02)).toBe('pc02');
+    const own = nameOf(MACS.pc02);
+    expect(own.name).toBe('pc02');
     r.host.clock.advanceMinutes(61);
-    expect(() => r.postClone.name(token, MACS.pc02)).toThrow(GoneError);
+    expect(() => nameOf(MACS.pc02)).toThrow(GoneError);
+    expect(() => r.postClone.join(own.machineToken, MACS.pc02, IP.pc02)).toThrow(GoneError);
   });
 
-  it('join: nothing configured → null (rename only); configured → the account; partial → error', () => {
-    expect(r.postClone.join(token, MACS.pc01)).toBeNull();
+  it('cancelling the action (or its failure) revokes the claim and every machine token at once', async () => {
+    fetchJob('pc02');
+    const own = nameOf(MACS.pc02);
+    await r.service.cancel(id, admin);
+    expect(() => nameOf(MACS.pc01)).toThrow(GoneError);
+    expect(() => r.postClone.join(own.machineToken, MACS.pc02, IP.pc02)).toThrow(GoneError);
+    expect(() => r.postClone.done(own.machineToken, MACS.pc02, 'ok', IP.pc02)).toThrow(GoneError);
+  });
+
+  it('join: only with the machine\'s own token, once; nothing configured → null; partial → error', () => {
+    fetchJob('pc02');
+    const pc01 = nameOf(MACS.pc01);
+    const pc02 = nameOf(MACS.pc02);
+    expect(r.postClone.join(pc01.machineToken, MACS.pc01, IP.pc01)).toBeNull();
     r.host.settings.set('postclone.join.domain', 'SAMBAEDU');
-    expect(() => r.postClone.join(token, MACS.pc01)).toThrow(InputError);
+    expect(() => r.postClone.join(pc01.machineToken, MACS.pc01, IP.pc01)).toThrow(InputError);
     r.host.settings.set('postclone.join.username', 'joiner');
     r.host.settings.set('postclone.join.password', 'S3cret pass');
-    expect(r.postClone.join(token, MACS.pc01)).toEqual({ domain: 'SAMBAEDU', username: 'joiner', password: 'S3cret pass' });
-    expect(() => r.postClone.join(undefined, MACS.pc01)).toThrow(UnauthorizedError);
+    expect(() => r.postClone.join(token, MACS.pc01, IP.pc01)).toThrow(ForbiddenError); // the image's claim token
+    expect(() => r.postClone.join(pc02.machineToken, MACS.pc01, IP.pc01)).toThrow(ForbiddenError); // another machine's
+    expect(r.postClone.join(pc01.machineToken, MACS.pc01, IP.pc01)).toEqual({ domain: 'SAMBAEDU', username: 'joiner', password: 'S3cret pass' });
+    expect(() => r.postClone.join(pc01.machineToken, MACS.pc01, IP.pc01)).toThrow(ConflictError);
+    expect(r.host.db.prepare("SELECT COUNT(*) AS n FROM clonage_events WHERE message_key = 'event.postclone.joinAgain'").get()).toEqual({ n: 1 });
+    // A new claim (a script that crashed after `name`) does not give the account again.
+    const again = nameOf(MACS.pc01);
+    expect(() => r.postClone.join(again.machineToken, MACS.pc01, IP.pc01)).toThrow(ConflictError);
+    expect(() => r.postClone.join(pc01.machineToken, MACS.pc01, IP.pc01)).toThrow(ForbiddenError); // replaced
+    expect(() => r.postClone.join(undefined, MACS.pc01, IP.pc01)).toThrow(UnauthorizedError);
     expect(r.host.logger.lines.join('\n')).not.toContain('S3cret');
     const s = new MemorySettings({ 'postclone.join.domain': 'D', 'postclone.join.username': 'u', 'postclone.join.password': 'a\nb' });
     expect(() => joinCredentialsFrom(s)).toThrow(InputError);
   });
 
-  it('done records one event per machine and status; a bad status is 400', () => {
-    r.postClone.done(token, MACS.pc01, 'ok');
-    r.postClone.done(token, MACS.pc01, 'ok');
-    expect(() => r.postClone.done(token, MACS.pc01, 'maybe')).toThrow(InputError);
+  it('done records one event per machine; a bad status is 400; the machine token is dead afterwards', () => {
+    const own = nameOf(MACS.pc01);
+    expect(() => r.postClone.done(own.machineToken, MACS.pc01, 'maybe', IP.pc01)).toThrow(InputError);
+    r.postClone.done(own.machineToken, MACS.pc01, 'ok', IP.pc01);
+    expect(() => r.postClone.done(own.machineToken, MACS.pc01, 'ok', IP.pc01)).toThrow(GoneError);
+    expect(() => nameOf(MACS.pc01)).toThrow(GoneError);
     const msgs = (r.host.db.prepare('SELECT message FROM clonage_events WHERE action_id = ?').all(id) as { message: string }[]).map((e) => e.message);
     expect(msgs.filter((m) => m.includes('pc01: post-clone done'))).toHaveLength(1);
   });

@@ -5,9 +5,9 @@
  * | route | token | answer |
  * |---|---|---|
  * | `POST /api/emitter/ack?action=<id>` | ack token | 200 `ok`; 401 none, 403 wrong, 404 unknown action, 409 not preparing, 410 replay |
- * | `GET /api/postclone/name?mac=<mac>` | post-clone token | 200 the name alone (the script trims and checks it); 404 MAC not in the action |
- * | `GET /api/postclone/join?mac=<mac>` | post-clone token | 200 `domain=`/`username=`/`password=` lines, or 204 (rename only) |
- * | `POST /api/postclone/done?mac=<mac>&status=ok\|failed` | post-clone token | 204, recorded as an action event |
+ * | `GET /api/postclone/name?mac=<mac>` | the image's claim token | 200 the name alone (the script trims and checks it) and `X-Clonage-Machine-Token`; 404 MAC not in the action; 403 not from the machine's reserved address |
+ * | `GET /api/postclone/join?mac=<mac>` | machine token | 200 `domain=`/`username=`/`password=` lines (once per machine, then 409), or 204 (rename only) |
+ * | `POST /api/postclone/done?mac=<mac>&status=ok\|failed` | machine token | 204, recorded as an action event; the token is dead afterwards |
  *
  * Answers are text/plain, never cached; request bodies are not used and limited to 1 KiB.
  * SE3's remontee_udpcast.php took any unauthenticated GET as the emitter's acknowledgement.
@@ -15,16 +15,20 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from '../../host/contract';
 import { agentStatusOf, bearerToken } from './agent-routes';
+import { peerAddress } from '../../agent/agent-caller';
 
 export interface EmitterAckApi {
   acknowledge(actionId: unknown, token: string | undefined): void;
 }
 
 export interface PostCloneApi {
-  name(token: string | undefined, mac: unknown): string;
-  join(token: string | undefined, mac: unknown): { domain: string; username: string; password: string } | null;
-  done(token: string | undefined, mac: unknown, status: unknown): void;
+  name(claimToken: string | undefined, mac: unknown, address: string | null): { name: string; machineToken: string };
+  join(machineToken: string | undefined, mac: unknown, address: string | null): { domain: string; username: string; password: string } | null;
+  done(machineToken: string | undefined, mac: unknown, status: unknown, address: string | null): void;
 }
+
+/** The post-clone answer header carrying the machine's own token (docs/emitter-preparation.md). */
+export const MACHINE_TOKEN_HEADER = 'X-Clonage-Machine-Token';
 
 export const EMITTER_BASE_PATH = '/api/emitter';
 export const POSTCLONE_BASE_PATH = '/api/postclone';
@@ -75,10 +79,11 @@ export function postCloneRouter(api: PostCloneApi, logger: Logger): Router {
   const r = express.Router();
   common(r);
   r.get('/name', (req, res) => {
-    res.status(200).type('text/plain').send(`${api.name(bearerToken(req), req.query.mac)}\n`);
+    const { name, machineToken } = api.name(bearerToken(req), req.query.mac, peerAddress(req.socket.remoteAddress));
+    res.status(200).type('text/plain').set(MACHINE_TOKEN_HEADER, machineToken).send(`${name}\n`);
   });
   r.get('/join', (req, res) => {
-    const creds = api.join(bearerToken(req), req.query.mac);
+    const creds = api.join(bearerToken(req), req.query.mac, peerAddress(req.socket.remoteAddress));
     if (!creds) {
       res.status(204).end();
       return;
@@ -86,7 +91,7 @@ export function postCloneRouter(api: PostCloneApi, logger: Logger): Router {
     res.status(200).type('text/plain').send(`domain=${creds.domain}\nusername=${creds.username}\npassword=${creds.password}\n`);
   });
   r.post('/done', body, (req, res) => {
-    api.done(bearerToken(req), req.query.mac, req.query.status);
+    api.done(bearerToken(req), req.query.mac, req.query.status, peerAddress(req.socket.remoteAddress));
     res.status(204).end();
   });
   return finish(r, logger);

@@ -46,5 +46,6 @@ export const enEvents: Readonly<Record<keyof typeof frEvents, string>> = {
   'event.agent.capLog': '{name}: limit of {limit} log bytes per job reached, further log is refused',
   'event.schedule.noRight': 'schedule {schedule} disabled, run of {at} skipped: {by} may no longer act on {parcs}',
   'event.schedule.machinesChanged': 'schedule {schedule} disabled, run of {at} skipped: {names} no longer in {parcs} with the same MAC and a DHCP reservation',
+  'event.postclone.wrongAddress': '{name}: post-clone call refused from {address}, expected {expected}',
   'event.postclone.joinAgain': '{name}: the domain join account was asked again from {address}: refused, it is given once',
 };

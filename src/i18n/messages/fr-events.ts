@@ -51,5 +51,6 @@ export const frEvents = {
   'event.agent.capLog': '{name} : limite de {limit} octets de journal par tâche atteinte, la suite est refusée',
   'event.schedule.noRight': 'planification {schedule} désactivée, exécution du {at} sautée : {by} n’a plus le droit d’agir sur {parcs}',
   'event.schedule.machinesChanged': 'planification {schedule} désactivée, exécution du {at} sautée : {names} ne sont plus dans {parcs} avec la même adresse MAC et une réservation DHCP',
+  'event.postclone.wrongAddress': '{name} : appel post-clonage refusé depuis {address}, adresse attendue {expected}',
   'event.postclone.joinAgain': '{name} : le compte de jonction au domaine a été redemandé depuis {address} : refusé, il n’est donné qu’une fois',
 } as const;
