@@ -4,6 +4,9 @@
 # TFTP clients (tftp-hpa, atftp, curl) and tftpd-hpa (benchmark reference), samba/smbclient,
 # QEMU + iPXE ROMs + pxelinux (PXE end-to-end), chromium (page tests), and the tools the
 # boot environment builder unpacks (busybox-static, partclone, zstd ...).
+# Boot loaders the module copies into its boot root (docs/boot.md): pxelinux + syslinux-common
+# (BIOS), ipxe (undionly.kpxe, ipxe.efi, snponly.efi), shim-signed + grub-efi-amd64-signed
+# (the UEFI Secure Boot chain); ovmf (UEFI firmware of the QEMU PCs), mtools (their ESP).
 # Idempotent; services are not started (tests start their own on loopback / in namespaces).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -15,6 +18,7 @@ PKGS=(
   samba smbclient
   qemu-system-x86 ipxe-qemu qemu-utils
   pxelinux syslinux-common syslinux-utils
+  ipxe shim-signed grub-efi-amd64-signed ovmf mtools
   chromium
   iproute2 iputils-ping procps psmisc cpio kmod
   busybox-static partclone zstd e2fsprogs ntfs-3g fdisk util-linux

@@ -1,7 +1,8 @@
 /**
  * Assembles the TFTP boot root from files installed by Debian packages:
- *   pxelinux.0 (pxelinux), ldlinux.c32 + menu modules (syslinux-common), iPXE binaries (ipxe,
- *   when installed), and toolkits/<name>/{vmlinuz,initrd.img}.
+ *   pxelinux.0 (pxelinux), ldlinux.c32 + menu modules (syslinux-common), iPXE binaries (ipxe),
+ *   the Secure Boot chain (shim-signed: bootx64.efi, mmx64.efi; grub-efi-amd64-signed:
+ *   grubx64.efi = the network GRUB), and toolkits/<name>/{vmlinuz,initrd.img}.
  * pxelinux.cfg/ is not written: BootFileSource renders it on each request.
  *
  * Idempotent: a file already identical is left alone; a changed one is replaced through a
@@ -21,17 +22,34 @@ export interface BootRootSources {
   readonly pxelinuxDirs: readonly string[];
   readonly syslinuxBiosDirs: readonly string[];
   readonly ipxeDirs: readonly string[];
+  /** shim-signed: shimx64.efi.signed (Microsoft-signed), mmx64.efi.signed (MokManager). */
+  readonly shimDirs: readonly string[];
+  /** grub-efi-amd64-signed: grubnetx64.efi.signed (Debian-signed GRUB with efinet, tftp, http built in). */
+  readonly grubEfiDirs: readonly string[];
 }
 
-/** Where Debian 12/13 put them (packages pxelinux, syslinux-common, ipxe, grub-ipxe). */
+/** Where Debian 12/13 put them (packages pxelinux, syslinux-common, ipxe, shim-signed, grub-efi-amd64-signed). */
 export const DEBIAN_BOOT_SOURCES: BootRootSources = {
   pxelinuxDirs: ['/usr/lib/PXELINUX'],
   syslinuxBiosDirs: ['/usr/lib/syslinux/modules/bios'],
   ipxeDirs: ['/usr/lib/ipxe', '/boot'],
+  shimDirs: ['/usr/lib/shim'],
+  grubEfiDirs: ['/usr/lib/grub/x86_64-efi-signed'],
 };
 
+/**
+ * The Secure Boot chain under the names it asks for: the firmware loads the DHCP boot file
+ * (shim), shim loads grubx64.efi (and mmx64.efi when a MOK request is pending) from the same
+ * TFTP folder, GRUB then reads grub/grub.cfg (its prefix is /grub on the TFTP server).
+ */
+export const SECURE_BOOT_FILES: readonly (readonly [string, 'shimDirs' | 'grubEfiDirs', string])[] = [
+  ['bootx64.efi', 'shimDirs', 'shimx64.efi.signed'],
+  ['mmx64.efi', 'shimDirs', 'mmx64.efi.signed'],
+  ['grubx64.efi', 'grubEfiDirs', 'grubnetx64.efi.signed'],
+];
+
 /** What the rendered configs use: the loader, its core module, both menus, chain.c32 and their libraries. */
-const SYSLINUX_MODULES = ['ldlinux.c32', 'menu.c32', 'vesamenu.c32', 'libutil.c32', 'libcom32.c32', 'chain.c32'];
+export const SYSLINUX_MODULES = ['ldlinux.c32', 'menu.c32', 'vesamenu.c32', 'libutil.c32', 'libcom32.c32', 'chain.c32'];
 /** iPXE for BIOS (chained from the PXE ROM) and UEFI (full drivers, or the firmware's NIC driver). */
 const IPXE_FILES = ['undionly.kpxe', 'ipxe.efi', 'snponly.efi'];
 
@@ -50,7 +68,7 @@ export interface MissingFile {
 }
 
 export interface BootRootReport {
-  /** Every file the rendered configs need for BIOS PXE is in place. */
+  /** Every file of every boot chain is in place (bootReadiness tells which chains are). */
   readonly ok: boolean;
   readonly written: string[];
   readonly unchanged: string[];
@@ -72,15 +90,17 @@ export async function assembleBootRoot(
   const place = async (rel: string, src: string, hardLink = false): Promise<void> => {
     (await placeFile(src, path.join(root, rel), hardLink)) ? report.written.push(rel) : report.unchanged.push(rel);
   };
-  const fromDirs = async (rel: string, dirs: readonly string[], required: boolean): Promise<void> => {
-    const src = await firstExisting(dirs.map((d) => path.join(d, rel)));
+  const fromDirs = async (rel: string, dirs: readonly string[], required: boolean, name = rel): Promise<void> => {
+    const src = await firstExisting(dirs.map((d) => path.join(d, name)));
     if (src === null) report.missing.push({ file: rel, required, lookedIn: dirs });
     else await place(rel, src);
   };
 
   await fromDirs('pxelinux.0', sources.pxelinuxDirs, true);
   for (const m of SYSLINUX_MODULES) await fromDirs(m, sources.syslinuxBiosDirs, true);
-  for (const f of IPXE_FILES) await fromDirs(f, sources.ipxeDirs, false);
+  // Required too: the set-up installs them, and a UEFI PC has no other way to boot.
+  for (const f of IPXE_FILES) await fromDirs(f, sources.ipxeDirs, true);
+  for (const [rel, dirs, name] of SECURE_BOOT_FILES) await fromDirs(rel, sources[dirs], true, name);
 
   const tkRoot = path.join(root, 'toolkits');
   await mkdir(tkRoot, { recursive: true });

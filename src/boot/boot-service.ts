@@ -12,6 +12,7 @@ import type { Mac } from '../common/domain/mac';
 export type JobFileGuard = (jobId: string, address: string | null, via: BootClient['via']) => boolean;
 import type { BootPlanStore } from './boot-plan-store';
 import { assembleBootRoot, type BootRootReport } from './boot-root';
+import { bootReadiness, parseUefiChain, UEFI_CHAIN_SETTING, type BootReadiness, type UefiChain } from './boot-readiness';
 import { httpBootRoutes } from '../http/pc/boot-routes';
 import { menuSettingsFromStore, type MenuSettings } from './menu-settings';
 
@@ -89,20 +90,52 @@ export class BootService {
     });
     await this.tftp.start();
     host.web.router.use(httpBootRoutes({ plans: this.guardedPlans, menuSettings: this.menuSettings, toolkitsDir: path.join(this.bootRoot, 'toolkits'), logger: host.logger }));
+    this.applyPxeOptions();
+    host.logger.info('boot service started', { tftpPort: this.tftp.port, bootRoot: this.bootRoot, missing: this.lastReport?.missing.map((m) => m.file) });
+  }
+
+  /** The UEFI chain chosen on the Configuration page (docs/boot.md); a bad stored value falls back to the default. */
+  get uefiChain(): UefiChain {
+    try {
+      return parseUefiChain(this.deps.host.settings.getOr<string>(UEFI_CHAIN_SETTING, 'secureboot'));
+    } catch {
+      return 'secureboot';
+    }
+  }
+
+  /** Per firmware mode: the chain offered and whether its files are in the boot root. */
+  readiness(): BootReadiness {
+    return bootReadiness(this.lastReport, this.uefiChain);
+  }
+
+  /**
+   * Hands the DHCP module one boot file per firmware mode whose chain is complete, none for the
+   * others (a PC then gets an address and no loader rather than a loader that fails). Called at
+   * start, after each boot-root refresh and when the UEFI chain setting changes.
+   */
+  applyPxeOptions(): void {
+    const { host } = this.deps;
+    const r = this.readiness();
+    const file = (mode: 'bios' | 'uefi') => r.modes.find((m) => m.mode === mode)!.bootFile;
+    for (const m of r.modes) {
+      if (!m.ready) host.logger.warn('boot: no boot file offered to this firmware mode, its loader chain is incomplete', { mode: m.mode, chain: m.chain, missing: m.missing });
+    }
     host.dhcp.setPxeBoot(host.moduleId, {
       nextServer: host.network.serverIp,
-      biosBootFile: 'pxelinux.0',
-      efiX64BootFile: 'ipxe.efi',
-      // iPXE clients (QEMU's ROM, chained undionly.kpxe) get the plan as an HTTP script, which is
-      // faster than TFTP; off, they load pxelinux.0 over TFTP like any PXE ROM.
-      ipxeScriptUrl: host.settings.getOr<boolean>('boot.ipxeHttpScript', true) ? `${this.serverUrl}/boot/ipxe?mac=\${net0/mac}` : null,
+      biosBootFile: file('bios'),
+      efiX64BootFile: file('uefi'),
+      // iPXE clients (QEMU's ROM, chained undionly.kpxe or snponly.efi) get the plan as an HTTP
+      // script. boot.ipxeHttpScript=false sends BIOS iPXE to pxelinux.0 over TFTP like any PXE
+      // ROM; UEFI iPXE always gets the script (its boot file would be iPXE again: a loop).
+      ipxeScriptUrl: `${this.serverUrl}/boot/ipxe?mac=\${net0/mac}`,
+      ipxeScriptForBios: host.settings.getOr<boolean>('boot.ipxeHttpScript', true),
     });
-    host.logger.info('boot service started', { tftpPort: this.tftp.port, bootRoot: this.bootRoot, missing: this.lastReport?.missing.map((m) => m.file) });
   }
 
   /** Re-copies loaders and toolkits into the boot root (after a toolkit install or removal). */
   async refreshBootRoot(): Promise<BootRootReport> {
     this.lastReport = await assembleBootRoot(this.bootRoot, this.deps.toolkits.bootFiles());
+    if (this.tftp) this.applyPxeOptions();
     return this.lastReport;
   }
 

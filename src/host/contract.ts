@@ -83,16 +83,25 @@ export interface DhcpReservation {
 
 /**
  * How PXE clients boot, set by the module that serves boot files. The DHCP module renders it
- * into its server configuration: next-server, and a boot file per client architecture;
- * iPXE clients (user-class "iPXE") are sent to the HTTP script URL instead.
+ * into its server configuration: next-server, and a boot file per client architecture (DHCP
+ * option 93: 0 BIOS, 7 and 9 x86-64 UEFI); iPXE clients (user-class "iPXE") are sent to the HTTP
+ * script URL instead. An architecture without a boot file gets none (and a log line), never
+ * another architecture's loader.
  */
 export interface PxeBootOptions {
   readonly nextServer: Ipv4;
-  /** TFTP port only matters to documentation: DHCP cannot announce it, PCs always use 69. */
-  readonly biosBootFile: string;
-  readonly efiX64BootFile: string;
+  /** TFTP port only matters to documentation: DHCP cannot announce it, PCs always use 69. null: no BIOS loader. */
+  readonly biosBootFile: string | null;
+  /** null: no UEFI loader in place, UEFI PCs get no boot file. */
+  readonly efiX64BootFile: string | null;
   /** e.g. http://10.0.0.1:8080/modules/clonage/boot/ipxe?mac=${net0/mac} */
   readonly ipxeScriptUrl: string | null;
+  /**
+   * With a script URL: whether BIOS iPXE clients get it (default true) or `biosBootFile` like any
+   * PXE ROM (pxelinux runs on iPXE's PXE stack). UEFI iPXE clients always get the script: the
+   * UEFI boot file they would load instead is iPXE again or needs the firmware's own PXE.
+   */
+  readonly ipxeScriptForBios?: boolean;
 }
 
 export type DhcpChange =

@@ -60,11 +60,12 @@ const pxe = parsePxeBootOptions({
   ipxeScriptUrl: 'http://10.77.0.1:8080/modules/clonage/boot/ipxe?mac=${net0/mac}&arch=${buildarch}',
 });
 const pxeNoIpxe = parsePxeBootOptions({ ...pxe, ipxeScriptUrl: null });
+const pxeUefiOnly = parsePxeBootOptions({ ...pxe, biosBootFile: null, ipxeScriptForBios: false });
 
 d('dnsmasq --test accepts what we generate', () => {
   const cases: [string, DhcpSettings, ValidPxeBoot | null, number][] = [];
   for (const [sName, s] of [['dynamic', dynamic], ['static', staticOnly]] as const) {
-    for (const [pName, p] of [['pxe', pxe], ['pxe-no-ipxe', pxeNoIpxe], ['no-pxe', null]] as const) {
+    for (const [pName, p] of [['pxe', pxe], ['pxe-no-ipxe', pxeNoIpxe], ['pxe-uefi-only', pxeUefiOnly], ['no-pxe', null]] as const) {
       for (const n of [0, 200]) cases.push([`${sName}-${pName}-${n}`, s, p, n]);
     }
   }

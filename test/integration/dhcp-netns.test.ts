@@ -57,7 +57,7 @@ d('dnsmasq with our configuration, in a network namespace', () => {
     // not the DHCP server's address, to see that next-server is what we configured
     nextServer: Ipv4.parse('10.77.9.5'),
     biosBootFile: 'pxelinux.0',
-    efiX64BootFile: 'efi64/syslinux.efi',
+    efiX64BootFile: 'bootx64.efi',
     ipxeScriptUrl: 'http://10.77.9.1:8080/boot/ipxe?mac=${net0/mac}',
   };
   const file = (name: string) => path.join(dir, name);
@@ -141,13 +141,39 @@ d('dnsmasq with our configuration, in a network namespace', () => {
   });
 
   it('gives x86-64 UEFI clients (arch 7 and 9) the EFI boot file', async () => {
-    expect(await lease(MAC_EFI, '0x5d:0007')).toMatchObject({ ip: '10.77.9.11', boot_file: 'efi64/syslinux.efi', siaddr: '10.77.9.5' });
-    expect((await lease(MAC_EFI, '0x5d:0009')).boot_file).toBe('efi64/syslinux.efi');
+    expect(await lease(MAC_EFI, '0x5d:0007')).toMatchObject({ ip: '10.77.9.11', boot_file: 'bootx64.efi', siaddr: '10.77.9.5' });
+    expect((await lease(MAC_EFI, '0x5d:0009')).boot_file).toBe('bootx64.efi');
   });
 
   it('sends iPXE clients to the script URL', async () => {
     const l = await lease(MAC_BIOS, '0x5d:0000', '0x4d:69505845'); // user class "iPXE"
     expect(l.boot_file).toBe('http://10.77.9.1:8080/boot/ipxe?mac=${net0/mac}');
+  });
+
+  it('sends UEFI iPXE clients to the script even when BIOS iPXE clients load the BIOS file (no ipxe.efi loop)', async () => {
+    dhcp.setPxeBoot('clonage', { ...pxe, ipxeScriptForBios: false });
+    await stopDnsmasq();
+    await startDnsmasq();
+    try {
+      expect((await lease(MAC_EFI, '0x5d:0007', '0x4d:69505845')).boot_file).toBe('http://10.77.9.1:8080/boot/ipxe?mac=${net0/mac}');
+      expect((await lease(MAC_BIOS, '0x5d:0000', '0x4d:69505845')).boot_file).toBe('pxelinux.0');
+    } finally {
+      dhcp.setPxeBoot('clonage', pxe);
+      await stopDnsmasq();
+      await startDnsmasq();
+    }
+  });
+
+  it('gives an architecture without a loader (IA32 UEFI 6, HTTP boot 16) an address, no boot file, and a tagged log line', async () => {
+    for (const arch of ['0x5d:0006', '0x5d:0010']) {
+      const l = await lease(MAC_EFI, arch);
+      expect([l.ip, l.boot_file]).toEqual(['10.77.9.11', undefined]);
+    }
+    expect(fs.readFileSync(file('dnsmasq.log'), 'utf8')).toMatch(/tags: .*clonage-no-loader-for-arch/);
+    // known architectures are not tagged
+    const before = fs.readFileSync(file('dnsmasq.log'), 'utf8').length;
+    await lease(MAC_EFI, '0x5d:0007');
+    expect(fs.readFileSync(file('dnsmasq.log'), 'utf8').slice(before)).not.toContain('clonage-no-loader-for-arch');
   });
 
   it('gives an unknown machine an address from the dynamic range', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { assembleBootRoot, DEBIAN_BOOT_SOURCES, debianMemtestToolkit, type BootRootSources } from '../../src/boot/boot-root';
 import { InputError } from '../../src/common/domain/errors';
+import { bootReadiness, parseUefiChain } from '../../src/boot/boot-readiness';
 
 let dir: string;
 let sources: BootRootSources;
@@ -24,7 +25,14 @@ beforeEach(() => {
     put(path.join(bios, m), m);
   }
   put(path.join(ipxe, 'undionly.kpxe'), 'undi');
-  sources = { pxelinuxDirs: [pxe], syslinuxBiosDirs: [bios], ipxeDirs: [path.join(dir, 'nowhere'), ipxe] };
+  put(path.join(ipxe, 'ipxe.efi'), 'ipxe-efi');
+  put(path.join(ipxe, 'snponly.efi'), 'snponly');
+  const shim = path.join(dir, 'src/shim');
+  const grub = path.join(dir, 'src/grub');
+  put(path.join(shim, 'shimx64.efi.signed'), 'shim');
+  put(path.join(shim, 'mmx64.efi.signed'), 'mokmanager');
+  put(path.join(grub, 'grubnetx64.efi.signed'), 'netgrub');
+  sources = { pxelinuxDirs: [pxe], syslinuxBiosDirs: [bios], ipxeDirs: [path.join(dir, 'nowhere'), ipxe], shimDirs: [shim], grubEfiDirs: [grub] };
   root = path.join(dir, 'tftp');
   put(path.join(dir, 'tk/bootenv/vmlinuz'), 'kernel-1');
   put(path.join(dir, 'tk/bootenv/initrd.img'), 'initrd-1');
@@ -48,15 +56,19 @@ describe('assembleBootRoot', () => {
       'libcom32.c32',
       'chain.c32',
       'undionly.kpxe',
+      'ipxe.efi',
+      'snponly.efi',
+      'bootx64.efi',
+      'mmx64.efi',
+      'grubx64.efi',
       'toolkits/bootenv/vmlinuz',
       'toolkits/bootenv/initrd.img',
       'toolkits/memtest/vmlinuz',
     ]);
     expect(r.toolkits).toEqual(['bootenv', 'memtest']);
-    expect(r.missing).toEqual([
-      { file: 'ipxe.efi', required: false, lookedIn: sources.ipxeDirs },
-      { file: 'snponly.efi', required: false, lookedIn: sources.ipxeDirs },
-    ]);
+    expect(r.missing).toEqual([]);
+    expect(readFileSync(path.join(root, 'bootx64.efi'), 'utf8')).toBe('shim');
+    expect(readFileSync(path.join(root, 'grubx64.efi'), 'utf8')).toBe('netgrub');
     expect(readFileSync(path.join(root, 'toolkits/bootenv/initrd.img'), 'utf8')).toBe('initrd-1');
     expect(existsSync(path.join(root, 'hdt.c32'))).toBe(false);
     expect(existsSync(path.join(root, 'pxelinux.cfg'))).toBe(false);
@@ -70,7 +82,7 @@ describe('assembleBootRoot', () => {
     await assembleBootRoot(root, [bootenv()], sources);
     const again = await assembleBootRoot(root, [bootenv()], sources);
     expect(again.written).toEqual([]);
-    expect(again.unchanged).toHaveLength(10);
+    expect(again.unchanged).toHaveLength(15);
     // A new package version replaces the file (new inode), as dpkg does.
     rmSync(bootenv().initrd);
     put(bootenv().initrd, 'initrd-2');
@@ -121,8 +133,10 @@ describe('assembleBootRoot', () => {
 
   (existsSync('/usr/lib/PXELINUX/pxelinux.0') ? it : it.skip)('works from the installed Debian packages', async () => {
     const r = await assembleBootRoot(root, [], DEBIAN_BOOT_SOURCES);
+    // scripts/install-system-deps.sh installs pxelinux, syslinux-common, ipxe, shim-signed, grub-efi-amd64-signed
+    expect(r.missing).toEqual([]);
     expect(r.ok).toBe(true);
-    expect(r.missing.filter((m) => m.required)).toEqual([]);
+    expect(bootReadiness(r, 'secureboot').modes.every((m) => m.ready)).toBe(true);
     expect(statSync(path.join(root, 'pxelinux.0')).size).toBe(statSync('/usr/lib/PXELINUX/pxelinux.0').size);
     expect(existsSync(path.join(root, 'ldlinux.c32'))).toBe(true);
   });
@@ -136,5 +150,31 @@ describe('debianMemtestToolkit', () => {
     expect(await debianMemtestToolkit(boot)).toEqual({ name: 'memtest', kernel: path.join(boot, 'memtest86+.bin'), initrd: null });
     put(path.join(boot, 'memtest86+x64.bin'), 'v6');
     expect((await debianMemtestToolkit(boot))?.kernel).toBe(path.join(boot, 'memtest86+x64.bin'));
+  });
+});
+
+describe('bootReadiness', () => {
+  it('says per firmware mode which chain is ready and which files are missing', async () => {
+    rmSync(path.join(sources.shimDirs[0], 'shimx64.efi.signed'));
+    const r = await assembleBootRoot(root, [bootenv()], sources);
+    expect(r.ok).toBe(false);
+    expect(r.missing).toEqual([{ file: 'bootx64.efi', required: true, lookedIn: sources.shimDirs }]);
+    expect(bootReadiness(r, 'secureboot')).toEqual({
+      modes: [
+        { mode: 'bios', chain: 'pxelinux', bootFile: 'pxelinux.0', ready: true, missing: [] },
+        { mode: 'uefi', chain: 'secureboot', bootFile: null, ready: false, missing: ['bootx64.efi'] },
+      ],
+      toolkit: true,
+    });
+    // the iPXE chain does not need shim
+    expect(bootReadiness(r, 'ipxe').modes[1]).toEqual({ mode: 'uefi', chain: 'ipxe', bootFile: 'snponly.efi', ready: true, missing: [] });
+  });
+
+  it('is not ready before the boot root was assembled', () => {
+    const r = bootReadiness(null, 'secureboot');
+    expect(r.modes.map((m) => [m.mode, m.ready, m.bootFile])).toEqual([['bios', false, null], ['uefi', false, null]]);
+    expect(r.toolkit).toBe(false);
+    expect(() => parseUefiChain('grub')).toThrow(InputError);
+    expect(parseUefiChain('ipxe')).toBe('ipxe');
   });
 });

@@ -133,7 +133,7 @@ describe('DhcpModule', () => {
     dhcp.setPxeBoot('clonage', { ...pxe }); // same options again: nothing happens
     expect(events).toEqual([{ kind: 'pxe-options-changed' }]);
     dhcp.setPxeBoot('clonage', { ...pxe, ipxeScriptUrl: 'http://10.77.0.1:8080/boot?mac=${net0/mac}' });
-    expect(conf()).toContain('dhcp-boot=tag:ipxe,http://10.77.0.1:8080/boot?mac=${net0/mac}');
+    expect(conf()).toContain('dhcp-boot=tag:ipxe,tag:efi-x86_64,http://10.77.0.1:8080/boot?mac=${net0/mac}');
     expect(reloads.at(-1)).toEqual({ configChanged: true, hostsChanged: false });
 
     const reopened = new DhcpModule({ db, settings, clock: { now: () => new Date() }, configPath: path.join(dir, 'other.conf') });

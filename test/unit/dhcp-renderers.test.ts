@@ -22,10 +22,15 @@ const staticOnly = parseDhcpSettings({ interface: 'enp1s0', subnet: '10.77.0.0/2
 const withIpxe = parsePxeBootOptions({
   nextServer: Ipv4.parse('10.77.0.1'),
   biosBootFile: 'pxelinux.0',
-  efiX64BootFile: 'efi64/syslinux.efi',
+  efiX64BootFile: 'bootx64.efi',
   ipxeScriptUrl: 'http://10.77.0.1:8080/modules/clonage/boot/ipxe?mac=${net0/mac}',
 });
 const withoutIpxe = parsePxeBootOptions({ ...withIpxe, ipxeScriptUrl: null });
+// boot.ipxeHttpScript=false: BIOS iPXE loads pxelinux.0, UEFI iPXE still gets the script (no loop)
+const scriptForUefiOnly = parsePxeBootOptions({ ...withIpxe, ipxeScriptForBios: false });
+// a server with no BIOS loader in place: BIOS PCs get no boot file
+const uefiOnly = parsePxeBootOptions({ ...withIpxe, biosBootFile: null });
+const linesOf = (text: string) => text.split('\n');
 
 const res = (mac: string, ip: string, name: string): DhcpReservation => ({ mac: Mac.parse(mac), ip: Ipv4.parse(ip), name: Hostname.parse(name) });
 // Deliberately unsorted, and with .9 < .10 < .100 to catch a textual sort.
@@ -68,12 +73,34 @@ describe('dnsmasq renderer', () => {
       'dhcp-userclass=set:ipxe,iPXE',
       'dhcp-match=set:ipxe,175',
       'dhcp-boot=tag:!ipxe,tag:bios,pxelinux.0,,10.77.0.1',
-      'dhcp-boot=tag:!ipxe,tag:efi-x86_64,efi64/syslinux.efi,,10.77.0.1',
-      'dhcp-boot=tag:ipxe,http://10.77.0.1:8080/modules/clonage/boot/ipxe?mac=${net0/mac}',
+      'dhcp-boot=tag:!ipxe,tag:efi-x86_64,bootx64.efi,,10.77.0.1',
+      'dhcp-boot=tag:ipxe,tag:efi-x86_64,http://10.77.0.1:8080/modules/clonage/boot/ipxe?mac=${net0/mac}',
+      'dhcp-boot=tag:ipxe,tag:bios,http://10.77.0.1:8080/modules/clonage/boot/ipxe?mac=${net0/mac}',
       'dhcp-host=52:54:00:00:00:09,10.77.0.9,pc-09',
     ]) {
       expect(text.split('\n')).toContain(line);
     }
+  });
+
+  it('boots UEFI iPXE clients on the script even when BIOS iPXE clients get pxelinux.0 (no ipxe.efi loop)', () => {
+    const text = renderDnsmasqConfig(full, { inline: [] }, scriptForUefiOnly);
+    expectGolden('dhcp/dnsmasq-script-uefi-only.conf', text);
+    const boots = linesOf(text).filter((l) => l.startsWith('dhcp-boot='));
+    expect(boots).toEqual([
+      'dhcp-boot=tag:bios,pxelinux.0,,10.77.0.1',
+      'dhcp-boot=tag:!ipxe,tag:efi-x86_64,bootx64.efi,,10.77.0.1',
+      'dhcp-boot=tag:ipxe,tag:efi-x86_64,http://10.77.0.1:8080/modules/clonage/boot/ipxe?mac=${net0/mac}',
+    ]);
+  });
+
+  it('gives no boot file to an architecture without a loader, and tags it for the log', () => {
+    const text = renderDnsmasqConfig(full, { inline: [] }, uefiOnly);
+    expectGolden('dhcp/dnsmasq-uefi-only.conf', text);
+    expect(text).not.toContain('set:bios');
+    expect(text).not.toContain('pxelinux.0');
+    expect(linesOf(text)).toContain('tag-if=set:clonage-no-loader-for-arch,tag:pxe-client,tag:!efi-x86_64');
+    const full2 = linesOf(renderDnsmasqConfig(full, { inline: [] }, withIpxe));
+    expect(full2).toContain('tag-if=set:clonage-no-loader-for-arch,tag:pxe-client,tag:!bios,tag:!efi-x86_64');
   });
 
   it('is deterministic: input order does not matter, reservations sorted by address', () => {
@@ -96,7 +123,7 @@ describe('ISC dhcpd renderer (golden only: dhcpd is not installed)', () => {
     expectGolden('dhcp/dhcpd-full.conf', text);
     expect(text).toContain('next-server 10.77.0.1;');
     expect(text).toContain('option arch code 93 = unsigned integer 16;');
-    expect(text).toContain('if exists user-class and option user-class = "iPXE" {');
+    expect(text).toContain('if exists user-class and option user-class = "iPXE" and (option arch = 00:00) {');
     expect(text).toContain('host pc-09 { hardware ethernet 52:54:00:00:00:09; fixed-address 10.77.0.9; }');
   });
 
@@ -105,5 +132,16 @@ describe('ISC dhcpd renderer (golden only: dhcpd is not installed)', () => {
     const text = renderIscDhcpdConfig(full, reservations, withoutIpxe);
     expectGolden('dhcp/dhcpd-no-ipxe.conf', text);
     expect(text).not.toContain('user-class');
+  });
+
+  it('sends UEFI iPXE to the script when BIOS iPXE loads pxelinux.0, logs an architecture without a loader', () => {
+    const text = renderIscDhcpdConfig(full, [], scriptForUefiOnly);
+    expectGolden('dhcp/dhcpd-script-uefi-only.conf', text);
+    expect(text).toContain('if exists user-class and option user-class = "iPXE" and (option arch = 00:07 or option arch = 00:09) {');
+    expect(text).not.toMatch(/iPXE" and \(option arch = 00:00\)/);
+    expect(text).toContain('} elsif exists arch {\n  log (info, concat("clonage: no boot loader for client architecture "');
+    const noBios = renderIscDhcpdConfig(full, [], uefiOnly);
+    expectGolden('dhcp/dhcpd-uefi-only.conf', noBios);
+    expect(noBios).not.toContain('00:00');
   });
 });

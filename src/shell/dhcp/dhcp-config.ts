@@ -45,9 +45,27 @@ export interface DhcpSettings {
 /** PxeBootOptions (contract) after validation: what the renderers accept. */
 export interface ValidPxeBoot {
   readonly nextServer: Ipv4;
-  readonly biosBootFile: BootFile;
-  readonly efiX64BootFile: BootFile;
+  readonly biosBootFile: BootFile | null;
+  readonly efiX64BootFile: BootFile | null;
   readonly ipxeScriptUrl: ScriptUrl | null;
+  /** Only meaningful with a script URL (see PxeBootOptions). */
+  readonly ipxeScriptForBios: boolean;
+}
+
+/**
+ * Client architectures (DHCP option 93, RFC 4578 and the IANA registry) we have a boot file field
+ * for. Any other architecture (IA32 UEFI 6, ARM 10/11, UEFI HTTP boot 16...) gets no boot file:
+ * a loader of another architecture would only fail on the PC, later and less clearly.
+ */
+export const PXE_ARCHES = [
+  { tag: 'bios', codes: [0], file: 'biosBootFile', label: 'BIOS' },
+  { tag: 'efi-x86_64', codes: [7, 9], file: 'efiX64BootFile', label: 'x86-64 UEFI' },
+] as const;
+export type PxeArch = (typeof PXE_ARCHES)[number];
+
+/** Which arch entries get the iPXE script when the client is iPXE (see PxeBootOptions.ipxeScriptForBios). */
+export function ipxeGetsScript(p: ValidPxeBoot, arch: PxeArch): boolean {
+  return p.ipxeScriptUrl !== null && (arch.tag !== 'bios' || p.ipxeScriptForBios);
 }
 
 const SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
@@ -174,19 +192,27 @@ export function parsePxeBootOptions(input: PxeBootOptions | Record<string, unkno
   if (ns.value === 0 || ns.value === 0xffffffff) throw new InputError(`nextServer: ${ns} is not a server`, 'nextServer');
   return {
     nextServer: ns,
-    biosBootFile: parseBootFile(o.biosBootFile, 'biosBootFile'),
-    efiX64BootFile: parseBootFile(o.efiX64BootFile, 'efiX64BootFile'),
+    biosBootFile: o.biosBootFile === null ? null : parseBootFile(o.biosBootFile, 'biosBootFile'),
+    efiX64BootFile: o.efiX64BootFile === null ? null : parseBootFile(o.efiX64BootFile, 'efiX64BootFile'),
     ipxeScriptUrl: o.ipxeScriptUrl === null || o.ipxeScriptUrl === undefined ? null : parseScriptUrl(o.ipxeScriptUrl),
+    ipxeScriptForBios: parseFlag(o.ipxeScriptForBios, true, 'ipxeScriptForBios'),
   };
 }
 
-export function pxeToJson(p: ValidPxeBoot): Record<string, string | null> {
+export function pxeToJson(p: ValidPxeBoot): Record<string, string | boolean | null> {
   return {
     nextServer: p.nextServer.toString(),
     biosBootFile: p.biosBootFile,
     efiX64BootFile: p.efiX64BootFile,
     ipxeScriptUrl: p.ipxeScriptUrl,
+    ipxeScriptForBios: p.ipxeScriptForBios,
   };
+}
+
+function parseFlag(v: unknown, fallback: boolean, field: string): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new InputError(`${field}: expected true or false`, field);
+  return v;
 }
 
 /** True when ip is in the dynamic range (reservations must stay out of it). */

@@ -6,7 +6,7 @@
  * Syntax follows dnsmasq(8), version 2.90.
  */
 import type { DhcpReservation } from '../../host/contract';
-import { checkDhcpHostname, type ConfigPath, type DhcpSettings, type ValidPxeBoot } from './dhcp-config';
+import { checkDhcpHostname, ipxeGetsScript, PXE_ARCHES, type ConfigPath, type DhcpSettings, type ValidPxeBoot } from './dhcp-config';
 
 /**
  * Where the reservations go. `file`: a `dhcp-hostsfile`, which dnsmasq re-reads on SIGHUP while
@@ -70,28 +70,34 @@ function optionLines(s: DhcpSettings): string[] {
 }
 
 function pxeLines(p: ValidPxeBoot): string[] {
+  const served = PXE_ARCHES.filter((a) => p[a.file] !== null);
   const lines = [
     '# PXE: the firmware architecture comes from option 93 (RFC 4578): 0 BIOS, 7 and 9 x86-64 UEFI.',
-    'dhcp-match=set:bios,option:client-arch,0',
-    'dhcp-match=set:efi-x86_64,option:client-arch,7',
-    'dhcp-match=set:efi-x86_64,option:client-arch,9',
+    ...served.flatMap((a) => a.codes.map((c) => `dhcp-match=set:${a.tag},option:client-arch,${c}`)),
+    // Any other architecture gets no boot file; with --log-dhcp its request shows this tag.
+    'dhcp-match=set:pxe-client,option:client-arch',
+    `tag-if=set:${NO_LOADER_TAG},tag:pxe-client${served.map((a) => `,tag:!${a.tag}`).join('')}`,
   ];
-  if (p.ipxeScriptUrl === null) {
-    // Without a script URL, iPXE clients (QEMU's ROM, for one) must get the plain boot file too.
-    lines.push(`dhcp-boot=tag:bios,${p.biosBootFile},,${p.nextServer}`, `dhcp-boot=tag:efi-x86_64,${p.efiX64BootFile},,${p.nextServer}`);
-    return lines;
+  if (p.ipxeScriptUrl !== null) {
+    lines.push(
+      '# iPXE says who it is by user class "iPXE" and by sending its option 175; it gets the script',
+      '# URL instead of the boot file, or it would chain-load itself forever.',
+      'dhcp-userclass=set:ipxe,iPXE',
+      'dhcp-match=set:ipxe,175',
+    );
   }
-  lines.push(
-    '# iPXE says who it is by user class "iPXE" and by sending its option 175; it gets the script',
-    '# URL instead of the boot file, or it would chain-load itself forever.',
-    'dhcp-userclass=set:ipxe,iPXE',
-    'dhcp-match=set:ipxe,175',
-    `dhcp-boot=tag:!ipxe,tag:bios,${p.biosBootFile},,${p.nextServer}`,
-    `dhcp-boot=tag:!ipxe,tag:efi-x86_64,${p.efiX64BootFile},,${p.nextServer}`,
-    `dhcp-boot=tag:ipxe,${p.ipxeScriptUrl}`,
-  );
+  for (const a of served) {
+    const file = `${p[a.file]},,${p.nextServer}`;
+    if (p.ipxeScriptUrl === null) lines.push(`dhcp-boot=tag:${a.tag},${file}`);
+    else if (ipxeGetsScript(p, a)) lines.push(`dhcp-boot=tag:!ipxe,tag:${a.tag},${file}`, `dhcp-boot=tag:ipxe,tag:${a.tag},${p.ipxeScriptUrl}`);
+    // Without the script, BIOS iPXE loads the BIOS file like any PXE ROM (pxelinux runs on its PXE stack).
+    else lines.push(`dhcp-boot=tag:${a.tag},${file}`);
+  }
   return lines;
 }
+
+/** Tag of PXE clients whose architecture has no boot file (visible in dnsmasq's --log-dhcp lines). */
+export const NO_LOADER_TAG = 'clonage-no-loader-for-arch';
 
 export function sortByIp<T extends DhcpReservation>(rs: readonly T[]): T[] {
   return [...rs].sort((a, b) => a.ip.value - b.ip.value);

@@ -7,7 +7,7 @@
  * newline, so quoting them is enough.
  */
 import type { DhcpReservation } from '../../host/contract';
-import { checkDhcpHostname, leaseSeconds, type DhcpSettings, type ValidPxeBoot } from './dhcp-config';
+import { checkDhcpHostname, ipxeGetsScript, leaseSeconds, PXE_ARCHES, type DhcpSettings, type PxeArch, type ValidPxeBoot } from './dhcp-config';
 import { GENERATED_HEADER, sortByIp } from './dnsmasq-renderer';
 
 export function renderIscDhcpdConfig(settings: DhcpSettings, reservations: readonly DhcpReservation[], pxe: ValidPxeBoot | null): string {
@@ -44,15 +44,17 @@ export function renderIscDhcpdConfig(settings: DhcpSettings, reservations: reado
 }
 
 function pxeLines(p: ValidPxeBoot): string[] {
-  const efi = 'option arch = 00:07 or option arch = 00:09';
+  const served = PXE_ARCHES.filter((a) => p[a.file] !== null);
+  const archTest = (a: PxeArch) => a.codes.map((c) => `option arch = 00:${c.toString(16).padStart(2, '0')}`).join(' or ');
+  const branches: [string, string][] = [];
+  // iPXE identifies itself by user class: it gets the script, or it would chain-load itself forever.
+  const ipxe = 'exists user-class and option user-class = "iPXE"';
+  for (const a of served) if (ipxeGetsScript(p, a)) branches.push([`${ipxe} and (${archTest(a)})`, `filename "${p.ipxeScriptUrl}";`]);
+  for (const a of served) branches.push([archTest(a), `filename "${p[a.file]}";`]);
+  branches.push(['exists arch', 'log (info, concat("clonage: no boot loader for client architecture ", binary-to-ascii (10, 16, "", option arch)));']);
   const lines = [`next-server ${p.nextServer};`];
-  if (p.ipxeScriptUrl !== null) {
-    // iPXE identifies itself by user class: it gets the script, or it would chain-load itself forever.
-    lines.push('if exists user-class and option user-class = "iPXE" {', `  filename "${p.ipxeScriptUrl}";`, `} elsif ${efi} {`);
-  } else {
-    lines.push(`if ${efi} {`);
-  }
-  lines.push(`  filename "${p.efiX64BootFile}";`, '} elsif option arch = 00:00 {', `  filename "${p.biosBootFile}";`, '}');
+  branches.forEach(([cond, body], i) => lines.push(`${i === 0 ? 'if' : '} elsif'} ${cond} {`, `  ${body}`));
+  lines.push('}');
   return lines;
 }
 
