@@ -6,6 +6,7 @@ import { InputError } from '../common/domain/errors';
 import type { SettingsStore } from '../host/contract';
 import { checkServerUrl, checkToolkitName } from './boot-plan';
 import { MANUAL_MODES, type ManualMode } from './kernel-args';
+import { isGrubPasswordHash } from './grub-password';
 import { isMenuPasswordHash } from './menu-password';
 
 export type MaintenanceEntry = ManualMode | 'memtest';
@@ -31,6 +32,11 @@ export interface MenuSettings {
   readonly installed: Readonly<Record<string, readonly MaintenanceEntry[]>>;
   /** Default 'chain'. */
   readonly localBoot?: LocalBootMethod;
+  /**
+   * The same password for the network GRUB (UEFI), grub.pbkdf2.sha512.… (grub-password.ts), or
+   * null: no Maintenance menu on UEFI (a password set before this hash existed must be set again).
+   */
+  readonly grubPasswordHash?: string | null;
 }
 
 /** Keys in the module settings (module.json `settings`). */
@@ -39,6 +45,7 @@ export const MENU_SETTING_KEYS = {
   timeoutSeconds: 'menu.timeoutSeconds',
   maintenancePasswordHash: 'menu.maintenancePasswordHash',
   localBoot: 'menu.localBoot',
+  grubPasswordHash: 'menu.maintenancePasswordPbkdf2',
 } as const;
 
 export const MAX_TIMEOUT_SECONDS = 600;
@@ -63,7 +70,11 @@ export function checkMenuSettings(s: MenuSettings): MenuSettings {
     }
     installed[name] = [...entries];
   }
-  return { mode: s.mode, timeoutSeconds: s.timeoutSeconds, maintenancePasswordHash: hash, serverUrl: checkServerUrl(s.serverUrl), installed, localBoot };
+  const grubHash = s.grubPasswordHash ?? null;
+  if (grubHash !== null && !isGrubPasswordHash(grubHash)) {
+    throw new InputError('grubPasswordHash: not a grub.pbkdf2.sha512 hash', 'grubPasswordHash');
+  }
+  return { mode: s.mode, timeoutSeconds: s.timeoutSeconds, maintenancePasswordHash: hash, serverUrl: checkServerUrl(s.serverUrl), installed, localBoot, grubPasswordHash: grubHash };
 }
 
 /**
@@ -81,6 +92,7 @@ export function menuSettingsFromStore(
     timeoutSeconds: store.getOr<number>(MENU_SETTING_KEYS.timeoutSeconds, 8),
     maintenancePasswordHash: store.getOr<string | null>(MENU_SETTING_KEYS.maintenancePasswordHash, null),
     localBoot: store.getOr<LocalBootMethod>(MENU_SETTING_KEYS.localBoot, 'chain'),
+    grubPasswordHash: store.getOr<string | null>(MENU_SETTING_KEYS.grubPasswordHash, null),
     serverUrl,
     installed,
   });

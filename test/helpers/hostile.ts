@@ -229,9 +229,11 @@ export async function allBootFiles(shell: RestartableShell | (Shell & { logLines
     out[k] = typeof v === 'string' ? v : `TFTP error ${v.error}`;
   };
   put('pxelinux.cfg/default', await tftpGet(port, 'pxelinux.cfg/default'));
+  put('grub/grub.cfg', await tftpGet(port, 'grub/grub.cfg'));
   out['ipxe?'] = (await raw(shell.url, 'GET', '/modules/clonage/boot/ipxe')).text;
   for (const mac of macs) {
     put(`pxelinux.cfg/01-${mac.replace(/:/g, '-')}`, await tftpGet(port, `pxelinux.cfg/01-${mac.toLowerCase().replace(/:/g, '-')}`));
+    put(`grub/mac/${mac}.cfg`, await tftpGet(port, `grub/mac/${mac.toLowerCase()}.cfg`));
     out[`ipxe?mac=${mac}`] = (await raw(shell.url, 'GET', `/modules/clonage/boot/ipxe?mac=${encodeURIComponent(mac)}`)).text;
   }
   return out;

@@ -99,16 +99,19 @@ describe('no cleartext secret in any generated artifact', () => {
   it('the set-up really used every secret (the test is not vacuous)', async () => {
     const s = moduleSettings(shell.db);
     expect(s.get<string>('menu.maintenancePasswordHash')).toMatch(/^\$6\$rounds=50000\$/);
+    expect(s.get<string>('menu.maintenancePasswordPbkdf2')).toMatch(/^grub\.pbkdf2\.sha512\.100000\./);
     const events = shell.db.prepare('SELECT message FROM clonage_events WHERE action_id = ?').all(smbFailed) as { message: string }[];
     expect(events.map((e) => e.message).join('\n')).toMatch(/cannot place the emitter scripts: .*(smbclient|NT_STATUS|connect)/i);
     expect(joinAnswer).toBe(`domain=sambaedu.lan\nusername=joiner\npassword=${JOIN}\n`);
     expect(artifacts['netlogon clonage-emitter.cmd']).toContain('CLONAGE_TOKEN=');
   });
 
-  it('no pxelinux config, iPXE script, job description, netlogon script or dnsmasq file holds a secret', async () => {
+  it('no pxelinux config, GRUB config, iPXE script, job description, netlogon script or dnsmasq file holds a secret', async () => {
     const boot = await allBootFiles(shell);
     expect(boot['pxelinux.cfg/default']).toMatch(/MENU PASSWD \$6\$rounds=50000\$/);
-    expect(Object.values(boot).filter((t) => t.includes('clonage.token=')).length).toBe(4); // s101-pc01 and pc03 still armed
+    expect(boot['grub/grub.cfg']).toMatch(/^password_pbkdf2 maintenance grub\.pbkdf2\.sha512\.100000\./m);
+    // s101-pc01 and pc03 still armed: pxelinux, GRUB and iPXE each
+    expect(Object.values(boot).filter((t) => t.includes('clonage.token=')).length).toBe(6);
     const files = { ...artifacts, ...boot };
     for (const f of ['dnsmasq.conf', 'dnsmasq.hosts']) files[f] = fs.readFileSync(path.join(shell.dataDir, f), 'utf8');
     expect(leaks(files, SECRETS)).toEqual([]);

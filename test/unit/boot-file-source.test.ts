@@ -4,6 +4,7 @@ import { jobPlan, localPlan, menuPlan } from '../../src/boot/boot-plan';
 import { BootPlanStore } from '../../src/boot/boot-plan-store';
 import type { MenuSettings } from '../../src/boot/menu-settings';
 import { renderPxelinuxDefault, renderPxelinuxForPlan } from '../../src/boot/pxelinux-renderer';
+import { renderGrubForPlan, renderGrubMain } from '../../src/boot/grub-renderer';
 import { Mac } from '../../src/common/domain/mac';
 import type { Logger } from '../../src/host/contract';
 import { bufferFile, type FileSource, type TftpFile } from '../../src/tftp/file-source';
@@ -136,5 +137,55 @@ describe('BootFileSource', () => {
     expect(await text(await source.open('pxelinux.cfg/default', CLIENT))).toMatch(/^UI menu\.c32$/m);
     current = { ...settings, mode: 'graphical' };
     expect(await text(await source.open('pxelinux.cfg/default', CLIENT))).toMatch(/^UI vesamenu\.c32$/m);
+  });
+});
+
+describe('BootFileSource: the network GRUB (UEFI Secure Boot chain)', () => {
+  const GRUB_FILE = 'grub/mac/52:54:00:12:34:56.cfg';
+
+  it('grub/grub.cfg is the main file; a MAC without a plan gets the menu', async () => {
+    const { source } = setup();
+    expect(await text(await source.open('grub/grub.cfg', CLIENT))).toBe(renderGrubMain(settings));
+    expect(await text(await source.open(GRUB_FILE, CLIENT))).toBe(renderGrubForPlan(menuPlan(), MAC, settings));
+  });
+
+  it('reading a job file never consumes it; consumed, the PC boots its disk', async () => {
+    const { source, store } = setup();
+    store.arm(MAC, job);
+    const first = await text(await source.open(GRUB_FILE, CLIENT));
+    expect(first).toContain(`clonage.token=${TOKEN}`);
+    expect(await text(await source.open(GRUB_FILE, CLIENT))).toBe(first);
+    expect(store.consume(MAC, 'j1')).toBe(true);
+    const after = await text(await source.open(GRUB_FILE, CLIENT));
+    expect(after).toBe(renderGrubForPlan(localPlan(), MAC, settings));
+    expect(after).not.toContain(TOKEN);
+  });
+
+  it.each([
+    'grub/x86_64-efi/command.lst', // the signed GRUB asks for its module lists: it has them built in
+    'grub/x86_64-efi/http.mod',
+    'grub/mac/52-54-00-12-34-56.cfg',
+    'grub/mac/52:54:00:12:34:5G.cfg',
+    'grub/mac/52:54:00:AB:CD:EF.cfg', // GRUB always writes it in lowercase
+    'grub/mac/ff:ff:ff:ff:ff:ff.cfg',
+    'grub/mac/.cfg', // $net_default_mac unset
+    'grub/mac/52:54:00:12:34:56.cfg/x',
+    'grub/grub.cfg-01-52-54-00-12-34-56',
+    'grub',
+  ])('%s → not found, never delegated to the boot root', async (path) => {
+    const { source, files } = setup();
+    expect(await source.open(path, CLIENT)).toBeNull();
+    expect(files.asked).toEqual([]);
+  });
+
+  it('a tampered plan row: logs and serves a GRUB local boot', async () => {
+    const { source, store, db, errors } = setup();
+    store.arm(MAC, job);
+    db.prepare("UPDATE clonage_boot_plans SET token = 'bad token' WHERE mac = ?").run(MAC.toString());
+    const body = await text(await source.open(GRUB_FILE, CLIENT));
+    expect(body).toContain('set clonage_plan=local');
+    expect(body).toContain('chainloader');
+    expect(body).not.toContain('bad token');
+    expect(errors).toEqual([expect.objectContaining({ file: GRUB_FILE })]);
   });
 });

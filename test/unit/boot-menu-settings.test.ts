@@ -25,6 +25,7 @@ describe('menuSettingsFromStore', () => {
       serverUrl: SERVER,
       installed: {},
       localBoot: 'chain',
+      grubPasswordHash: null,
     });
     const hash = hashMenuPassword('secret12', 'abcdefgh', 'sha1');
     const s = menuSettingsFromStore(
@@ -42,6 +43,7 @@ describe('menuSettingsFromStore', () => {
       mode: 'menu.mode',
       timeoutSeconds: 'menu.timeoutSeconds',
       maintenancePasswordHash: 'menu.maintenancePasswordHash',
+      grubPasswordHash: 'menu.maintenancePasswordPbkdf2',
       localBoot: 'menu.localBoot',
     });
   });

@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { HostContext } from '../../host/contract';
 import { InputError } from '../../common/domain/errors';
 import { hashMenuPassword } from '../../boot/menu-password';
+import { hashGrubPassword } from '../../boot/grub-password';
 import { MAINTENANCE_ENTRIES, MAX_TIMEOUT_SECONDS, MENU_SETTING_KEYS, type MaintenanceEntry } from '../../boot/menu-settings';
 import { MAX_WAIT_MINUTES, parseAutoReboot, parseBoundedInt, parseCloneDomain, parseCompression, parseDisk } from '../../actions/params/clone-params';
 import { DEPLOY_SETTING_CHECKS, DEPLOY_SETTING_MESSAGES } from '../../deploy/udp-sender-command';
@@ -46,6 +47,8 @@ export function parseConfigForm(
   if (typeof pw === 'string' && pw !== '') {
     // only the hash is kept: the cleartext never reaches the database, a boot file or a log
     field('maintenancePassword', MENU_SETTING_KEYS.maintenancePasswordHash, () => hashMenuPassword(pw));
+    // the network GRUB (UEFI) has no crypt(3): it gets its own PBKDF2 hash of the same password
+    field('maintenancePassword', MENU_SETTING_KEYS.grubPasswordHash, () => hashGrubPassword(pw));
   }
   // Defaults offered by the wizard (SE3's pref_clonage_*), validated by the same parsers as an action.
   if (body.cloneDisk !== undefined) {
