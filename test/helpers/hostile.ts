@@ -308,7 +308,7 @@ export function removedEvent(db: Database, actionId: string): boolean {
 export function checkBootFile(name: string, text: string): string[] {
   const problems = markersIn(text).map((m) => `${name}: contains ${JSON.stringify(m)}`);
   for (const line of text.split('\n')) {
-    const args = /^\s*(?:APPEND|imgargs vmlinuz)\s+(.*)$/.exec(line)?.[1];
+    const args = /^\s*(?:APPEND|imgargs vmlinuz|linux \/toolkits\/[a-z0-9_-]+\/vmlinuz)\s+(.*)$/.exec(line)?.[1];
     if (args === undefined) continue;
     for (const a of args.split(' ')) {
       if (!/^[A-Za-z0-9._~:/,=+-]+$/.test(a) && a !== 'BOOTIF=01-${netX/mac:hexhyp}') problems.push(`${name}: kernel argument ${JSON.stringify(a)}`);

@@ -263,6 +263,6 @@ describe('hostile inputs on the pages of the real shell', () => {
   it('after all of it, no boot file carries a hostile value', async () => {
     const files = await allBootFiles(shell);
     expect(Object.entries(files).flatMap(([name, text]) => checkBootFile(name, text))).toEqual([]);
-    expect(Object.values(files).filter((t) => t.includes('clonage.token=')).length).toBe(10); // 5 armed MACs × (pxelinux + iPXE)
+    expect(Object.values(files).filter((t) => t.includes('clonage.token=')).length).toBe(15); // 5 armed MACs × (pxelinux + GRUB + iPXE)
   });
 });
