@@ -13,6 +13,8 @@ import { actionWaker } from './wake/action-waker';
 import { createEmitterPreparation } from './emitter';
 import { wireImages } from './images/wire-images';
 import { wireDeploy } from './deploy/wire-deploy';
+import { jobBlocker, Readiness } from './readiness/readiness';
+import { gatherReadinessFacts } from './readiness/readiness-facts';
 
 export { wireActions, type ActionWiring, type ActionWiringOptions } from './actions/engine/wire-actions';
 
@@ -32,9 +34,13 @@ export async function register(host: HostContext): Promise<ModuleInstance> {
     toolkitsDir: toolkits.dir, moduleRoot: host.moduleRoot, clock: host.clock, logger: host.logger,
     onChange: () => boot.refreshBootRoot(),
   });
-  registerConfigRoutes(host, toolkits, installer);
   // Image store routes go first: the agent router (wireActions) answers 404 to paths it does not know.
   const images = wireImages(host);
+  const readiness = new Readiness(() => gatherReadinessFacts({
+    toolkits, settings: host.settings, bootRoot: boot.bootRoot, tftpPort: () => boot.tftpPort, dhcp: host.dhcp,
+    imageRoot: images.store.root, reserveBytes: images.store.reserveBytes,
+  }));
+  registerConfigRoutes(host, toolkits, installer, readiness);
   let actions;
   try {
     const waker = actionWaker(host);
@@ -42,7 +48,8 @@ export async function register(host: HostContext): Promise<ModuleInstance> {
     const emitter = createEmitterPreparation(host, { wakeEmitter: (m) => waker.wake(m) });
     emitter.registerRoutes();
     const deploy = wireDeploy(host, images);
-    actions = await wireActions(host, inventory, { bootPlans: plans, waker, emitterPreparer: emitter.preparer, ...deploy });
+    actions = await wireActions(host, inventory, { bootPlans: plans, waker, emitterPreparer: emitter.preparer, ...deploy,
+      blocker: async () => jobBlocker(await readiness.facts()) });
     images.attach(actions.service);
     const service = actions.service;
     boot.guardJobFiles((jobId, address, via) => service.bootFileAllowed(jobId, address, via));

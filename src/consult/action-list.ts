@@ -22,6 +22,8 @@ export interface ActionListRow {
   readonly start_at: string;
   readonly finished_at: string | null;
   readonly targets: number;
+  readonly succeeded: number;
+  readonly failed: number;
 }
 
 const STATE_GROUPS: Record<NonNullable<ActionListFilter['state']>, string[]> = {
@@ -39,7 +41,7 @@ export function parseActionListFilter(q: Record<string, unknown>): ActionListFil
     return v;
   };
   return {
-    type: str('type', /^(clone|backup|restore|report|memtest)$/),
+    type: str('type', /^(clone|backup|restore|report|memtest|deploy)$/),
     state: str('state', /^(pending|running|finished)$/) as ActionListFilter['state'],
     parc: str('parc', /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/),
     machine: str('machine', /^[A-Za-z0-9-]{1,15}$/),
@@ -65,7 +67,9 @@ export function listActions(db: Database, allowed: 'all' | readonly string[], f:
     .prepare(
       `SELECT a.id, a.type, a.state, a.parcs_json, a.created_by, a.created_at, a.start_at, a.finished_at,
               (SELECT group_concat(t.name, ' ') FROM clonage_targets t WHERE t.action_id = a.id) AS machines,
-              (SELECT COUNT(*) FROM clonage_targets t WHERE t.action_id = a.id) AS targets
+              (SELECT COUNT(*) FROM clonage_targets t WHERE t.action_id = a.id) AS targets,
+              (SELECT COUNT(*) FROM clonage_targets t WHERE t.action_id = a.id AND t.state = 'succeeded') AS succeeded,
+              (SELECT COUNT(*) FROM clonage_targets t WHERE t.action_id = a.id AND t.state = 'failed') AS failed
        FROM clonage_actions a ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY a.created_at DESC LIMIT 2000`,
     )

@@ -108,6 +108,16 @@ export type DhcpChange =
   | { readonly kind: 'reservation-added' | 'reservation-removed' | 'reservation-updated'; readonly mac: Mac }
   | { readonly kind: 'pxe-options-changed' };
 
+/** Whether the DHCP server's configuration file is on disk and says what the module asked. */
+export interface DhcpConfigStatus {
+  readonly file: string;
+  readonly written: boolean;
+  /** The file on disk is what the DHCP module would write now. */
+  readonly upToDate: boolean;
+  /** PXE options (next-server, boot files) are in it. */
+  readonly pxeBoot: boolean;
+}
+
 export interface DhcpApi {
   listReservations(): DhcpReservation[];
   findByMac(mac: Mac): DhcpReservation | null;
@@ -116,6 +126,8 @@ export interface DhcpApi {
   /** Sets (or clears, with null) the PXE boot options this module asks for. */
   setPxeBoot(moduleId: string, options: PxeBootOptions | null): void;
   onChange(listener: (change: DhcpChange) => void): () => void;
+  /** Optional: hosts that can tell let the module's readiness checklist say it. */
+  configStatus?(): DhcpConfigStatus;
 }
 
 // ---------------------------------------------------------------- network as PCs see the server

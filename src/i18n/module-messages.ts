@@ -14,11 +14,15 @@ import { frErrors } from './messages/fr-errors';
 import { frEvents } from './messages/fr-events';
 import { frForms } from './messages/fr-forms';
 import { frPages } from './messages/fr-pages';
+import { frSetup } from './messages/fr-setup';
+import { enSetup } from './messages/en-setup';
+import { frLibrary } from './messages/fr-library';
+import { enLibrary } from './messages/en-library';
 import { VALUE_CATALOGS } from '../common/i18n/value-catalogs';
 
-const fr = { ...frPages, ...frForms, ...frErrors, ...frEvents, ...VALUE_CATALOGS.fr };
+const fr = { ...frPages, ...frForms, ...frErrors, ...frEvents, ...frSetup, ...frLibrary, ...VALUE_CATALOGS.fr };
 export type ModuleMessageKey = keyof typeof fr;
-const en: Readonly<Record<ModuleMessageKey, string>> = { ...enPages, ...enForms, ...enErrors, ...enEvents, ...VALUE_CATALOGS.en };
+const en: Readonly<Record<ModuleMessageKey, string>> = { ...enPages, ...enForms, ...enErrors, ...enEvents, ...enSetup, ...enLibrary, ...VALUE_CATALOGS.en };
 
 export const MODULE_CATALOGS: Readonly<Record<Locale, Readonly<Record<ModuleMessageKey, string>>>> = { fr, en };
 

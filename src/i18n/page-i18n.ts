@@ -9,6 +9,7 @@ import type { HostWeb, Locale } from '../host/contract';
 import type { MessageRef } from '../common/domain/errors';
 import { MODULE_CATALOGS, moduleTranslator, type ModuleMessageKey, type ModuleTranslate } from './module-messages';
 import { pageFormat, type PageFormat } from './page-format';
+import { actionTitle } from './action-title';
 
 export interface PageI18n {
   readonly locale: Locale;
@@ -17,6 +18,8 @@ export interface PageI18n {
   readonly fmt: PageFormat;
   /** An action event in this language when it carries a catalog message, else as written. */
   readonly event: (e: { readonly message: string; readonly ref?: MessageRef }) => string;
+  /** An action named by type, parcs and start (action-title.ts), never by its id. */
+  readonly actionTitle: (a: { readonly type: string; readonly parcs: readonly string[]; readonly startAt: string }) => string;
 }
 
 /** Event values that are codes (printed through their catalog group) or dates. */
@@ -50,7 +53,7 @@ export function pageI18n(locale: Locale, opts: PageI18nOptions = {}): PageI18n {
       return e.message; // a value missing from a stored row
     }
   };
-  return { locale, t, code, fmt, event };
+  return { locale, t, code, fmt, event, actionTitle: (a) => actionTitle({ t, code, fmt }, a) };
 }
 
 /** The translator for the user of this request (titles, flash messages, form errors). */

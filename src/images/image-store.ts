@@ -68,6 +68,11 @@ export class ImageStore {
     this.openForWrite = opts.openForWrite ?? ((p) => fsp.open(p, 'wx'));
   }
 
+  /** Free space kept on the server's disk (the readiness checklist compares with it). */
+  get reserveBytes(): number {
+    return this.reserve;
+  }
+
   machineDir(mac: string): string {
     return join(this.root, macDirName(mac));
   }

@@ -18,13 +18,34 @@ export interface ToolkitManifest {
 export interface InstalledToolkit extends ToolkitManifest {
   readonly dir: string;
   readonly sizeBytes: number;
+  /** It carries the clonage agent, so job plans may boot it (only the environment built here). */
+  readonly runsJobs: boolean;
+  /** Entries its manifest claims but it cannot run (entryRunnable): never published in the menu. */
+  readonly refusedEntries: readonly MaintenanceEntry[];
 }
 
-/** Our own boot environment offers every manual mode; memtest comes from Debian's memtest86+. */
+/** The environment pxe/build-bootenv.sh builds; downloads may not take this name (toolkit-installer.ts). */
+export const AGENT_TOOLKIT = 'clonage';
+
+/** Our own boot environment offers the agent's manual modes; memtest comes from Debian's memtest86+. */
 const DEFAULT_ENTRIES: Record<string, readonly MaintenanceEntry[]> = {
-  clonage: ['sender', 'receiver', 'backup', 'restore', 'report', 'shell'],
+  clonage: ['sender', 'receiver', 'report', 'shell'],
   memtest: ['memtest'],
 };
+
+/**
+ * Whether a toolkit can run a maintenance entry: the agent's modes need the agent; a shell needs
+ * a Linux with an initrd (any rescue system); memtest is a kernel without initrd. Manual backup
+ * and restore are not implemented by the agent (pxe/agent/clonage-agent.sh): never offered.
+ */
+export function entryRunnable(entry: MaintenanceEntry, t: { readonly runsJobs: boolean; readonly initrd: string | null }): boolean {
+  switch (entry) {
+    case 'sender': case 'receiver': case 'report': return t.runsJobs;
+    case 'shell': return t.initrd !== null;
+    case 'memtest': return t.initrd === null;
+    default: return false;
+  }
+}
 
 /**
  * Installed boot environments under the module's data dir: one folder per toolkit holding its
@@ -81,13 +102,17 @@ export class ToolkitRegistry {
     const initrd = manifest.initrd === null ? null : typeof manifest.initrd === 'string' && /^[A-Za-z0-9._+-]+$/.test(manifest.initrd) ? manifest.initrd : 'initrd.img';
     const files = [kernel, ...(initrd ? [initrd] : [])].map((f) => path.join(dir, f));
     if (!files.every((f) => fs.existsSync(f))) return null;
-    const entries = (Array.isArray(manifest.entries) ? manifest.entries : DEFAULT_ENTRIES[name] ?? []).filter((e): e is MaintenanceEntry =>
+    const claimed = (Array.isArray(manifest.entries) ? manifest.entries : DEFAULT_ENTRIES[name] ?? []).filter((e): e is MaintenanceEntry =>
       MAINTENANCE_ENTRIES.includes(e as MaintenanceEntry),
     );
+    const runsJobs = name === AGENT_TOOLKIT;
+    const can = (e: MaintenanceEntry) => entryRunnable(e, { runsJobs, initrd });
     return {
       name,
       version: typeof manifest.version === 'string' ? manifest.version : 'unknown',
-      entries,
+      entries: claimed.filter(can),
+      refusedEntries: claimed.filter((e) => !can(e)),
+      runsJobs,
       kernel,
       initrd,
       sha256: manifest.sha256,

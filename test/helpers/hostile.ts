@@ -66,13 +66,7 @@ export async function until(cond: () => boolean, what: string, ms = 5000, seen?:
 
 // ------------------------------------------------------------------ shell
 
-/** A toolkit named `clonage` with dummy kernel and initrd, so job plans render their kernel line. */
-export function installFakeToolkit(dataDir: string): void {
-  const dir = path.join(dataDir, 'modules/clonage/toolkits/clonage');
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'vmlinuz'), 'KERNEL');
-  fs.writeFileSync(path.join(dir, 'initrd.img'), 'INITRD');
-}
+export { installFakeToolkit } from './test-shell';
 
 export interface RestartableShell extends Shell {
   readonly dataDir: string;

@@ -23,12 +23,26 @@ export interface TestShell extends Shell {
   stopAndClean(): Promise<void>;
 }
 
-/** The real standalone shell on a loopback ephemeral port, with a temporary data dir. */
+/** A toolkit named `clonage` with dummy kernel and initrd, so job plans render their kernel line. */
+export function installFakeToolkit(dataDir: string): void {
+  const dir = path.join(dataDir, 'modules/clonage/toolkits/clonage');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'vmlinuz'), 'KERNEL');
+  fs.writeFileSync(path.join(dir, 'initrd.img'), 'INITRD');
+}
+
+/**
+ * The real standalone shell on a loopback ephemeral port, with a temporary data dir. A new data
+ * dir gets a stand-in `clonage` toolkit (a ready server: the wizard refuses actions without one)
+ * unless `bare` asks for a fresh install.
+ */
 export async function startTestShell(
   overrides: Partial<ShellConfig> = {},
-  opts: { autoEnable?: string[]; clock?: Clock; beforeStart?: (dataDir: string) => void; /** an existing data dir (restart tests) */ dataDir?: string } = {},
+  opts: { autoEnable?: string[]; clock?: Clock; beforeStart?: (dataDir: string) => void; /** an existing data dir (restart tests) */ dataDir?: string;
+    bare?: boolean } = {},
 ): Promise<TestShell> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'clonage-shell-'));
+  if (!opts.dataDir && !opts.bare) installFakeToolkit(dataDir);
   const base = defaultConfig(APP_ROOT);
   const config: ShellConfig = {
     ...base,

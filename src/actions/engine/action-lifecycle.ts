@@ -12,6 +12,7 @@ import type { ActionRow, TargetRow } from '../model/action-types';
 import { isTerminal } from '../model/action-types';
 import type { Deployer } from './deploy-coordination';
 import { hashToken, newToken } from '../../agent/job-identity';
+import type { JobBlocker } from '../../readiness/readiness';
 
 export interface WakeTarget {
   readonly name: string;
@@ -72,6 +73,8 @@ export class ActionLifecycle {
       readonly deployer?: Deployer;
       readonly toolkit: () => string;
       readonly timeouts: () => StageTimeouts;
+      /** Why no job can run (no job toolkit, no loader): the action fails before anyone is woken. */
+      readonly blocker?: () => Promise<JobBlocker | null>;
     },
   ) {}
 
@@ -155,6 +158,11 @@ export class ActionLifecycle {
    * the machines. Arming first: a PC woken before its plan exists would boot the menu.
    */
   async armAndWake(actionId: string): Promise<void> {
+    const blocked = await this.deps.blocker?.().catch(() => null);
+    if (blocked) {
+      this.fail(actionId, reason(`not woken: ${blocked.text}`, `event.target.${blocked.code}`, { toolkit: blocked.name }));
+      return;
+    }
     let armed: TargetRow[] = [];
     try {
       armed = this.core.change(() => {

@@ -32,6 +32,8 @@ import { udpcastTuningFrom } from '../params/udpcast-tuning';
 import { FieldErrors } from '../params/field-errors';
 import { newActionId, newJobId, unusableTokenHash } from '../../agent/job-identity';
 import { insertWithFreePort } from './port-allocation';
+import type { JobBlocker } from '../../readiness/readiness';
+import { retryRequest } from './action-retry';
 
 /** Who may act on which parcs: host.web.parcsOf(user, 'parc_can_clone'). */
 export interface ActionAccess {
@@ -55,6 +57,8 @@ export interface ActionServiceDeps {
   /** Good server images (a deploy's source) and the server-side multicast sender. */
   readonly sources?: DeploySources;
   readonly deployer?: Deployer;
+  /** Why no job can run now (readiness.ts jobBlocker): the wizard refuses, a due action fails unwoken. */
+  readonly blocker?: () => Promise<JobBlocker | null>;
 }
 
 export type Created = { readonly kind: 'action'; readonly id: string } | { readonly kind: 'schedule'; readonly id: string };
@@ -85,6 +89,7 @@ export class ActionService {
       deployer: deps.deployer,
       toolkit: () => String(this.settings.getOr<unknown>('toolkit.default', 'clonage') || 'clonage'),
       timeouts: () => this.timeouts(),
+      blocker: deps.blocker,
     });
   }
 
@@ -106,6 +111,8 @@ export class ActionService {
     const allowed = await this.deps.access.parcsOf(user);
     if (allowed !== 'all' && allowed.length === 0) throw new ForbiddenError('no parc is delegated to you', msg('denied.noParc'));
     const request = await parseActionRequest(input, { allowed, machines: this.deps.machines, now, defaults: paramDefaultsFrom(this.settings), sources: this.deps.sources });
+    const blocked = await this.deps.blocker?.();
+    if (blocked) throw new FieldErrors({ type: `type: ${blocked.text}` }, { type: msg(`preflight.${blocked.code}`, { name: blocked.name }) });
     if (request.timing.kind !== 'cron') this.assertNotBusy(request);
     return request;
   }
@@ -147,7 +154,10 @@ export class ActionService {
     const busy = this.core.store.busyMacs(request.targets.map((t) => t.mac.toString()));
     if (busy.length) {
       const field = request.type === 'clone' ? 'receivers' : 'machines';
-      throw new FieldErrors({ [field]: `${field}: ${busy.map((b) => `${b.name} is already in action ${b.actionId}`).join(', ')}` });
+      const first = busy[0];
+      const parcs = (this.core.store.action(first.actionId)?.parcs ?? []).join(', ');
+      throw new FieldErrors({ [field]: `${field}: ${busy.map((b) => `${b.name} is already in action ${b.actionId}`).join(', ')}` },
+        { [field]: msg('preflight.busy', { name: busy.map((b) => b.name).join(', '), parcs }) });
     }
   }
 
@@ -298,6 +308,22 @@ export class ActionService {
       this.core.settle(actionId);
       return ready;
     });
+  }
+
+  /**
+   * "Relancer les postes en échec": a new action, same parameters, on the targets that failed
+   * (a clone keeps its emitter). Refused like a new action when no job can run or a PC is busy.
+   */
+  async retryFailed(actionId: string, user: HostUser): Promise<string> {
+    const action = await this.assertCanManage(actionId, user);
+    const request = retryRequest(action, this.core.store.targets(actionId));
+    if (!request) throw new ConflictError('nothing to retry: the action is not finished or no target failed', msg('conflict.nothingToRetry'));
+    const blocked = await this.deps.blocker?.();
+    if (blocked) throw new FieldErrors({ type: `type: ${blocked.text}` }, { type: msg(`preflight.${blocked.code}`, { name: blocked.name }) });
+    const id = this.insert(request, user.login, this.deps.clock.now(), null);
+    this.core.event(id, null, 'info', `retry of the failed targets of ${actionId} by ${user.login}`, msg('event.retryOf', { by: user.login }));
+    this.deps.logger.info('failed targets retried', { from: actionId, action: id, by: user.login });
+    return id;
   }
 
   /** The action if the user may see it: every parc of the action must be theirs. */

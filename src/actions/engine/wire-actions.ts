@@ -8,6 +8,7 @@ import type { Deployer, DeployCoordination } from './deploy-coordination';
 import type { DeploySources } from '../params/deploy-params';
 import { registerAgentRoutes } from '../../http/pc/agent-routes';
 import { registerActionRoutes } from '../../http/admin/action-routes';
+import type { JobBlocker } from '../../readiness/readiness';
 
 /** Optional extras of an emitter preparer (src/emitter/netlogon-emitter-preparer.ts has both). */
 export interface PreparerHooks {
@@ -30,6 +31,8 @@ export interface ActionWiringOptions {
   /** Scheduler period; 0 disables the timer (tests call tick()). */
   readonly tickMs?: number;
   readonly heartbeatMs?: number;
+  /** Why no job can run now (src/readiness/): refused in the wizard, failed unwoken at start. */
+  readonly blocker?: () => Promise<JobBlocker | null>;
 }
 
 export interface ActionWiring {
@@ -57,6 +60,7 @@ export async function wireActions(host: HostContext, inventory: MachineInventory
     timeouts: opts.timeouts,
     sources: opts.sources,
     deployer: opts.deployer,
+    blocker: opts.blocker,
   });
   opts.emitterPreparer?.attach?.(service);
   opts.deployer?.attach?.(service.deploy);

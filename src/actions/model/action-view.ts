@@ -4,6 +4,7 @@
  */
 import type { ActionRow, EventRow, TargetRow } from './action-types';
 import { isTerminal } from './action-types';
+import { canRetry, isPartial, targetCounts, type TargetCounts } from './action-outcome';
 
 export const LOG_TAIL_BYTES = 4096;
 
@@ -43,6 +44,11 @@ export interface ActionView {
   readonly canCancel: boolean;
   /** Clone waiting for receivers, at least one of which already fetched its job. */
   readonly canStartNow: boolean;
+  readonly counts: TargetCounts;
+  /** Failed with some PCs done: "terminée avec erreurs". */
+  readonly partial: boolean;
+  /** Over, with failed PCs: "relancer les postes en échec". */
+  readonly canRetry: boolean;
 }
 
 function seconds(from: string | null, to: string | null, now: Date): number | null {
@@ -83,6 +89,7 @@ export function canStartNow(action: ActionRow, targets: readonly TargetRow[]): b
 }
 
 export function toActionView(action: ActionRow, targets: readonly TargetRow[], events: readonly EventRow[], now: Date): ActionView {
+  const counts = targetCounts(targets);
   return {
     id: action.id,
     type: action.type,
@@ -101,5 +108,8 @@ export function toActionView(action: ActionRow, targets: readonly TargetRow[], e
     events,
     canCancel: !isTerminal(action.state),
     canStartNow: canStartNow(action, targets),
+    counts,
+    partial: isPartial(action.state, counts),
+    canRetry: canRetry(action, targets),
   };
 }

@@ -17,6 +17,7 @@ import { fieldErrorsOf } from '../../actions/params/field-errors';
 import { pageI18n, requestT, withPageI18n } from '../../i18n/page-i18n';
 import { msg, translateRef } from '../../i18n/module-messages';
 import { ACTION_ID_PATTERN } from '../../agent/job-identity';
+import { actionTitle } from '../../i18n/action-title';
 import type { MachineInventory } from '../../inventory/machine-inventory';
 import { canRecur, FIELDS_OF, formValues, inputFromForm, selectionOf, summaryOf } from './wizard-form';
 
@@ -122,7 +123,7 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
 
   r.get('/actions/:id', clone, wrap(async (req, res) => {
     const view = await service.view(actionId(req), user(req));
-    await web.render(req, res, 'action-detail', { title: requestT(web, req)('title.action', { id: view.id }), action: view, base });
+    await web.render(req, res, 'action-detail', { title: actionTitle(pageI18n(web.locale(req)), view), action: view, base });
   }));
 
   r.get('/actions/:id/events', clone, wrap(async (req, res) => {
@@ -170,6 +171,21 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
     const id = actionId(req);
     await service.cancel(id, user(req));
     res.redirect(303, `${base}/actions/${id}?flash=${encodeURIComponent(requestT(web, req)('flash.actionCancelled'))}`);
+  }));
+
+  r.post('/actions/:id/retry', ...post, wrap(async (req, res) => {
+    const id = actionId(req);
+    try {
+      const created = await service.retryFailed(id, user(req));
+      void service.tick().catch((e) => host.logger.error('tick after retry failed', { error: String(e) }));
+      res.redirect(303, `${base}/actions/${created}?flash=${encodeURIComponent(requestT(web, req)('flash.retried'))}`);
+    } catch (e) {
+      // refused like a new action (busy PC, no boot environment): the reason, translated, on the old action's page
+      if (!(e instanceof InputError)) throw e;
+      const t = requestT(web, req);
+      const why = Object.values(fieldErrorsOf(e, (ref) => translateRef(t, ref))).join(' ');
+      res.redirect(303, `${base}/actions/${id}?flash=${encodeURIComponent(why)}`);
+    }
   }));
 
   r.post('/actions/:id/start-now', ...post, wrap(async (req, res) => {

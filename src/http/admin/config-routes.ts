@@ -12,6 +12,14 @@ import { moduleTranslator, translateRef, type ModuleTranslate } from '../../i18n
 import { requestT, withPageI18n } from '../../i18n/page-i18n';
 import { isStore } from '../../actions/params/store-params';
 import { parseSmbForm, SMB_KEYS, smbPublicView } from '../../images/smb-settings';
+import { overall, type Readiness, type ReadinessItem } from '../../readiness/readiness';
+import { jobToolkitName } from '../../readiness/readiness-facts';
+
+/** A readiness item in the reader's language, ready for pages/partials/readiness.ejs. */
+export function translatedItem(t: ModuleTranslate, i: ReadinessItem) {
+  const tr = (ref: ReadinessItem['label']) => translateRef(t, ref) ?? ref.key;
+  return { id: i.id, level: i.level, label: tr(i.label), detail: tr(i.detail), fix: i.fix ? tr(i.fix) : null };
+}
 
 export interface ConfigFormResult {
   readonly changes: Record<string, unknown>;
@@ -111,17 +119,22 @@ function entriesOf(v: unknown): MaintenanceEntry[] {
 }
 
 /** The module's Configuration page (system_is_admin): boot menu, wizard defaults, toolkits. */
-export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistry, installer: ToolkitInstaller): void {
+export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistry, installer: ToolkitInstaller, readiness: Readiness): void {
   const web = withPageI18n(host.web);
   const r = web.router;
   const admin = web.requireRight('system_is_admin');
-  const render = (req: Request, res: Response, errors: Record<string, string>, form: Record<string, unknown> = {}) =>
-    web.render(req, res, 'config', {
+  const render = async (req: Request, res: Response, errors: Record<string, string>, form: Record<string, unknown> = {}) => {
+    const t = requestT(web, req);
+    const items = await readiness.items();
+    await web.render(req, res, 'config', {
       // The SMB password never reaches a view: only whether one is stored (smb.hasPassword).
-      title: requestT(web, req)('title.config'), settings: withoutSecrets(host.settings.all()), errors, form: withoutSecrets(form),
+      title: t('title.config'), settings: withoutSecrets(host.settings.all()), errors, form: withoutSecrets(form),
       smb: smbPublicView(host.settings),
       toolkits: toolkits.list(), jobs: installer.list(), entries: MAINTENANCE_ENTRIES,
+      readiness: { overall: overall(items), items: items.map((i) => translatedItem(t, i)) },
+      jobToolkit: jobToolkitName(host.settings), base: web.mountPath,
     });
+  };
   const done = (res: Response, flash: string) => res.redirect(303, `${web.mountPath}/config?flash=${encodeURIComponent(flash)}`);
 
   r.get('/config', admin, (req: Request, res: Response, next: NextFunction) => {
@@ -138,6 +151,20 @@ export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistr
     for (const [k, v] of Object.entries(changes)) host.settings.set(k, v);
     host.logger.info('configuration changed', { by: web.currentUser(req)?.login, keys: Object.keys(changes) }); // keys only, never values
     done(res, requestT(web, req)('flash.configSaved'));
+  });
+
+  /** The toolkit job plans boot (setting toolkit.default): one that carries the agent. */
+  r.post('/config/job-toolkit', admin, web.verifyCsrf, (req: Request, res: Response, next: NextFunction) => {
+    const name = String((req.body ?? {}).jobToolkit ?? '');
+    const t = requestT(web, req);
+    if (!toolkits.list().some((tk) => tk.name === name && tk.runsJobs)) {
+      res.status(400);
+      render(req, res, { jobToolkit: t('config.jobToolkit.error') }).catch(next);
+      return;
+    }
+    host.settings.set('toolkit.default', name);
+    host.logger.info('configuration changed', { by: web.currentUser(req)?.login, keys: ['toolkit.default'] });
+    done(res, t('flash.jobToolkitSaved', { name }));
   });
 
   r.post('/config/toolkits/build', admin, web.verifyCsrf, (req: Request, res: Response, next: NextFunction) => {

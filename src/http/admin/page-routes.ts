@@ -50,7 +50,7 @@ export function registerPageRoutes({ host, inventory }: PageDeps): void {
     const filter = parseActionListFilter(req.query as Record<string, unknown>);
     const actions = listActions(db, allowed, filter);
     const parcs = await inventory.parcs(allowed);
-    await web.render(req, res, 'actions', { title: requestT(web, req)('title.actions'), actions, filter, parcs });
+    await web.render(req, res, 'actions', { title: requestT(web, req)('title.actions'), actions, filter, parcs, base: web.mountPath });
   }));
 
   /** MACs of the machines in the user's parcs, or null for every machine (system_is_admin). */

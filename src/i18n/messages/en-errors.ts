@@ -6,7 +6,6 @@ export const enErrors: Readonly<Record<keyof typeof frErrors, string>> = {
   'title.actions': 'Actions',
   'title.reports': 'Reports and backups',
   'title.report': 'Report of {name}',
-  'title.action': 'Action {id}',
   'title.config': 'Cloning configuration',
   'title.error': 'Error {status}',
 

@@ -8,7 +8,6 @@ export const frErrors = {
   'title.actions': 'Consulter les actions',
   'title.reports': 'Rapports et sauvegardes',
   'title.report': 'Rapport de {name}',
-  'title.action': 'Action {id}',
   'title.config': 'Configuration du clonage',
   'title.error': 'Erreur {status}',
 

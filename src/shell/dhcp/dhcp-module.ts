@@ -15,7 +15,7 @@ import { InputError } from '../../common/domain/errors';
 import type { Hostname } from '../../common/domain/hostname';
 import type { Ipv4 } from '../../common/domain/ipv4';
 import type { Mac } from '../../common/domain/mac';
-import type { Clock, DhcpApi, DhcpChange, Logger, PxeBootOptions } from '../../host/contract';
+import type { Clock, DhcpApi, DhcpChange, DhcpConfigStatus, Logger, PxeBootOptions } from '../../host/contract';
 import { parseConfigPath, parsePxeBootOptions, pxeToJson, type ConfigPath, type DhcpSettings, type ValidPxeBoot } from './dhcp-config';
 import { renderDnsmasqConfig, renderDnsmasqHosts } from './dnsmasq-renderer';
 import { writeFileAtomic } from './files';
@@ -185,6 +185,20 @@ export class DhcpModule implements DhcpApi {
   /** The same configuration for ISC dhcpd, for sites that keep it (not written by the module). */
   renderIscConfig(): string {
     return renderIscDhcpdConfig(this.opts.settings, this.store.list(), this.activePxeBoot()?.options ?? null);
+  }
+
+  /** For the module's readiness checklist: is the generated configuration on disk and current? */
+  configStatus(): DhcpConfigStatus {
+    const read = (f: string) => {
+      try {
+        return fs.readFileSync(f, 'utf8');
+      } catch {
+        return null;
+      }
+    };
+    const config = read(this.configPath);
+    const upToDate = config === this.renderDnsmasqConfig() && read(this.hostsPath) === this.renderDnsmasqHosts();
+    return { file: this.configPath, written: config !== null, upToDate, pxeBoot: this.activePxeBoot() !== null };
   }
 
   /** Writes both files where they differ from what is on disk, then calls the reload hook. The shell calls it at start. */

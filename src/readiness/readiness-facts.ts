@@ -1,0 +1,66 @@
+/**
+ * Gathers the facts the readiness checks judge (readiness.ts): installed toolkits, the files of
+ * the TFTP boot root, the TFTP port, what the host says of its DHCP configuration, and the image
+ * store's file system. Reads only: nothing here changes the server.
+ */
+import { readdir, statfs } from 'node:fs/promises';
+import path from 'node:path';
+import type { DhcpApi, SettingsStore } from '../host/contract';
+import type { ReadinessFacts, ToolkitFact } from './readiness';
+
+export interface ReadinessSources {
+  readonly toolkits: { list(): readonly ToolkitFact[] };
+  readonly settings: Pick<SettingsStore, 'getOr'>;
+  readonly bootRoot: string;
+  readonly tftpPort: () => number;
+  readonly dhcp: Pick<DhcpApi, 'configStatus'>;
+  readonly imageRoot: string;
+  readonly reserveBytes: number;
+}
+
+/** The setting job plans boot (action-service.ts reads the same key with the same default). */
+export function jobToolkitName(settings: Pick<SettingsStore, 'getOr'>): string {
+  return String(settings.getOr<unknown>('toolkit.default', 'clonage') || 'clonage');
+}
+
+async function filesIn(dir: string): Promise<Set<string>> {
+  try {
+    return new Set((await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name));
+  } catch {
+    return new Set();
+  }
+}
+
+/** statfs of the store, or of its nearest existing parent (a fresh server has no images/ yet). */
+async function spaceOf(dir: string): Promise<ReadinessFacts['imageStore']> {
+  let d = path.resolve(dir);
+  for (let i = 0; i < 64; i++) {
+    try {
+      const s = await statfs(d);
+      return { root: dir, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+    } catch {
+      const up = path.dirname(d);
+      if (up === d) return null;
+      d = up;
+    }
+  }
+  return null;
+}
+
+export async function gatherReadinessFacts(s: ReadinessSources): Promise<ReadinessFacts> {
+  let dhcp: ReadinessFacts['dhcp'] = null;
+  try {
+    dhcp = s.dhcp.configStatus?.() ?? null;
+  } catch {
+    dhcp = null;
+  }
+  return {
+    toolkits: s.toolkits.list().map((t) => ({ name: t.name, runsJobs: t.runsJobs })),
+    jobToolkit: jobToolkitName(s.settings),
+    bootFiles: await filesIn(s.bootRoot),
+    tftpPort: s.tftpPort(),
+    dhcp,
+    imageStore: await spaceOf(s.imageRoot),
+    reserveBytes: s.reserveBytes,
+  };
+}
