@@ -146,8 +146,10 @@ upload_pieces() { # number prefix done-bytes part-bytes total-bytes stage-start-
   rm -f "$WORK/piece"
 }
 
-# The server re-hashes every piece (COMMIT_TIMEOUT) before it records the image.
+# The server re-hashes every piece (COMMIT_TIMEOUT) before it records the image; the `commit`
+# stage tells it that this agent now waits for it (a long silence limit, docs/actions.md).
 commit_to_server() { # total-bytes
+  post_progress commit 99 "$1" 0
   with_retry "commit" http_call "$COMMIT_TIMEOUT" POST /image/commit "$WORK/commit.out" text/plain "$WORK/manifest.txt" ||
     fail_with "$EXIT_NOT_RECORDED" "the server refused the image, HTTP ${HTTP_STATUS:-none}: nothing recorded" || return
   log "stored on the server: $(tr '\n' ' ' < "$WORK/commit.out")"

@@ -38,6 +38,7 @@ run_deploy() {
   done 3< "$WORK/r.files"
   total=$(awk '{ t += $2 } END { printf "%d", t }' "$WORK/r.streams")
   log "multicast deploy of image $M_IMAGE ($total bytes in $(wc -l < "$WORK/r.streams") sessions) onto $J_DISK, port $J_PORT"
+  DISK_TOUCHED=1
   write_table "$disk" || return
   deploy_partitions "$total" || return
   sync
@@ -86,7 +87,8 @@ receive_partition() { # number compression done-bytes total-bytes mode device
   # udp-receiver writes the stream on stdout and ends with the server's session: that end is the
   # partition's end, so nothing has to count bytes on a pipe.
   {
-    { udp-receiver --portbase "$J_PORT" --interface "$IFACE" --nokbd --start-timeout "${J_START_TIMEOUT:-1200}" 2>> "$UDPLOG" &
+    { udp-receiver --portbase "$J_PORT" --interface "$IFACE" --nokbd --start-timeout "${J_START_TIMEOUT:-1200}" \
+        --receive-timeout "$(receive_timeout)" 2>> "$UDPLOG" &
       echo "$!" > "$WORK/u.pid"; wait "$!"; echo "$?" > "$WORK/u.rc"; } |
       tee "$WORK/s.fifo" | { decompress "$comp"; echo "$?" > "$WORK/z.rc"; } |
       { write_stream "$mode" "$dev" > "$WORK/pc.err" 2>&1; echo "$?" > "$WORK/pc.rc"; }

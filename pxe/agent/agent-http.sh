@@ -91,11 +91,13 @@ post_log() {
 }
 
 # Prints the server's reboot answer (always|never|halt), or nothing when it cannot be had.
+# `dropped`: a sender's receivers that udp-sender gave up on (addresses, comma-separated).
 # `once`: a single try (the server was already away for the whole retry time).
-post_result() { # status exit_code message [once]
+post_result() { # status exit_code message [dropped [once]]
   local line
   printf 'status=%s&exit_code=%s&message=%s' "$1" "$2" "$(form_escape "$3")" > "$WORK/result.form"
-  if [ "${4:-}" = once ]; then set -- http_post; else set -- with_retry result http_post; fi
+  [ -z "${4:-}" ] || printf '&dropped=%s' "$4" >> "$WORK/result.form"
+  if [ "${5:-}" = once ]; then set -- http_post; else set -- with_retry result http_post; fi
   "$@" /result application/x-www-form-urlencoded "$WORK/result.form" "$WORK/result.out" || {
     log "result not accepted (HTTP ${HTTP_STATUS:-none})"
     return 1

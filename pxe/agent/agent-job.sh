@@ -26,7 +26,7 @@ parse_cmdline() { # file
 # ---- the job keys: one table. Defaults first, then one line per key the agent reads.
 job_defaults() {
   J_JOB= J_ROLE= J_DISK= J_PORT= J_COMPRESSION=none J_AUTO_REBOOT=always
-  J_MIN_RECEIVERS= J_MIN_WAIT= J_MAX_WAIT= J_START_TIMEOUT= J_MAX_BITRATE= J_RETRIES=
+  J_MIN_RECEIVERS= J_MIN_WAIT= J_MAX_WAIT= J_START_TIMEOUT= J_RECEIVE_TIMEOUT= J_MAX_BITRATE= J_RETRIES=
   J_IMAGE= J_STORE= J_STORAGE_PART=auto J_CHUNK_MB=64 J_RETRY_SECONDS=
 }
 set_job_key() { # key value; keys the agent does not know (name, source …) are left aside
@@ -43,6 +43,7 @@ set_job_key() { # key value; keys the agent does not know (name, source …) are
     max_bitrate) J_MAX_BITRATE=$2 ;;           # sender, udp-sender --max-bitrate
     retries_until_drop) J_RETRIES=$2 ;;        # sender
     start_timeout) J_START_TIMEOUT=$2 ;;       # receiver, deploy: seconds
+    receive_timeout) J_RECEIVE_TIMEOUT=$2 ;;   # receiver, deploy: seconds without data once started
     image) J_IMAGE=$2 ;;                       # backup, restore, deploy
     store) J_STORE=$2 ;;                       # server | partition | smb
     storage_part) J_STORAGE_PART=$2 ;;         # store=partition: auto or a partition name
@@ -92,7 +93,8 @@ check_job_values() {
   case "$J_COMPRESSION" in none|zstd|gzip|lzop) ;; *) REFUSAL="bad compression"; return 1 ;; esac
   case "$J_AUTO_REBOOT" in always|success|never) ;; *) REFUSAL="bad auto_reboot"; return 1 ;; esac
   for pair in "min_receivers:$J_MIN_RECEIVERS" "min_wait:$J_MIN_WAIT" "max_wait:$J_MAX_WAIT" \
-              "start_timeout:$J_START_TIMEOUT" "retries_until_drop:$J_RETRIES" "retry_seconds:$J_RETRY_SECONDS"; do
+              "start_timeout:$J_START_TIMEOUT" "receive_timeout:$J_RECEIVE_TIMEOUT" "retries_until_drop:$J_RETRIES" \
+              "retry_seconds:$J_RETRY_SECONDS"; do
     v=${pair#*:}
     [ -z "$v" ] || is_number "$v" 6 || { REFUSAL="bad ${pair%%:*}"; return 1; }
   done

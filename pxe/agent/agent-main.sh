@@ -1,6 +1,7 @@
 # Loaded by clonage-agent.sh: the agent's flow. The command line, then either manual mode
 # (maintenance menu, no server) or a server job: fetch, check, run, report, reboot as told.
-# Globals set here for every other file: SERVER JOB TOKEN SESSION BASE (the job's URL) IFACE.
+# Globals set here for every other file: SERVER JOB TOKEN SESSION BASE (the job's URL) IFACE; the
+# roles set DISK_TOUCHED once they start writing the job's disk (restore, deploy, receiver).
 
 agent_main() {
   mkdir -p "$WORK" || exit "$EXIT_BOOT_LOCAL"
@@ -53,7 +54,7 @@ run_server_job() {
     boot_local "malformed job: $REFUSAL"
   fi
   log "job accepted: role=$J_ROLE disk=$J_DISK port=$J_PORT compression=$J_COMPRESSION"
-  FAIL_MSG=
+  FAIL_MSG= DISK_TOUCHED=
   run_role
   rc=$?
   if [ "$rc" = 0 ]; then status=succeeded msg="$J_ROLE finished"; else status=failed msg="$J_ROLE failed: ${FAIL_MSG:-exit $rc}"; fi
@@ -63,10 +64,13 @@ run_server_job() {
 
 # The log, then the result, each retried while the server is away (a restart); the server's
 # answer decides reboot / stay on / power off; without one, the job's own auto_reboot does.
+# A disk left partly written is never rebooted into: the PC stays on and says so on its screen.
 finish_job() { # status exit-code message
-  local answer once= code=$EXIT_OK
+  local answer once= code=$EXIT_OK dropped=
+  [ "$J_ROLE" != sender ] || dropped=$(dropped_receivers)
+  [ -z "$dropped" ] || log "udp-sender dropped: $dropped"
   post_log || ! http_retryable || once=once   # away for the whole retry time: one last try
-  answer=$(post_result "$1" "$2" "$3" $once)
+  answer=$(post_result "$1" "$2" "$3" "$dropped" $once)
   case "$answer" in always|never|halt) ;; *)
     case "$J_AUTO_REBOOT" in
       never) answer=never ;;
@@ -75,6 +79,10 @@ finish_job() { # status exit-code message
     esac ;;
   esac
   [ "$2" = 0 ] || code=$EXIT_FAILED
+  if [ "$2" != 0 ] && [ -n "$DISK_TOUCHED" ]; then
+    disk_incomplete_banner "$3"
+    [ "$answer" = halt ] || answer=never
+  fi
   sync
   case "$answer" in
     # The commands come from the environment (init or tests), never from the server: split on purpose.
@@ -83,4 +91,21 @@ finish_job() { # status exit-code message
     never) log "staying on as asked by the server" ;;
   esac
   exit "$code"
+}
+
+# On the PC's own screen (ASCII: the console font may lack accents), in French for the people in
+# the room: the disk is partly written and must not be booted; what to do.
+disk_incomplete_banner() { # reason
+  {
+    echo
+    echo "=================================================================="
+    echo " DISQUE INCOMPLET : $J_DISK a ete ecrit en partie ($J_ROLE interrompu)."
+    echo " Raison : $1"
+    echo " Ne pas demarrer ce PC sur son disque. Relancer la restauration ou"
+    echo " le clonage de ce PC depuis la page de l'action, puis redemarrer"
+    echo " ce PC : il repartira sur le reseau."
+    echo "=================================================================="
+    echo
+  } >&2
+  log "disk $J_DISK incomplete: staying on, not booting it"
 }

@@ -37,6 +37,7 @@ restore_from_store() {
     store_umount   # the kernel re-reads a table only when none of the disk's partitions is mounted
   fi
   log "all files verified; writing the partition table of $M_IMAGE"
+  DISK_TOUCHED=1
   write_table "$disk" || return
   if [ -n "$SP_NAME" ]; then
     wait_block_device "$DEV_DIR/$SP_NAME"

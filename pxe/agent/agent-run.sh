@@ -98,6 +98,8 @@ run_udpcast() {
   wait "$pid"
   rc=$?
   sync
+  # A receiver that got bytes has written them onto its disk.
+  [ "$J_ROLE" != receiver ] || [ "$(udpcast_bytes)" = 0 ] || DISK_TOUCHED=1
   tr '\r' '\n' < "$UDPLOG" | grep -v '^bytes=' | tail -n 5 >&2
   log "$1 exited with $rc"
   [ -z "$cancelled" ] || { FAIL_MSG="cancelled by the server"; return "$EXIT_CANCELLED"; }
@@ -130,12 +132,27 @@ run_sender() {
   run_udpcast "$@"
 }
 
+# Once the transfer started, udp-receiver gives up after receive_timeout seconds without data
+# (a sender powered off): without it, it would wait for ever.
 run_receiver() {
   set -- udp-receiver --file "$DEV_DIR/$J_DISK" --portbase "$J_PORT" --interface "$IFACE"
   [ -n "$CL_MANUAL" ] || set -- "$@" --nokbd
   [ -n "$J_START_TIMEOUT" ] && set -- "$@" --start-timeout "$J_START_TIMEOUT"
+  set -- "$@" --receive-timeout "$(receive_timeout)"
   [ "$J_COMPRESSION" != none ] && set -- "$@" --pipe "$(decompress_cmd)"
   run_udpcast "$@"
+}
+
+receive_timeout() { echo "${J_RECEIVE_TIMEOUT:-${CLONAGE_RECEIVE_TIMEOUT:-120}}"; }
+
+# The receivers udp-sender dropped after its retries, as addresses: it names them by number
+# ("Dropping client #2 because of timeout"), numbered when they came ("New connection from
+# 10.0.0.3  (#2) …"). Prints "ip,ip" or nothing.
+dropped_receivers() {
+  tr '\r' '\n' < "$UDPLOG" 2>/dev/null | awk '
+    /New connection from / { for (i = 1; i < NF; i++) if ($i == "from") ip = $(i + 1); n = $0; sub(/.*\(#/, "", n); sub(/\).*/, "", n); addr[n] = ip }
+    /Dropping client #/ { n = $0; sub(/.*client #/, "", n); sub(/[^0-9].*/, "", n); if (n in addr) print addr[n] }' |
+    grep -E '^[0-9]{1,3}(\.[0-9]{1,3}){3}$' | sort -u | tr '\n' ',' | sed 's/,$//'
 }
 
 # Report: partition tables, filesystems and free space, as "### title" sections of text.

@@ -5,7 +5,7 @@
  * typed errors the agent routes map to 401/403/404/409/410 (a refused agent touches no disk),
  * 413 for a job over its volume caps (reports, events, log bytes: what was accepted stays).
  */
-import { ConflictError, InputError } from '../common/domain/errors';
+import { ConflictError, InputError, type MessageRef } from '../common/domain/errors';
 import { Ipv4 } from '../common/domain/ipv4';
 import { Mac } from '../common/domain/mac';
 import { type ActionCore, reason } from '../actions/engine/action-core';
@@ -213,10 +213,10 @@ export class AgentJobs {
   }
 
   /** An event about a job, on its action's page. */
-  note(jobId: string, level: 'info' | 'warn' | 'error', message: string): void {
+  note(jobId: string, level: 'info' | 'warn' | 'error', message: string, ref?: MessageRef): void {
     this.core.change(() => {
       const target = this.core.store.target(jobId);
-      if (target) this.core.event(target.actionId, target.id, level, message);
+      if (target) this.core.event(target.actionId, target.id, level, message, ref);
     });
   }
 

@@ -6,7 +6,8 @@
  */
 import type { AgentCaller } from '../agent/agent-caller';
 import type { Database } from 'better-sqlite3';
-import { ConflictError, InputError, NotFoundError } from '../common/domain/errors';
+import { ConflictError, InputError, type MessageRef, NotFoundError } from '../common/domain/errors';
+import { msg } from '../i18n/module-messages';
 import type { Clock, Logger, SettingsStore } from '../host/contract';
 import type { ActionRow, TargetRow } from '../actions/model/action-types';
 import { recordAgentImage } from './agent-store-commit';
@@ -30,7 +31,7 @@ export interface JobAuthority {
   /** The same checks, then `give` once per job (a second ask: 409 and an event). */
   onceForJob<T>(jobId: string, caller: AgentCaller, give: (job: AuthorizedJob) => T): T;
   /** An event on the job's action page. */
-  jobEvent?(jobId: string, level: 'info' | 'warn' | 'error', message: string): void;
+  jobEvent?(jobId: string, level: 'info' | 'warn' | 'error', message: string, ref?: MessageRef): void;
 }
 
 export interface ImageServiceDeps {
@@ -76,9 +77,9 @@ export class ImageService {
     return job;
   }
 
-  private event(jobId: string, level: 'info' | 'warn' | 'error', message: string): void {
+  private event(jobId: string, level: 'info' | 'warn' | 'error', message: string, ref?: MessageRef): void {
     try {
-      this.deps.authority?.jobEvent?.(jobId, level, message);
+      this.deps.authority?.jobEvent?.(jobId, level, message, ref);
     } catch (e) {
       this.deps.logger.warn('image event not recorded', { jobId, error: String(e) });
     }
@@ -98,9 +99,11 @@ export class ImageService {
     } catch (err) {
       if (err instanceof ImageStoreError) this.deps.logger.warn('image upload refused', { jobId, file, error: (err as Error).message });
       if (err instanceof ImageStorageError) {
-        // Disk full or broken: the backup cannot succeed; free what it took.
+        // Disk full or broken: the backup cannot succeed; free what it took. Older images are
+        // untouched (a new one replaces them only at its commit).
         await this.deps.store.discardStaging(target.mac, jobId).catch(() => undefined);
-        this.event(jobId, 'error', `${target.name}: upload of ${file} failed on the server: ${(err as Error).message}`);
+        this.event(jobId, 'error', `${target.name}: upload of ${file} failed on the server: ${(err as Error).message}; the backup fails, the previous images are kept`,
+          msg('event.image.storeFull', { name: target.name, file, error: (err as Error).message }));
       }
       throw err;
     }

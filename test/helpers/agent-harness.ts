@@ -20,7 +20,7 @@ import { MachineInventory } from '../../src/inventory/machine-inventory';
 import { type ActionWiring, wireActions } from '../../src/index';
 import { migrateClonage } from '../../src/store/clonage-schema';
 import { createFakeHost, type FakeHost, fakeHostApp, labOn, listen } from './fake-host';
-import { createTestNet, destroyTestNet, listenUnixWithPeer, relayTcpToUnix, spawnInNs, type TestNet, waitForExit } from './netns';
+import { createTestNet, destroyTestNet, listenUnixWithPeer, type PeerServer, relayTcpToUnix, spawnInNs, type TestNet, waitForExit } from './netns';
 
 const ROOT = path.resolve(__dirname, '../..');
 export const AGENT = path.join(ROOT, 'pxe/agent/clonage-agent.sh');
@@ -43,8 +43,23 @@ export interface AgentHarness {
   readonly tmp: string;
   readonly serverUrl: string;
   /** Wizard POST (as admin) → tick → the armed plan → the agent in the first host namespace. */
-  runJob(type: 'backup' | 'restore' | 'report', params: Record<string, string>, devDir: string, opts?: { machine?: string; mac?: string }): Promise<AgentRun>;
+  runJob(type: 'backup' | 'restore' | 'report', params: Record<string, string>, devDir: string, opts?: RunOptions): Promise<AgentRun>;
+  /** Called with each request the agents make, before the module sees it (fault injection). */
+  onAgentRequest(hook: (req: http.IncomingMessage) => void): void;
+  /**
+   * The server away for `ms`: the agents' socket closes with every connection on it (a request
+   * in flight is cut), new connections are refused, then it listens again. The module's state
+   * stays, as after a restart on the same data.
+   */
+  serverAway(ms: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface RunOptions {
+  readonly machine?: string;
+  readonly mac?: string;
+  /** More agent environment (CLONAGE_RETRY_SECONDS …). */
+  readonly env?: Record<string, string>;
 }
 
 export async function startAgentHarness(prefix: string, opts: { hosts?: number; reserveBytes?: number; heartbeatMs?: number } = {}): Promise<AgentHarness> {
@@ -66,13 +81,27 @@ export async function startAgentHarness(prefix: string, opts: { hosts?: number; 
   const app = fakeHostApp(host);
   const loopback = await listen(app);
   const sock = path.join(tmp, 'module.sock');
-  const sockServer = await listenUnixWithPeer(app, sock);
-  const servers = [loopback.server, sockServer];
+  const hooks: Array<(req: http.IncomingMessage) => void> = [];
+  const withHooks: http.RequestListener = (req, res) => {
+    for (const hook of hooks) hook(req);
+    app(req, res);
+  };
+  let sockServer: PeerServer = await listenUnixWithPeer(withHooks, sock);
+  const servers = [loopback.server];
   await relayTcpToUnix(net, net.bridgeNs, net.bridgeIp, 8080, sock, { peer: true });
   const serverUrl = `http://${net.bridgeIp}:8080/modules/clonage`;
   const base = loopback.base;
 
-  async function runJob(type: 'backup' | 'restore' | 'report', params: Record<string, string>, devDir: string, o: { machine?: string; mac?: string } = {}): Promise<AgentRun> {
+  async function serverAway(ms: number): Promise<void> {
+    const away = sockServer;
+    away.closeAllConnections();
+    away.close(() => undefined);
+    await new Promise((r) => setTimeout(r, ms));
+    fs.rmSync(sock, { force: true });
+    sockServer = await listenUnixWithPeer(withHooks, sock);
+  }
+
+  async function runJob(type: 'backup' | 'restore' | 'report', params: Record<string, string>, devDir: string, o: RunOptions = {}): Promise<AgentRun> {
     const fields = new URLSearchParams([['type', type], ['parc', 'salle1'], ['machine', o.machine ?? 'pc01'], ['auto_reboot', 'never'], ['confirm', '1'], ...Object.entries(params)]);
     const post = () => fetch(`${base}/modules/clonage/actions`, {
       method: 'POST', redirect: 'manual', body: fields.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-test-user': 'admin' },
@@ -92,7 +121,7 @@ export async function startAgentHarness(prefix: string, opts: { hosts?: number; 
     const env = {
       PATH: `${tmp}/bin:/usr/sbin:/usr/bin:/sbin:/bin`, CLONAGE_CMDLINE: path.join(work, 'cmdline'), CLONAGE_DEV_DIR: devDir,
       CLONAGE_WORK_DIR: path.join(work, 'agent'), CLONAGE_REBOOT_CMD: `touch ${work}/reboot`, CLONAGE_POWEROFF_CMD: `touch ${work}/poweroff`,
-      CLONAGE_IFACE: 'eth0', CLONAGE_CHUNK_MB: '1',
+      CLONAGE_IFACE: 'eth0', CLONAGE_CHUNK_MB: '1', ...o.env,
     };
     const run = await waitForExit(spawnInNs(net, net.hosts[0].ns, BUSYBOX, ['sh', AGENT], { env }), 240000);
     const target = host.db.prepare('SELECT state, exit_code AS exitCode, percent, message, log FROM clonage_targets WHERE id = ?').get(plan.jobId) as Record<string, unknown>;
@@ -102,7 +131,7 @@ export async function startAgentHarness(prefix: string, opts: { hosts?: number; 
   async function stop(): Promise<void> {
     destroyTestNet(net);
     await actions.stop();
-    for (const s of servers) {
+    for (const s of [...servers, sockServer]) {
       s.closeAllConnections();
       await new Promise((r) => s.close(r));
     }
@@ -110,7 +139,7 @@ export async function startAgentHarness(prefix: string, opts: { hosts?: number; 
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 
-  return { host, actions, images, bootPlans, base, net, tmp, serverUrl, runJob, stop };
+  return { host, actions, images, bootPlans, base, net, tmp, serverUrl, runJob, onAgentRequest: (hook) => hooks.push(hook), serverAway, stop };
 }
 
 /** A run that succeeded; on failure the agent's stderr and log are in the diff. */

@@ -170,10 +170,35 @@ describeNs('clonage agent + udpcast in network namespaces', () => {
     expect(sha256(path.join(d1, 'sda'))).toBe(source);
     expect(server.callsOf(ids.r1, 'result')[0].form.status).toBe('succeeded');
     expect(rs.code).toBe(0);
-    expect(server.callsOf(ids.s, 'result')[0].form.status).toBe('succeeded');
+    // The sender names the receiver udp-sender dropped: the server fails it at once.
+    expect(server.callsOf(ids.s, 'result')[0].form).toMatchObject({ status: 'succeeded', dropped: net.hosts[2].ip });
   }, 150000);
 
-  test('action cancelled mid-transfer (410 on progress): udpcast stopped, agents fail and reboot', async () => {
+  test('the sender powered off mid-transfer: receivers give up after receive_timeout, fail as partly written and stay on', async () => {
+    const [d0, d1] = [makeDisk(0, 'random'), makeDisk(1, 'zero')];
+    const source = sha256(path.join(d0, 'sda'));
+    // 32 MiB at 8 Mbit/s: ~34 s of transfer; the sender's agent and udp-sender die after a few seconds.
+    const { ids, toks } = cloneJobs('jh', 9010, { compression: 'none', max_bitrate: '8m', min_receivers: 1, receive_timeout: 6 });
+    const r1 = startAgent(net.hosts[1], d1, cmdlineFor(ids.r1, toks.r1));
+    await sleep(300);
+    const s = startAgent(net.hosts[0], d0, cmdlineFor(ids.s, toks.s));
+    const deadline = Date.now() + 60000;
+    while (!server.callsOf(ids.r1, 'progress').some((c) => c.form.stage === 'transfer') && Date.now() < deadline) await sleep(200);
+    for (const pid of pidsInNs(net.hosts[0].ns)) process.kill(pid, 'SIGKILL'); // power off: the whole PC at once
+    await s.done;
+    const rr = await r1.done;
+    expect(sha256(path.join(d1, 'sda'))).not.toBe(source);
+    const result = server.callsOf(ids.r1, 'result');
+    expect(result.map((c) => [c.form.status, c.form.exit_code])).toEqual([['failed', '8']]);
+    expect(result[0].form.message).toMatch(/receiver failed: udp-receiver exit/);
+    expect(rr.code).toBe(1);
+    expect(rr.stderr).toMatch(/DISQUE INCOMPLET : sda a ete ecrit en partie/);
+    expect(fs.existsSync(path.join(r1.work, 'reboot-requested'))).toBe(false); // never into a half-written disk
+    // Bounded by receive_timeout, shown by what the receiver logged, not by a wall clock.
+    expect(server.callsOf(ids.r1, 'log')[0].body).toMatch(/--receive-timeout 6/);
+  }, 120000);
+
+  test('action cancelled mid-transfer (410 on progress): udpcast stopped, agents fail; the receiver stays on (disk incomplete)', async () => {
     const [d0, d1] = [makeDisk(0, 'random'), makeDisk(1, 'zero')];
     const source = sha256(path.join(d0, 'sda'));
     // 32 MiB at 8 Mbit/s: ~34 s of transfer, far more than the agents need to see the 410 (one
@@ -189,11 +214,14 @@ describeNs('clonage agent + udpcast in network namespaces', () => {
     // Stopped rather than finished for nobody, shown by the disk (never by a wall-clock threshold):
     // the receiver did not get the whole image.
     expect(sha256(path.join(d1, 'sda'))).not.toBe(source);
-    for (const [run, res] of [[s, rs], [r1, rr]] as const) {
+    for (const res of [rs, rr]) {
       expect(res.code).toBe(1);
       expect(res.stderr).toMatch(/the server cancelled this job/);
-      expect(fs.existsSync(path.join(run.work, 'reboot-requested'))).toBe(true); // auto_reboot=always
     }
+    // auto_reboot=always: the sender reboots; the receiver's disk is partly written, it stays on and says so.
+    expect(fs.existsSync(path.join(s.work, 'reboot-requested'))).toBe(true);
+    expect(fs.existsSync(path.join(r1.work, 'reboot-requested'))).toBe(false);
+    expect(rr.stderr).toMatch(/DISQUE INCOMPLET/);
     expect(server.callsOf(ids.r1, 'result').map((c) => c.status)).toEqual([410]);
     expect(pidsInNs(net.hosts[0].ns).concat(pidsInNs(net.hosts[1].ns)).map(processName)).not.toContain('udp-sender');
   }, 120000);

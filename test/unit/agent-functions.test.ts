@@ -61,6 +61,7 @@ else echo "refused: $REFUSAL"; fi`, { input: lines.join('\n') });
     ['an unknown role', ['role=format'], 'refused: bad role'],
     ['a bad max_bitrate', ['role=sender', 'disk=sda', 'port=9002', 'max_bitrate=10mb'], 'refused: bad max_bitrate'],
     ['a bad retry_seconds', ['role=report', 'retry_seconds=5m'], 'refused: bad retry_seconds'],
+    ['a bad receive_timeout', ['role=receiver', 'disk=sda', 'port=9002', 'receive_timeout=-1'], 'refused: bad receive_timeout'],
     ['a backup to an unknown store', ['role=backup', 'disk=sda', 'image=x', 'store=ftp'], 'refused: image store ftp is not supported'],
     ['a backup without store', ['role=backup', 'disk=sda', 'image=x'], 'refused: image store none is not supported'],
     ['a hidden image name', ['role=restore', 'disk=sda', 'image=.x', 'store=server'], 'refused: bad image name'],
@@ -93,6 +94,20 @@ parse_cmdline "$WORK/cmdline"; echo "$CL_SERVER|$CL_JOB|$CL_TOKEN|$CL_MANUAL|$CL
     }
     const wire = callAgent(shell, 'cat > "$UDPLOG"; udpcast_bytes wire', { input: logs[1][1] });
     expect(wire.stdout.trim()).toBe('524288');
+  });
+
+  it('dropped_receivers: the addresses of the clients udp-sender dropped, from its numbering', () => {
+    const log = ['Udp-sender 20230924', 'New connection from 10.77.1.3  (#0) 00000009', 'New connection from 10.77.1.4  (#1) 00000009',
+      'New connection from 10.77.1.5  (#2) 00000009', 'Starting transfer: 00000009',
+      'bytes=     1 048 576  re-xmits=0000000 ( 0.0%) slice=0112 \rDropping client #1 because of timeout',
+      'Dropping client #2 because of timeout', 'Dropping client #1 because of timeout', 'Transfer complete.', ''].join('\n');
+    expect(callAgent(shell, 'cat > "$UDPLOG"; dropped_receivers', { input: log }).stdout).toBe('10.77.1.4,10.77.1.5');
+    expect(callAgent(shell, 'cat > "$UDPLOG"; dropped_receivers', { input: 'New connection from 10.0.0.1  (#0) 1\nTransfer complete.\n' }).stdout).toBe('');
+  });
+
+  it('receive_timeout: the job\'s, else the environment\'s, else 120 s', () => {
+    const out = callAgent(shell, 'receive_timeout; J_RECEIVE_TIMEOUT=30; receive_timeout', { env: {} });
+    expect(out.stdout.trim().split('\n')).toEqual(['120', '30']);
   });
 
   it('split_server: host, port and path of the module URL', () => {

@@ -5,7 +5,7 @@
  * action-lifecycle.ts, the shared transactional core in action-core.ts.
  */
 import type { Database } from 'better-sqlite3';
-import { ConflictError, ForbiddenError, NotFoundError } from '../../common/domain/errors';
+import { ConflictError, ForbiddenError, type MessageRef, NotFoundError } from '../../common/domain/errors';
 import type { Clock, HostUser, Logger, SettingsStore } from '../../host/contract';
 import { ActionCore, type BootPlans, reason } from './action-core';
 import { msg } from '../../i18n/module-messages';
@@ -397,7 +397,7 @@ export class ActionService {
   onceForJob<T>(jobId: string, caller: AgentCaller, give: (job: { target: TargetRow; action: ActionRow }) => T): T {
     return this.agent.once(jobId, caller, give);
   }
-  jobEvent(jobId: string, level: 'info' | 'warn' | 'error', message: string): void {
-    this.agent.note(jobId, level, message);
+  jobEvent(jobId: string, level: 'info' | 'warn' | 'error', message: string, ref?: MessageRef): void {
+    this.agent.note(jobId, level, message, ref);
   }
 }

@@ -42,6 +42,13 @@ export function imageRouter(images: ImageService, logger: Logger): Router {
     next();
   });
 
+  // A job's result ends it: once answered, the staging folders of jobs that no longer run (a
+  // backup that failed half-way, its agent gave up) are removed; the agent router answers it.
+  r.post('/jobs/:job/result', (_req, res, next) => {
+    res.once('finish', () => void images.sweep().catch((e) => logger.warn('image store sweep failed', { error: String(e) })));
+    next();
+  });
+
   r.post('/jobs/:job/image/commit', text, async (req, res) => {
     if (typeof req.body !== 'string') throw new InputError('body: text/plain expected', 'body');
     const out = await images.commit(String(req.params.job), agentCaller(req), req.body);

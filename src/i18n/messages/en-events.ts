@@ -21,6 +21,7 @@ export const enEvents: Readonly<Record<keyof typeof frEvents, string>> = {
     '{name} ({role}): {from} → {to} — did not fetch its job within {minutes} minutes (powered off? not booting from the network?)',
   'event.target.silent': '{name} ({role}): {from} → {to} — no news from the agent for {minutes} minutes',
   'event.target.senderFailed': '{name} ({role}): {from} → {to} — the sender failed',
+  'event.image.storeFull': '{name}: the server image store is full or failing ({error}) while storing {file}: the backup fails, the previous images are kept. Free some space, then launch it again',
   'event.target.silentLast': '{name} ({role}): {from} → {to} — no news from the agent for {minutes} minutes; last known: {last}',
   'event.target.dropped': '{name} ({role}): {from} → {to} — dropped by the sender: no answer during the transfer (powered off? cable?), the disk is partly written',
   'event.target.cancelledReceiver': '{name} ({role}): {from} → {to} — cancelled by {by}: udpcast is stopped, the disk is partly written',

@@ -26,6 +26,7 @@ export const frEvents = {
     '{name} ({role}) : {from} → {to} — tâche non récupérée en {minutes} minutes (poste éteint ? pas de démarrage par le réseau ?)',
   'event.target.silent': '{name} ({role}) : {from} → {to} — aucune nouvelle de l’agent depuis {minutes} minutes',
   'event.target.senderFailed': '{name} ({role}) : {from} → {to} — l’émetteur a échoué',
+  'event.image.storeFull': '{name} : le stockage d’images du serveur est plein ou en erreur ({error}) pendant l’écriture de {file} : la sauvegarde échoue, les images précédentes sont conservées. Libérez de la place puis relancez-la',
   'event.target.silentLast': '{name} ({role}) : {from} → {to} — aucune nouvelle de l’agent depuis {minutes} minutes ; dernier état connu : {last}',
   'event.target.dropped': '{name} ({role}) : {from} → {to} — abandonné par l’émetteur : aucune réponse pendant le transfert (éteint ? câble ?), le disque est écrit en partie',
   'event.target.cancelledReceiver': '{name} ({role}) : {from} → {to} — annulé par {by} : udpcast est arrêté, le disque est écrit en partie',
