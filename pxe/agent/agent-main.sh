@@ -81,7 +81,7 @@ finish_job() { # status exit-code message
   [ "$2" = 0 ] || code=$EXIT_FAILED
   if [ "$2" != 0 ] && [ -n "$DISK_TOUCHED" ]; then
     disk_incomplete_banner "$3"
-    [ "$answer" = halt ] || answer=never
+    [ "$answer" = halt ] || answer=stay
   fi
   sync
   case "$answer" in
@@ -89,6 +89,7 @@ finish_job() { # status exit-code message
     always) log "rebooting"; $REBOOT_CMD ;;
     halt) log "powering off"; $POWEROFF_CMD ;;
     never) log "staying on as asked by the server" ;;
+    stay) log "staying on: the disk is incomplete" ;;
   esac
   exit "$code"
 }
