@@ -102,9 +102,9 @@ disk_incomplete_banner() { # reason
     echo "=================================================================="
     echo " DISQUE INCOMPLET : $J_DISK a ete ecrit en partie ($J_ROLE interrompu)."
     echo " Raison : $1"
-    echo " Ne pas demarrer ce PC sur son disque. Relancer la restauration ou"
-    echo " le clonage de ce PC depuis la page de l'action, puis redemarrer"
-    echo " ce PC : il repartira sur le reseau."
+    echo " Ne pas demarrer ce PC sur son disque. Sur la page de l'action :"
+    echo " << relancer les postes en echec >>, puis redemarrer ce PC :"
+    echo " il repartira sur le reseau."
     echo "=================================================================="
     echo
   } >&2
