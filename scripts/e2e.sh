@@ -16,6 +16,6 @@ cleanup() {
 trap cleanup EXIT
 ip netns add "$NS"
 ip netns exec "$NS" ip link set lo up
-# the boot environment is built (or taken from its cache) before the suites start
-bash pxe/build-bootenv.sh var/bootenv
-ip netns exec "$NS" env CLONAGE_E2E_NETNS="$NS" CLONAGE_BOOTENV="$PWD/var/bootenv" node scripts/run-tests.js --config jest.e2e.config.js "$@"
+# the boot environment of the set-up (var/bootenv): built here only when its inputs changed since
+bash scripts/setup.sh --bootenv-only
+ip netns exec "$NS" env CLONAGE_E2E_NETNS="$NS" CLONAGE_BOOTENV="${CLONAGE_BOOTENV_DIR:-$PWD/var/bootenv}" node scripts/run-tests.js --config jest.e2e.config.js "$@"

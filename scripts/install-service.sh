@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Installs, upgrades or removes clonage as a systemd service (docs/service.md):
+#   /usr/lib/clonage            the application (dist/, pages, pxe, production node_modules)
+#   /etc/clonage/config.json    the shell's configuration (written once, never overwritten)
+#   /etc/clonage/clonage.env    optional secrets read by systemd as root (0600)
+#   /var/lib/clonage            data: SQLite, images, boot root (0700, owned by the service user)
+#   /etc/systemd/system/clonage.service
+# The service runs as the system user `clonage` with CAP_NET_BIND_SERVICE only (TFTP on 69).
+#
+# Usage: scripts/install-service.sh [install]   [--root DIR] [--no-systemctl] [--ldap-url URL --base-dn DN]
+#        scripts/install-service.sh uninstall [--purge] [--root DIR] [--no-systemctl]
+#   install     first install or upgrade (same command): the data and config are kept, the
+#               database is copied to /var/lib/clonage/backups/ before the new version migrates it
+#   uninstall   removes the service and the application; config and data (images) stay unless --purge
+#   --root DIR  install under DIR instead of / (tests, packaging); the user goes into DIR/etc/passwd
+#   --no-systemctl  do not call systemctl (also automatic when systemd is not running)
+# Run from a checkout prepared by `scripts/setup.sh --no-start` (needs dist/ and node_modules/).
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+
+ACTION=install ROOT=/ PURGE=0 SYSTEMCTL=1 LDAP_URL=ldap://127.0.0.1 BASE_DN=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    install|uninstall) ACTION=$1 ;;
+    --root) ROOT=${2:?--root needs a folder}; shift ;;
+    --purge) PURGE=1 ;;
+    --no-systemctl) SYSTEMCTL=0 ;;
+    --ldap-url) LDAP_URL=${2:?--ldap-url needs a URL}; shift ;;
+    --base-dn) BASE_DN=${2:?--base-dn needs a DN}; shift ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install-service: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ "$(id -u)" = 0 ] || { echo "install-service: run as root" >&2; exit 1; }
+case "$ROOT" in /*) ;; *) echo "install-service: --root must be an absolute path" >&2; exit 2 ;; esac
+ROOT=${ROOT%/}
+[ -d /run/systemd/system ] || SYSTEMCTL=0
+case "$LDAP_URL" in ldap://*|ldaps://*) ;; *) echo "install-service: --ldap-url must start with ldap:// or ldaps://" >&2; exit 2 ;; esac
+case "$BASE_DN" in *'"'*|*'\'*) echo "install-service: --base-dn must not contain quotes or backslashes" >&2; exit 2 ;; esac
+
+SVC_USER=clonage
+APP=$ROOT/usr/lib/clonage
+ETC=$ROOT/etc/clonage
+DATA=$ROOT/var/lib/clonage
+UNIT=$ROOT/etc/systemd/system/clonage.service
+say() { echo "install-service: $*"; }
+systemctl_() { if [ "$SYSTEMCTL" = 1 ]; then systemctl "$@"; fi; }
+
+uninstall() {
+  systemctl_ disable --now clonage.service 2> /dev/null || true
+  rm -f "$UNIT"
+  systemctl_ daemon-reload
+  rm -rf "$APP" "$APP.new" "$APP.old"
+  say "removed the service and $APP"
+  if [ "$PURGE" = 1 ]; then
+    rm -rf "$ETC" "$DATA"
+    if grep -q "^$SVC_USER:" "$ROOT/etc/passwd" 2> /dev/null; then userdel --prefix "$ROOT" "$SVC_USER" 2> /dev/null || userdel "$SVC_USER"; fi
+    say "purged $ETC, $DATA (images included) and the user $SVC_USER"
+  else
+    say "kept $ETC and $DATA (images, database): remove them with --purge"
+  fi
+}
+
+ensure_user() {
+  if grep -q "^$SVC_USER:" "$ROOT/etc/passwd" 2> /dev/null; then return; fi
+  local args=(--system --user-group --home-dir /var/lib/clonage --no-create-home --shell /usr/sbin/nologin
+    --comment "clonage service")
+  if [ "$ROOT" = "" ]; then useradd "${args[@]}" "$SVC_USER"; else useradd --prefix "$ROOT" "${args[@]}" "$SVC_USER"; fi
+  say "created the system user $SVC_USER"
+}
+
+# numeric ids from the target's passwd (with --root they are not the running system's)
+user_ids() { awk -F: -v u="$SVC_USER" '$1 == u { print $3 ":" $4 }' "$ROOT/etc/passwd"; }
+
+stage_app() {
+  for f in dist/src/shell/main.js node_modules/better-sqlite3 module.json; do
+    [ -e "$SRC/$f" ] || { echo "install-service: $SRC/$f missing: run scripts/setup.sh --no-start first" >&2; exit 1; }
+  done
+  rm -rf "$APP.new"
+  mkdir -p "$APP.new"
+  # what the shell and the module read at run time; test/ (demo directory, fixtures) stays out
+  local item
+  for item in package.json package-lock.json module.json dist src pages hooks pxe netlogon docs README.md; do
+    [ -e "$SRC/$item" ] && cp -a "$SRC/$item" "$APP.new/"
+  done
+  cp -aL "$SRC/node_modules" "$APP.new/node_modules"
+  (cd "$APP.new" && npm prune --omit=dev --no-audit --no-fund > /dev/null)
+  chown -R root:root "$APP.new"
+  chmod -R u=rwX,go=rX "$APP.new"
+}
+
+starter_config() {
+  [ -n "$BASE_DN" ] || BASE_DN=dc=example,dc=org
+  cat << EOF
+{
+  "listen": { "host": "127.0.0.1", "port": 8080 },
+  "dataDir": "/var/lib/clonage",
+  "directory": { "kind": "ldap", "url": "$LDAP_URL", "baseDn": "$BASE_DN" },
+  "delegations": [],
+  "seedReservationsFromDirectory": false,
+  "dhcp": { "configFile": "/var/lib/clonage/dnsmasq.conf" },
+  "moduleSettings": { "clonage": { "tftp.port": 69 } }
+}
+EOF
+}
+
+backup_database() {
+  local db=$DATA/shell.sqlite dest
+  [ -f "$db" ] || return 0
+  mkdir -p "$DATA/backups"
+  dest=$DATA/backups/shell-$(date -u +%Y%m%dT%H%M%SZ).sqlite
+  # SQLite's online backup (WAL included) through the new application's own better-sqlite3
+  node -e 'const D = require(process.argv[1]); const db = new D(process.argv[2], { readonly: true });
+    db.backup(process.argv[3]).then(() => db.close(), (e) => { console.error(e.message); process.exit(1); });' \
+    "$APP.new/node_modules/better-sqlite3" "$db" "$dest"
+  # keep the last 5 copies
+  ls -1 "$DATA"/backups/shell-*.sqlite | sort | head -n -5 | xargs -r rm -f
+  say "database copied to $dest"
+}
+
+install() {
+  local ids was_active=0
+  ensure_user
+  ids=$(user_ids)
+  [ -n "$ids" ] || { echo "install-service: no uid for $SVC_USER in $ROOT/etc/passwd" >&2; exit 1; }
+  stage_app
+  if [ "$SYSTEMCTL" = 1 ] && systemctl is-active --quiet clonage.service; then was_active=1; systemctl stop clonage.service; fi
+
+  install -d -m 0750 -o root -g "${ids#*:}" "$ETC"
+  if [ ! -e "$ETC/config.json" ]; then
+    starter_config > "$ETC/config.json"
+    say "wrote $ETC/config.json (directory $LDAP_URL, base ${BASE_DN}): edit it, see docs/service.md"
+  else
+    say "kept $ETC/config.json"
+  fi
+  chown root:"${ids#*:}" "$ETC/config.json"
+  chmod 0640 "$ETC/config.json"
+  if [ ! -e "$ETC/clonage.env" ]; then
+    printf '# Read by systemd as root. CLONAGE_ADMIN_PASSWORD=... enables the local super-admin.\n' > "$ETC/clonage.env"
+  fi
+  chown root:root "$ETC/clonage.env"
+  chmod 0600 "$ETC/clonage.env"
+
+  install -d -m 0700 -o "${ids%:*}" -g "${ids#*:}" "$DATA"
+  backup_database
+  # the boot environment built by scripts/setup.sh, as the `clonage` toolkit, unless one is there
+  local tk=$DATA/modules/clonage/toolkits/clonage
+  if [ -f "$SRC/var/bootenv/manifest.json" ] && ! cmp -s "$SRC/var/bootenv/manifest.json" "$tk/manifest.json" 2> /dev/null; then
+    rm -rf "$tk.new"
+    mkdir -p "$(dirname "$tk")"
+    cp -r "$SRC/var/bootenv" "$tk.new"
+    rm -rf "$tk"
+    mv "$tk.new" "$tk"
+    say "installed the boot environment of $SRC/var/bootenv as toolkit clonage"
+  fi
+  chown -R "$ids" "$DATA"
+
+  rm -rf "$APP.old"
+  [ ! -e "$APP" ] || mv "$APP" "$APP.old"
+  mv "$APP.new" "$APP"
+  rm -rf "$APP.old"
+  say "application in $APP ($(node -p "require('$APP/package.json').version"))"
+
+  install -d -m 0755 "$(dirname "$UNIT")"
+  install -m 0644 "$SRC/scripts/systemd/clonage.service" "$UNIT"
+  systemctl_ daemon-reload
+  if [ "$SYSTEMCTL" = 1 ]; then
+    systemctl enable clonage.service
+    systemctl restart clonage.service
+    say "service started ($( [ $was_active = 1 ] && echo upgraded || echo installed )): journalctl -u clonage -f"
+  else
+    say "systemd not used: start it with 'systemctl enable --now clonage' once systemd runs"
+  fi
+}
+
+case "$ACTION" in
+  install) install ;;
+  uninstall) uninstall ;;
+esac
