@@ -55,7 +55,7 @@ uninstall() {
   say "removed the service and $APP"
   if [ "$PURGE" = 1 ]; then
     rm -rf "$ETC" "$DATA"
-    if grep -q "^$SVC_USER:" "$ROOT/etc/passwd" 2> /dev/null; then userdel --prefix "$ROOT" "$SVC_USER" 2> /dev/null || userdel "$SVC_USER"; fi
+    remove_user
     say "purged $ETC, $DATA (images included) and the user $SVC_USER"
   else
     say "kept $ETC and $DATA (images, database): remove them with --purge"
@@ -63,11 +63,24 @@ uninstall() {
 }
 
 ensure_user() {
+  # systemd-sysusers: the Debian way for a system user, and it writes into --root's user database
+  install -D -m 0644 "$SRC/scripts/systemd/clonage.sysusers" "$ROOT/usr/lib/sysusers.d/clonage.conf"
   if grep -q "^$SVC_USER:" "$ROOT/etc/passwd" 2> /dev/null; then return; fi
-  local args=(--system --user-group --home-dir /var/lib/clonage --no-create-home --shell /usr/sbin/nologin
-    --comment "clonage service")
-  if [ "$ROOT" = "" ]; then useradd "${args[@]}" "$SVC_USER"; else useradd --prefix "$ROOT" "${args[@]}" "$SVC_USER"; fi
+  systemd-sysusers --root="${ROOT:-/}" clonage.conf
   say "created the system user $SVC_USER"
+}
+
+remove_user() {
+  rm -f "$ROOT/usr/lib/sysusers.d/clonage.conf"
+  grep -q "^$SVC_USER:" "$ROOT/etc/passwd" 2> /dev/null || return 0
+  if [ "$ROOT" = "" ]; then
+    userdel "$SVC_USER"
+  else
+    local f
+    for f in passwd group shadow gshadow; do
+      [ -f "$ROOT/etc/$f" ] && sed -i "/^$SVC_USER:/d" "$ROOT/etc/$f"
+    done
+  fi
 }
 
 # numeric ids from the target's passwd (with --root they are not the running system's)
@@ -84,8 +97,17 @@ stage_app() {
   for item in package.json package-lock.json module.json dist src pages hooks pxe netlogon docs README.md; do
     [ -e "$SRC/$item" ] && cp -a "$SRC/$item" "$APP.new/"
   done
-  cp -aL "$SRC/node_modules" "$APP.new/node_modules"
-  (cd "$APP.new" && npm prune --omit=dev --no-audit --no-fund > /dev/null)
+  # production dependencies only (no jest, typescript, playwright): the paths npm resolves for them
+  local nm dep
+  nm=$(cd "$SRC/node_modules" && pwd -P)
+  mkdir -p "$APP.new/node_modules"
+  (cd "$SRC" && npm ls --omit=dev --all --parseable) | while IFS= read -r dep; do
+    case "$dep" in "$SRC"/node_modules/*) dep=$nm/${dep#"$SRC"/node_modules/} ;; "$nm"/*) ;; *) continue ;; esac
+    # nested node_modules come with their parent package
+    case "${dep#"$nm"/}" in */node_modules/*) continue ;; esac
+    mkdir -p "$APP.new/node_modules/$(dirname "${dep#"$nm"/}")"
+    cp -a "$dep" "$APP.new/node_modules/${dep#"$nm"/}"
+  done
   chown -R root:root "$APP.new"
   chmod -R u=rwX,go=rX "$APP.new"
 }
@@ -160,7 +182,7 @@ install() {
   [ ! -e "$APP" ] || mv "$APP" "$APP.old"
   mv "$APP.new" "$APP"
   rm -rf "$APP.old"
-  say "application in $APP ($(node -p "require('$APP/package.json').version"))"
+  say "application in $APP (version $(node -p 'require(process.argv[1]).version' "$APP/package.json"))"
 
   install -d -m 0755 "$(dirname "$UNIT")"
   install -m 0644 "$SRC/scripts/systemd/clonage.service" "$UNIT"
