@@ -47,7 +47,7 @@ UNIT=$ROOT/etc/systemd/system/clonage.service
 say() { echo "install-service: $*"; }
 systemctl_() { if [ "$SYSTEMCTL" = 1 ]; then systemctl "$@"; fi; }
 
-uninstall() {
+do_uninstall() {
   systemctl_ disable --now clonage.service 2> /dev/null || true
   rm -f "$UNIT"
   systemctl_ daemon-reload
@@ -141,7 +141,7 @@ backup_database() {
   say "database copied to $dest"
 }
 
-install() {
+do_install() {
   local ids was_active=0
   ensure_user
   ids=$(user_ids)
@@ -197,6 +197,6 @@ install() {
 }
 
 case "$ACTION" in
-  install) install ;;
-  uninstall) uninstall ;;
+  install) do_install ;;
+  uninstall) do_uninstall ;;
 esac
