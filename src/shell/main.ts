@@ -14,15 +14,16 @@ async function main(): Promise<void> {
   const config = loadConfig(appRoot, process.env);
   const autoEnable = process.env.CLONAGE_NO_AUTOENABLE ? [] : ['clonage'];
   const shell = await startShell(config, { clock: systemClock, autoEnable });
-  process.stdout.write(
-    `\nAdmin shell ready: ${shell.url}\n` +
-      `Demo accounts (bundled directory): see README "Quick start".\n\n`,
-  );
   const stop = () => {
     shell.stop().then(() => process.exit(0), () => process.exit(1));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // only now: whoever waits for this line (a supervisor, a test) may stop us cleanly right after it
+  process.stdout.write(
+    `\nAdmin shell ready: ${shell.url}\n` +
+      `Demo accounts (bundled directory): see README "Quick start".\n\n`,
+  );
 }
 
 main().catch((e) => {

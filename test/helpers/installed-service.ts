@@ -54,7 +54,7 @@ export interface RunningService {
   readonly child: ChildProcess;
   readonly pid: number;
   readonly stderrLines: string[];
-  /** Resolves with the first stderr JSON line for which `match` holds (bounded by `timeoutMs`). */
+  /** Resolves with the first stderr JSON line (or `{ stdout: line }`) for which `match` holds (bounded by `timeoutMs`). */
   waitForLog(match: (entry: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>>;
   /** Runs a command inside the service's network namespace. */
   inNetns(cmd: string, args: string[]): { status: number | null; stdout: Buffer; stderr: string };
@@ -72,8 +72,9 @@ export function startInstalled(root: string, unitFile: string): RunningService {
     'mount -t overlay clonage-usr -o "lowerdir=$1/usr/lib:/usr/lib" /usr/lib',
     'mount -t overlay clonage-etc -o "lowerdir=$1/etc:/etc" /etc',
     'mount -t overlay clonage-var -o "lowerdir=$1/var/lib:/var/lib" /var/lib',
-    'mount -o remount,bind,ro /',
+    // the bind first: a bind mount taken from a read-only mount is read-only too
     'mount --bind "$1/var/lib/clonage" /var/lib/clonage',
+    'mount -o remount,bind,ro /',
     'mount -t tmpfs -o mode=1777 clonage-tmp /tmp',
     'shift',
     'exec "$@"',
@@ -89,7 +90,10 @@ export function startInstalled(root: string, unitFile: string): RunningService {
   const stderrLines: string[] = [];
   const waiters: { match: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = [];
   let buf = '';
-  child.stdout!.resume();
+  // stdout lines (the plain "Admin shell ready" banner) reach the waiters as { stdout: line }
+  child.stdout!.on('data', (d: Buffer) => {
+    for (const line of d.toString('utf8').split('\n')) for (const w of [...waiters]) if (w.match({ stdout: line })) w.resolve({ stdout: line });
+  });
   child.stderr!.on('data', (d: Buffer) => {
     buf += d.toString('utf8');
     let nl: number;
@@ -132,7 +136,7 @@ export function startInstalled(root: string, unitFile: string): RunningService {
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60000);
       const code = await exited;
       clearTimeout(timer);
       return code;

@@ -52,7 +52,7 @@ function emptyRoot(): string {
   const unitFile = () => at('etc/systemd/system/clonage.service');
   const startedOk = async () => {
     const svc = startInstalled(root, unitFile());
-    await svc.waitForLog((e) => e.msg === 'shell listening', 120000);
+    await svc.waitForLog((e) => typeof e.stdout === 'string' && e.stdout.startsWith('Admin shell ready'), 120000);
     return svc;
   };
 
