@@ -251,7 +251,7 @@ describe('hostile PCs against the agent, emitter and boot endpoints of the real 
     expect(problems).toEqual([]);
     const withToken = Object.entries(files).filter(([, t]) => t.includes('clonage.token=')).map(([n]) => n).sort();
     const armed = [MAC.pc01, MAC.pc03, MAC.cdi01, MAC.cdi02];
-    expect(withToken).toEqual(armed.flatMap((m) => [`ipxe?mac=${m}`, `pxelinux.cfg/01-${m.replace(/:/g, '-')}`]).sort());
+    expect(withToken).toEqual(armed.flatMap((m) => [`grub/mac/${m}.cfg`, `ipxe?mac=${m}`, `pxelinux.cfg/01-${m.replace(/:/g, '-')}`]).sort());
     expect(markersIn(JSON.stringify(files))).toEqual([]);
   });
 });
