@@ -90,12 +90,27 @@ post_log() {
   }
 }
 
+# firmware=uefi|bios&secure_boot=on|off|unknown: how this PC booted, sent with every result.
+# The SecureBoot EFI variable is 4 attribute bytes then one data byte (1 = on).
+boot_facts() {
+  local dir=/sys/firmware/efi/efivars var byte
+  [ -d /sys/firmware/efi ] || { echo 'firmware=bios&secure_boot=off'; return 0; }
+  [ -d "$dir" ] && [ -z "$(ls "$dir" 2>/dev/null)" ] && mount -t efivarfs efivarfs "$dir" 2>/dev/null
+  var=$dir/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c
+  byte=$(od -An -tu1 -j4 -N1 "$var" 2>/dev/null | tr -d ' ')
+  case "$byte" in
+    1) echo 'firmware=uefi&secure_boot=on' ;;
+    0) echo 'firmware=uefi&secure_boot=off' ;;
+    *) echo 'firmware=uefi&secure_boot=unknown' ;;
+  esac
+}
+
 # Prints the server's reboot answer (always|never|halt), or nothing when it cannot be had.
 # `dropped`: a sender's receivers that udp-sender gave up on (addresses, comma-separated).
 # `once`: a single try (the server was already away for the whole retry time).
 post_result() { # status exit_code message [dropped [once]]
   local line
-  printf 'status=%s&exit_code=%s&message=%s' "$1" "$2" "$(form_escape "$3")" > "$WORK/result.form"
+  printf 'status=%s&exit_code=%s&message=%s&%s' "$1" "$2" "$(form_escape "$3")" "$(boot_facts)" > "$WORK/result.form"
   [ -z "${4:-}" ] || printf '&dropped=%s' "$4" >> "$WORK/result.form"
   if [ "${5:-}" = once ]; then set -- http_post; else set -- with_retry result http_post; fi
   "$@" /result application/x-www-form-urlencoded "$WORK/result.form" "$WORK/result.out" || {

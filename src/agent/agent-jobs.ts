@@ -75,6 +75,19 @@ function addressList(value: string | undefined, name: string): string[] {
   });
 }
 
+/**
+ * The firmware facts an agent adds to its result: `firmware` uefi|bios (/sys/firmware/efi) and
+ * `secure_boot` on|off|unknown (the SecureBoot EFI variable). Absent: an older agent, nothing shown.
+ */
+function bootFacts(fields: Fields): { firmware: 'uefi' | 'bios'; secureBoot: 'on' | 'off' | 'unknown' } | null {
+  const firmware = field(fields, 'firmware');
+  if (firmware === undefined) return null;
+  if (firmware !== 'uefi' && firmware !== 'bios') throw new InputError('firmware: uefi or bios', 'firmware');
+  const sb = field(fields, 'secure_boot') ?? 'unknown';
+  if (sb !== 'on' && sb !== 'off' && sb !== 'unknown') throw new InputError('secure_boot: on, off or unknown', 'secure_boot');
+  return { firmware, secureBoot: firmware === 'bios' ? 'off' : sb };
+}
+
 export interface FetchedJob {
   /** The job description (text/plain lines). */
   readonly description: string;
@@ -154,8 +167,15 @@ export class AgentJobs {
     const rawMessage = field(fields, 'message');
     const message = rawMessage === undefined ? null : cleanAgentText(rawMessage, 4096).replace(/\s+/g, ' ').slice(0, 500);
     const dropped = addressList(field(fields, 'dropped'), 'dropped');
+    const boot = bootFacts(fields);
     return this.guarded(() => this.core.change(() => {
       const { target, action } = this.auth.forSession(jobId, caller, 'result');
+      if (boot) {
+        // How the PC booted, shown per PC on the action page (docs/boot.md: Secure Boot really on).
+        const sb = boot.secureBoot === 'unknown' ? '?' : boot.secureBoot;
+        this.core.event(target.actionId, target.id, 'info', `${target.name}: firmware ${boot.firmware.toUpperCase()}, Secure Boot: ${sb}`,
+          msg('event.agent.firmware', { name: target.name, firmware: boot.firmware.toUpperCase(), secureBoot: sb }));
+      }
       const code = exitCode ?? '?';
       const why = message
         ? reason(`exit code ${code}: ${message}`, 'event.target.resultMessage', { code, message })

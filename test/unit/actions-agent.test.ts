@@ -111,6 +111,21 @@ describe('agent calls', () => {
     expect(dbSnapshot(r.host)).toEqual(before);
   });
 
+  it('results carry how the PC booted: firmware and Secure Boot state shown as an event of that PC', () => {
+    const jobs = ['pc01', 'pc02', 'pc03'].map((n) => armedJob(r.bootPlans, n));
+    for (const j of jobs) r.agents.fetchJob(j.jobId, j.token);
+    expect(() => r.agents.result(jobs[0].jobId, jobs[0].token, { status: 'succeeded', firmware: 'efi' })).toThrow(InputError);
+    expect(() => r.agents.result(jobs[0].jobId, jobs[0].token, { status: 'succeeded', firmware: 'uefi', secure_boot: 'yes' })).toThrow(InputError);
+    r.agents.result(jobs[0].jobId, jobs[0].token, { status: 'succeeded', exit_code: '0', firmware: 'uefi', secure_boot: 'on' });
+    r.agents.result(jobs[1].jobId, jobs[1].token, { status: 'succeeded', exit_code: '0', firmware: 'bios', secure_boot: 'on' });
+    r.agents.result(jobs[2].jobId, jobs[2].token, { status: 'succeeded', exit_code: '0' }); // an older agent: nothing shown
+    const rows = r.host.db.prepare("SELECT message, message_key FROM clonage_events WHERE message LIKE '%Secure Boot%' ORDER BY id").all();
+    expect(rows).toEqual([
+      { message: 'pc01: firmware UEFI, Secure Boot: on', message_key: 'event.agent.firmware' },
+      { message: 'pc02: firmware BIOS, Secure Boot: off', message_key: 'event.agent.firmware' },
+    ]);
+  });
+
   it('a failed sender fails every receiver that has not got everything: waiting (plan disarmed) or running (then 410)', () => {
     const sender = armedJob(r.bootPlans, 'pc01');
     const early = armedJob(r.bootPlans, 'pc02');

@@ -3,6 +3,7 @@ import type { frEvents } from './fr-events';
 
 export const enEvents: Readonly<Record<keyof typeof frEvents, string>> = {
   'event.action': 'action: {from} → {to}',
+  'event.agent.firmware': '{name}: firmware {firmware}, Secure Boot: {secureBoot}',
   'event.stage': '{name}: {stage}',
   'event.created': 'created by {by}: {type} of {names}, start {at}',
   'event.createdPort': 'created by {by}: {type} of {names}, port {port}, start {at}',

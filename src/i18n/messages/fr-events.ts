@@ -7,6 +7,7 @@
  */
 export const frEvents = {
   'event.action': 'action : {from} → {to}',
+  'event.agent.firmware': '{name} : micrologiciel {firmware}, Secure Boot : {secureBoot}',
   'event.stage': '{name} : {stage}',
   'event.created': 'créée par {by} : {type} de {names}, démarrage le {at}',
   'event.createdPort': 'créée par {by} : {type} de {names}, port {port}, démarrage le {at}',
