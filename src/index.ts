@@ -40,7 +40,7 @@ export async function register(host: HostContext): Promise<ModuleInstance> {
     toolkits, settings: host.settings, bootRoot: boot.bootRoot, tftpPort: () => boot.tftpPort, dhcp: host.dhcp,
     imageRoot: images.store.root, reserveBytes: images.store.reserveBytes,
   }));
-  registerConfigRoutes(host, toolkits, installer, readiness);
+  registerConfigRoutes(host, toolkits, installer, readiness, () => boot.readiness());
   let actions;
   try {
     const waker = actionWaker(host);

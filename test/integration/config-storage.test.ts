@@ -39,6 +39,14 @@ describe('configuration page: image storage and SMB share', () => {
     expect(wizard.text).toMatch(/name="store" value="smb"/);
   });
 
+  test('the page says per firmware mode which loader chain is offered (the set-up installed them all)', async () => {
+    const admin = await login('admin');
+    const page = (await admin.get('/modules/clonage/config')).text;
+    expect(page).toMatch(/<tr data-mode="bios" data-ready="true"><td>BIOS<\/td><td>pxelinux \(<code>pxelinux\.0<\/code>\)/);
+    expect(page).toMatch(/<tr data-mode="uefi" data-ready="true"><td>UEFI<\/td><td>secureboot \(<code>bootx64\.efi<\/code>\)/);
+    expect(shell.logLines.some((l) => l.includes('"msg":"boot service started"') && l.includes('"missing":[]'))).toBe(true);
+  });
+
   test('a store=smb backup through the wizard: the password is in no page, log line or job', async () => {
     const admin = await login('admin');
     const csrf = await admin.csrf('/modules/clonage/actions/new/params?parc=salle101&type=backup&machine=s101-pc01');

@@ -3,6 +3,7 @@ import type { HostContext } from '../../host/contract';
 import { InputError } from '../../common/domain/errors';
 import { hashMenuPassword } from '../../boot/menu-password';
 import { hashGrubPassword } from '../../boot/grub-password';
+import type { BootReadiness } from '../../boot/boot-readiness';
 import { MAINTENANCE_ENTRIES, MAX_TIMEOUT_SECONDS, MENU_SETTING_KEYS, type MaintenanceEntry } from '../../boot/menu-settings';
 import { MAX_WAIT_MINUTES, parseAutoReboot, parseBoundedInt, parseCloneDomain, parseCompression, parseDisk } from '../../actions/params/clone-params';
 import { DEPLOY_SETTING_CHECKS, DEPLOY_SETTING_MESSAGES } from '../../deploy/udp-sender-command';
@@ -119,7 +120,7 @@ function entriesOf(v: unknown): MaintenanceEntry[] {
 }
 
 /** The module's Configuration page (system_is_admin): boot menu, wizard defaults, toolkits. */
-export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistry, installer: ToolkitInstaller, readiness: Readiness): void {
+export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistry, installer: ToolkitInstaller, readiness: Readiness, bootModes?: () => BootReadiness): void {
   const web = withPageI18n(host.web);
   const r = web.router;
   const admin = web.requireRight('system_is_admin');
@@ -133,6 +134,7 @@ export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistr
       toolkits: toolkits.list(), jobs: installer.list(), entries: MAINTENANCE_ENTRIES,
       readiness: { overall: overall(items), items: items.map((i) => translatedItem(t, i)) },
       jobToolkit: jobToolkitName(host.settings), base: web.mountPath,
+      bootModes: bootModes?.().modes ?? [],
     });
   };
   const done = (res: Response, flash: string) => res.redirect(303, `${web.mountPath}/config?flash=${encodeURIComponent(flash)}`);
