@@ -54,9 +54,12 @@ export async function runPagesBench(opts: { machines?: number; requests?: number
     { clock: { now: () => new Date() }, logger: () => ({ debug() {}, info() {}, warn() {}, error() {} }), autoEnable: ['clonage'] },
   );
   try {
+    const form = await fetch(`${shell.url}/login`);
+    const token = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? '';
     const login = await fetch(`${shell.url}/login`, {
-      method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'login=admin&password=bench-pw&next=/',
+      method: 'POST', redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: (form.headers.get('set-cookie') ?? '').split(';')[0] },
+      body: `login=admin&password=bench-pw&next=/&_csrf=${token}`,
     });
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
     const times: number[] = [];

@@ -16,7 +16,8 @@ import { msg } from '../i18n/module-messages';
 
 export type MenuPasswordScheme = 'sha512-crypt' | 'sha1';
 
-export const MENU_PASSWORD_MIN = 6;
+/** 10: the hash is downloadable by anyone on the PC network (pxelinux.cfg/default), so it must resist an offline guess. */
+export const MENU_PASSWORD_MIN = 10;
 export const MENU_PASSWORD_MAX = 64;
 export const MENU_PASSWORD_ROUNDS = 50_000;
 /** Verifying a stored hash never burns more than this (a hostile hash could ask for 10^9). */
@@ -38,18 +39,27 @@ export function isMenuPasswordHash(v: unknown): v is string {
 }
 
 /**
- * Rules for the password itself: 6 to 64 printable ASCII characters. The boot menu reads raw
+ * Rules for the password itself: 10 to 64 printable ASCII characters. The boot menu reads raw
  * key codes with a US keyboard layout and no input method, so accented letters or other
  * non-ASCII characters could never be typed there (and 'a'/'q', 'z'/'w', digits on an AZERTY
  * keyboard come out differently: docs/boot.md).
  */
 export function checkMenuPassword(password: unknown): string {
+  const pw = checkMenuPasswordCharacters(password);
+  if (pw.length < MENU_PASSWORD_MIN || pw.length > MENU_PASSWORD_MAX) {
+    throw new InputError(`password: ${MENU_PASSWORD_MIN} to ${MENU_PASSWORD_MAX} characters`, 'password', msg('config.error.passwordLength', { min: MENU_PASSWORD_MIN, max: MENU_PASSWORD_MAX }));
+  }
+  return pw;
+}
+
+/** What the boot menu can take at all (hashing checks this; a new password is held to checkMenuPassword). */
+function checkMenuPasswordCharacters(password: unknown): string {
   if (typeof password !== 'string') throw new InputError('password: required', 'password');
   if (/[\x00-\x1f\x7f]/.test(password)) throw new InputError('password: control characters are not allowed', 'password', msg('config.error.passwordControl'));
   if (!/^[\x20-\x7e]*$/.test(password)) {
     throw new InputError('password: only ASCII characters can be typed at the boot menu', 'password', msg('config.error.passwordAscii'));
   }
-  if (password.length < MENU_PASSWORD_MIN || password.length > MENU_PASSWORD_MAX) {
+  if (password.length === 0 || password.length > MENU_PASSWORD_MAX) {
     throw new InputError(`password: ${MENU_PASSWORD_MIN} to ${MENU_PASSWORD_MAX} characters`, 'password', msg('config.error.passwordLength', { min: MENU_PASSWORD_MIN, max: MENU_PASSWORD_MAX }));
   }
   return password;
@@ -60,7 +70,7 @@ export function checkMenuPassword(password: unknown): string {
  * is drawn otherwise (16 crypt64 characters for $6$, 8 base64 characters like sha1pass for $4$).
  */
 export function hashMenuPassword(password: string, salt?: string, scheme: MenuPasswordScheme = 'sha512-crypt'): string {
-  const pw = Buffer.from(checkMenuPassword(password), 'latin1');
+  const pw = Buffer.from(checkMenuPasswordCharacters(password), 'latin1');
   if (scheme === 'sha1') {
     const s = salt ?? randomBytes(6).toString('base64');
     if (!/^[A-Za-z0-9./+]{1,64}$/.test(s)) throw new InputError('salt: 1 to 64 characters of [A-Za-z0-9./+]', 'salt');

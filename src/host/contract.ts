@@ -161,6 +161,11 @@ export interface HostWeb {
   /** The language of this request's user: pages, titles, flash and form messages use it. */
   locale(req: Request): Locale;
   /**
+   * Keeps a one-time message for this user's next page and returns its id: redirect to
+   * `…?flash=<id>`. Pages never show text taken from the URL.
+   */
+  flash(req: Request, message: string): string;
+  /**
    * Renders a module view (path relative to the module's pages/ folder) inside the shell layout.
    * Views receive ready data and never query.
    */

@@ -76,6 +76,7 @@ export function withPageI18n(web: HostWeb, opts: PageI18nOptions = {}): HostWeb 
     csrfToken: (req) => web.csrfToken(req),
     verifyCsrf: web.verifyCsrf,
     locale: (req) => web.locale(req),
+    flash: (req, message) => web.flash(req, message),
     render: (req, res, view, locals) => web.render(req, res, view, { ...pageI18n(web.locale(req), opts), ...locals }),
   };
 }

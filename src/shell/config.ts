@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../common/domain/errors';
 import { Ipv4 } from '../common/domain/ipv4';
+import { DEFAULT_THROTTLE, type ThrottlePolicy } from './login-throttle';
 
 /**
  * The standalone shell's configuration. Read from a JSON file (CLONAGE_CONFIG) merged over the
@@ -40,6 +41,8 @@ export interface ShellConfig {
   readonly moduleSettings: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Seed the DHCP reservations from the directory's computers on first start (demo data). */
   readonly seedReservationsFromDirectory: boolean;
+  /** Login throttling (src/shell/login-throttle.ts); each key optional, defaults there. */
+  readonly login?: Partial<ThrottlePolicy>;
 }
 
 export function defaultConfig(appRoot: string): ShellConfig {
@@ -93,6 +96,9 @@ export function validateConfig(cfg: ShellConfig): void {
     throw new InputError('network.publicBaseUrl: expected http://host:port without trailing slash');
   }
   if (cfg.localAdmin && cfg.localAdmin.password.length < 8) throw new InputError('local admin password: at least 8 characters');
+  for (const [k, v] of Object.entries(cfg.login ?? {})) {
+    if (!(k in DEFAULT_THROTTLE) || !Number.isInteger(v) || (v as number) < 1 || (v as number) > 1_000_000) throw new InputError(`login.${k}: a whole number 1..1000000 expected`);
+  }
   if (cfg.directory.kind === 'ldap' && !/^ldaps?:\/\//.test(cfg.directory.url)) throw new InputError('directory.url: expected ldap:// or ldaps://');
 }
 

@@ -65,7 +65,7 @@ export function createDhcp(db: Database, config: ShellConfig, clock: Clock, logg
         const form = { mac: String(req.body?.mac ?? ''), ip: String(req.body?.ip ?? ''), name: String(req.body?.name ?? '') };
         try {
           const r = api.addReservation(form);
-          res.redirect(303, `/dhcp?flash=${encodeURIComponent(web.t(req)('dhcp.flash.added', { name: String(r.name), ip: String(r.ip), mac: String(r.mac) }))}`);
+          res.redirect(303, `/dhcp?flash=${web.flash(req, web.t(req)('dhcp.flash.added', { name: String(r.name), ip: String(r.ip), mac: String(r.mac) }))}`);
         } catch (e) {
           const field = (e as InputError).field;
           if (!(e instanceof Error) || !field) return next(e);
@@ -79,7 +79,7 @@ export function createDhcp(db: Database, config: ShellConfig, clock: Clock, logg
       app.post('/dhcp/reservations/:mac/delete', admin, web.verifyCsrf, (req, res, next) => {
         try {
           const r = api.removeReservation(req.params.mac);
-          res.redirect(303, `/dhcp?flash=${encodeURIComponent(web.t(req)('dhcp.flash.removed', { name: String(r.name) }))}`);
+          res.redirect(303, `/dhcp?flash=${web.flash(req, web.t(req)('dhcp.flash.removed', { name: String(r.name) }))}`);
         } catch (e) {
           next(e);
         }

@@ -206,6 +206,7 @@ export class ModuleHost {
         parcsOf: (user, right) => web.rights.parcsOf(user, right),
         requireRight: (right) => web.requireRight(right),
         csrfToken: (req) => web.csrfToken(req),
+        flash: (req, message) => web.flash(req, message),
         verifyCsrf: web.verifyCsrf,
         locale: (req) => web.locale(req),
         render: (req, res, view, locals) => web.renderPage(req, res, web.viewFile(pagesDir, view), locals),

@@ -3,8 +3,10 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import cookieParser from 'cookie-parser';
 import type { Directory, Logger } from '../host/contract';
 import type { Authenticator } from './directory/authenticator';
-import { ClonageError, httpStatusOf, InputError, UnauthorizedError } from '../common/domain/errors';
-import { translateShellRef } from './i18n/shell-messages';
+import { ClonageError, ForbiddenError, httpStatusOf, InputError, UnauthorizedError } from '../common/domain/errors';
+import { shellMsg, translateShellRef } from './i18n/shell-messages';
+import type { LoginThrottle } from './login-throttle';
+import { safeEqual } from './sessions';
 import { parseParcName } from '../common/domain/hostname';
 import type { ModuleHost } from './module-host';
 import type { SessionStore } from './sessions';
@@ -20,6 +22,7 @@ export interface ShellAppDeps {
   readonly directory: Directory;
   readonly authenticator: Authenticator;
   readonly localAdmin: { readonly login: string; readonly password: string } | null;
+  readonly throttle: LoginThrottle;
   readonly logger: Logger;
   readonly staticDir: string;
   /** Extra shell pages (the DHCP module's) mounted before the error handler. */
@@ -35,6 +38,7 @@ export function createShellApp(deps: ShellAppDeps): Express {
   app.use(cookieParser());
   app.use(express.urlencoded({ extended: false, limit: '256kb' }));
   app.use(express.json({ limit: '256kb' }));
+  app.use(textFieldsOnly);
   app.use((_req, res, next) => {
     res.set('X-Frame-Options', 'DENY');
     res.set('X-Content-Type-Options', 'nosniff');
@@ -44,27 +48,57 @@ export function createShellApp(deps: ShellAppDeps): Express {
   app.use(web.attachSession);
   app.use('/static', express.static(deps.staticDir, { maxAge: '1h' }));
 
+  // The login form has its own CSRF token (there is no session yet): a random value in a
+  // cookie only this site's pages can read back into the form (double submit). Without it a
+  // hostile page could log a visitor in under the attacker's account.
+  const loginToken = (req: Request, res: Response): string => {
+    const had = req.cookies?.[LOGIN_CSRF_COOKIE];
+    const token = typeof had === 'string' && /^[A-Za-z0-9_-]{43}$/.test(had) ? had : crypto.randomBytes(32).toString('base64url');
+    res.cookie(LOGIN_CSRF_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/login' });
+    return token;
+  };
+  const loginPage = (req: Request, res: Response, next: string, error: string | null) =>
+    web.renderShell(req, res, 'login', { title: web.t(req)('title.login'), next, error, loginToken: loginToken(req, res) });
+
   app.get('/login', (req, res, next) => {
-    web.renderShell(req, res, 'login', { title: web.t(req)('title.login'), next: safeNext(req.query.next), error: null }).catch(next);
+    loginPage(req, res, safeNext(req.query.next), null).catch(next);
   });
 
   app.post('/login', async (req, res, next) => {
     try {
+      const cookie = req.cookies?.[LOGIN_CSRF_COOKIE];
+      const sent = req.body?._csrf;
+      if (typeof cookie !== 'string' || typeof sent !== 'string' || !safeEqual(sent, cookie)) {
+        deps.logger.warn('login refused: missing or wrong login form token', { ip: clientAddress(req) });
+        throw new ForbiddenError('invalid or missing CSRF token: reload the page and try again', shellMsg('error.csrf'));
+      }
       const login = String(req.body?.login ?? '').trim().toLowerCase();
       const password = String(req.body?.password ?? '');
       const target = safeNext(req.body?.next);
-      const user = await authenticate(deps, login, password);
-      if (!user) {
-        deps.logger.warn('login failed', { login: login.slice(0, 64), ip: req.ip });
-        res.status(401);
-        const t = web.t(req);
-        await web.renderShell(req, res, 'login', { title: t('title.login'), next: target, error: t('login.failed') });
+      const ip = clientAddress(req);
+      const t = web.t(req);
+      const locked = deps.throttle.lockFor(login.slice(0, 64), ip);
+      if (locked) {
+        // No password is checked while locked (no directory bind), even a right one.
+        deps.logger.warn('login refused: locked', { login: login.slice(0, 64), ip, lockedBy: locked.kind, retryAfterSeconds: locked.retryAfterSeconds });
+        res.status(429).set('Retry-After', String(locked.retryAfterSeconds));
+        await loginPage(req, res, target, t('login.locked', { seconds: locked.retryAfterSeconds }));
         return;
       }
+      const user = await authenticate(deps, login, password);
+      if (!user) {
+        const lock = deps.throttle.failed(login.slice(0, 64), ip);
+        deps.logger.warn('login failed', { login: login.slice(0, 64), ip, ...(lock ? { lockedBy: lock.kind, lockSeconds: lock.retryAfterSeconds } : {}) });
+        res.status(401);
+        await loginPage(req, res, target, t('login.failed'));
+        return;
+      }
+      deps.throttle.succeeded(login);
       // the language the user chose last time, if any; otherwise pages follow the browser
       const s = deps.sessions.create(user, deps.localAdmin?.login === user.login, deps.userLocales.get(user.login));
       res.cookie(SESSION_COOKIE, s.id, { httpOnly: true, sameSite: 'lax', path: '/', expires: new Date(s.expiresAt) });
-      deps.logger.info('login', { login: user.login });
+      res.clearCookie(LOGIN_CSRF_COOKIE, { path: '/login' });
+      deps.logger.info('login', { login: user.login, ip });
       res.redirect(303, target);
     } catch (e) {
       next(e);
@@ -119,7 +153,7 @@ export function createShellApp(deps: ShellAppDeps): Express {
       else throw new InputError(`unknown operation ${op}`);
       deps.logger.info(`module ${op}d`, { module: id, by: web.currentUser(req)?.login });
       const flash = web.t(req)(op === 'enable' ? 'modules.flash.enabled' : 'modules.flash.disabled', { id });
-      res.redirect(303, `/admin/modules?flash=${encodeURIComponent(flash)}`);
+      res.redirect(303, `/admin/modules?flash=${web.flash(req, flash)}`);
     } catch (e) {
       next(e);
     }
@@ -188,6 +222,30 @@ async function authenticate(deps: ShellAppDeps, login: string, password: string)
   }
   if (!(await deps.authenticator.authenticate(login, password))) return null;
   return { login, displayName: login };
+}
+
+/**
+ * Forms carry text: a field that is an object, a number, a boolean or null (a JSON body such as
+ * `{"login":{"toString":1}}`) is refused here with 400, once for every route, before any handler
+ * could call String() on it (issue 12: that was a 500 with a stack trace in the log).
+ */
+function textFieldsOnly(req: Request, _res: Response, next: NextFunction): void {
+  const body: unknown = req.body;
+  if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) return next();
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return next(new InputError('body: form fields expected'));
+  for (const [name, value] of Object.entries(body)) {
+    const ok = typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string'));
+    if (!ok) return next(new InputError(`${name.slice(0, 40)}: text expected`, name.slice(0, 40)));
+  }
+  next();
+}
+
+const LOGIN_CSRF_COOKIE = 'shell_login_csrf';
+
+/** The peer's address (no proxy is trusted), IPv4-mapped IPv6 written as IPv4. */
+function clientAddress(req: Request): string {
+  const a = req.socket.remoteAddress ?? 'unknown';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
 
 /** Only same-site relative paths are allowed after login (no open redirect). */

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import path from 'node:path';
 import ejs from 'ejs';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -18,8 +19,13 @@ export interface MenuItem {
 }
 
 /** Sessions, rights checks, CSRF and the shell layout: what HostWeb exposes, shared by every module. */
+/** Flash messages waiting to be shown, all sessions together (the oldest go first beyond). */
+const MAX_FLASHES = 1000;
+
 export class ShellWeb {
   private readonly sessionOf = new WeakMap<Request, Session>();
+  /** id → message, for one session: a URL carries only the id, never the text (issue 12: spoofing). */
+  private readonly flashes = new Map<string, { readonly session: string; readonly text: string }>();
 
   constructor(
     private readonly sessions: SessionStore,
@@ -88,6 +94,29 @@ export class ShellWeb {
     next();
   };
 
+  /**
+   * Keeps a one-time message for this session's next page and returns its id, for `?flash=<id>`.
+   * The page shows the message only to the session that made it, once; an unknown id shows nothing.
+   */
+  flash(req: Request, text: string): string {
+    const s = this.session(req);
+    if (!s) throw new UnauthorizedError('not logged in');
+    const id = crypto.randomBytes(12).toString('base64url');
+    this.flashes.set(id, { session: s.id, text });
+    while (this.flashes.size > MAX_FLASHES) this.flashes.delete(this.flashes.keys().next().value as string);
+    return id;
+  }
+
+  private takeFlash(req: Request): string | null {
+    const id = req.query.flash;
+    const s = this.session(req);
+    if (typeof id !== 'string' || !s) return null;
+    const f = this.flashes.get(id);
+    if (!f || f.session !== s.id) return null;
+    this.flashes.delete(id);
+    return f.text;
+  }
+
   /** Renders `view` (absolute .ejs path) and wraps it in the shell layout with the user's menu. */
   async renderPage(req: Request, res: Response, viewFile: string, locals: Record<string, unknown> & { title: string }): Promise<void> {
     const session = this.session(req);
@@ -109,7 +138,7 @@ export class ShellWeb {
       currentPath: req.originalUrl.split('?')[0],
       // where the language switch comes back to: this page, without its one-time flash message
       currentUrl: req.originalUrl.replace(/([?&])flash=[^&]*&?/, '$1').replace(/[?&]$/, ''),
-      flash: typeof req.query.flash === 'string' ? req.query.flash.slice(0, 200) : null,
+      flash: this.takeFlash(req),
     });
     res.type('html').send(html);
   }

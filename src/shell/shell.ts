@@ -12,9 +12,11 @@ import { openDatabase } from './open-database';
 import type { ShellConfig } from './config';
 import { createDhcp, type ShellDhcp } from './dhcp-wiring';
 import { jsonLogger } from './logger';
+import { secureDataDir, SERVICE_UMASK } from './data-dir';
 import { ModuleHost } from './module-host';
 import { Rights } from './rights';
 import { SessionStore } from './sessions';
+import { DEFAULT_THROTTLE, LoginThrottle } from './login-throttle';
 import { createShellApp } from './shell-app';
 import { ShellWeb } from './shell-web';
 import { UserLocales } from './user-locales';
@@ -47,7 +49,12 @@ export interface ShellOptions {
 export async function startShell(config: ShellConfig, opts: ShellOptions): Promise<Shell> {
   const logger = opts.logger ?? ((scope: string) => jsonLogger(scope));
   const log = logger('shell');
+  // Only the service's user reads the data dir (database with service passwords, images): files
+  // created from now on are 0600 and folders 0700, an older install is fixed (data-dir.ts).
+  // Restored at stop, for processes (tests) that run a shell among other work.
+  const previousUmask = process.umask(SERVICE_UMASK);
   fs.mkdirSync(config.dataDir, { recursive: true });
+  secureDataDir(config.dataDir, log);
   const db = openDatabase(path.join(config.dataDir, 'shell.sqlite'));
 
   const { directory, authenticator } = await openDirectory(config);
@@ -85,6 +92,7 @@ export async function startShell(config: ShellConfig, opts: ShellOptions): Promi
     directory,
     authenticator,
     localAdmin: config.localAdmin,
+    throttle: new LoginThrottle(db, opts.clock, { ...DEFAULT_THROTTLE, ...config.login }),
     logger: log,
     staticDir: path.join(config.appRoot, 'src/shell/static'),
     extraRoutes: (a) => dhcp.routes(a, web),
@@ -123,6 +131,7 @@ export async function startShell(config: ShellConfig, opts: ShellOptions): Promi
         await (directory as unknown as { close(): Promise<void> }).close();
       }
       db.close();
+      process.umask(previousUmask);
     },
   };
 }

@@ -18,7 +18,7 @@ export class PageClient {
   }
 
   async login(login: string, password: string): Promise<number> {
-    const r = await this.post('/login', { login, password, next: '/' });
+    const r = await this.post('/login', { login, password, next: '/', _csrf: await this.csrf('/login') });
     return r.status;
   }
 

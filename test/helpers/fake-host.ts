@@ -189,6 +189,8 @@ export function createFakeHost(opts: { dbFile?: string; lab?: Record<string, Fak
       },
       csrfToken: () => 'test-csrf',
       verifyCsrf: (_req, _res, next) => next(),
+      // the message itself stands for its id here: there is no layout to show it
+      flash: (_req, message) => encodeURIComponent(message),
       // the module's French default; a test can ask for English as a browser would
       locale: (req) => (req.get('accept-language')?.startsWith('en') ? 'en' : 'fr'),
       render: async (req, res, view, locals) => {

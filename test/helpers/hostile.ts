@@ -140,11 +140,19 @@ export class Client {
 
   static async as(baseUrl: string, who: keyof typeof USERS): Promise<Client> {
     const c = new Client(baseUrl);
-    const r = await c.send('POST', '/login', { form: { ...USERS[who], next: '/' }, csrf: false });
+    const r = await c.send('POST', '/login', { form: { ...USERS[who], next: '/', _csrf: await c.loginToken() }, csrf: false });
     if (r.status !== 303) throw new Error(`login ${who}: ${r.status}`);
     const page = await c.send('GET', '/');
     c.csrfToken = /name="_csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? '';
     return c;
+  }
+
+  /** Opens the login form as a browser would: its token (cookie + hidden field), for POST /login. */
+  async loginToken(): Promise<string> {
+    const page = await this.send('GET', '/login');
+    const token = /name="_csrf" value="([^"]+)"/.exec(page.text)?.[1];
+    if (!token) throw new Error(`no token on the login form (status ${page.status})`);
+    return token;
   }
 
   async send(method: string, urlPath: string, o: SendOptions = {}): Promise<Reply> {

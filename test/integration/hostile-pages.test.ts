@@ -22,8 +22,10 @@ describe('hostile inputs on the pages of the real shell', () => {
   let cdiAction: string;
 
   beforeAll(async () => {
-    shell = await startTestShell({}, { autoEnable: ['clonage'], beforeStart: installFakeToolkit });
+    // Dozens of hostile logins from one address: throttling has its own tests (hostile-login).
+    shell = await startTestShell({ login: { maxFailuresPerLogin: 1000, maxFailuresPerAddress: 1000 } }, { autoEnable: ['clonage'], beforeStart: installFakeToolkit });
     as.anon = new Client(shell.url);
+    as.anon.csrfToken = await as.anon.loginToken();
     for (const who of ['admin', 'tech1', 'prof1', 'eleve1'] as const) as[who] = await Client.as(shell.url, who);
     // One at a time: a creation during a running tick (the first one's wake-ups) is picked up by
     // the next periodic tick only (≤ 15 s).
@@ -128,7 +130,7 @@ describe('hostile inputs on the pages of the real shell', () => {
   it('CSRF: every POST without, with a wrong or with another session\'s token is 403', async () => {
     const posts: [string, Record<string, string | string[]>][] = [
       [`${M}/actions`, CLONE], [`${M}/actions/${s101Action}/cancel`, {}], [`${M}/actions/${s101Action}/start-now`, {}],
-      [`${M}/config`, { menuMode: 'graphical', menuTimeoutSeconds: '3', maintenancePassword: 'abcdefgh' }],
+      [`${M}/config`, { menuMode: 'graphical', menuTimeoutSeconds: '3', maintenancePassword: 'abcdefgh12' }],
       ['/dhcp/reservations', RESERVATION], ['/dhcp/reservations/52:54:00:12:00:0b/delete', {}], ['/admin/modules/clonage/disable', {}],
       [`${M}/config/toolkits/clonage/remove`, {}], ['/logout', {}],
     ];
@@ -159,7 +161,7 @@ describe('hostile inputs on the pages of the real shell', () => {
         await refused('admin', 'POST', `${M}/config`, { form: { ...defaults, [field]: p } }, [400]);
       }
     }
-    for (const pw of ['short', 'new\nline-password', 'tab\there-pw', 'accentué-pw', BIG, 'x'.repeat(65), 'nul\0byte-pw']) {
+    for (const pw of ['short', 'nine-char', 'new\nline-password', 'tab\there-pw', 'accentué-pw', BIG, 'x'.repeat(65), 'nul\0byte-pw']) {
       await refused('admin', 'POST', `${M}/config`, { form: { ...ok, maintenancePassword: pw } }, [400]);
     }
     expect((await as.admin.send('POST', `${M}/config`, { form: defaults })).status).toBe(303); // the base was valid
@@ -253,7 +255,8 @@ describe('hostile inputs on the pages of the real shell', () => {
     for (const password of ['*', BIG, 'admin-test-pw\0', "' OR '1'='1"]) await refused('anon', 'POST', '/login', { form: { login: 'admin', password } }, [401, 413]);
     expect(sessions()).toEqual(n);
     for (const next of ['//evil.example/', 'https://evil.example/', '/\\evil.example', 'javascript:alert(1)', '/%0d%0aSet-Cookie:x=1']) {
-      const r = await new Client(shell.url).send('POST', '/login', { form: { login: 'admin', password: 'admin-test-pw', next } });
+      const c = new Client(shell.url);
+      const r = await c.send('POST', '/login', { form: { login: 'admin', password: 'admin-test-pw', next, _csrf: await c.loginToken() }, csrf: false });
       expect([next, r.status, r.location]).toEqual([next, 303, expect.stringMatching(/^\/(?!\/)/)]);
       expect(markersIn(r.location ?? '')).toEqual([]);
       expect(r.location).not.toMatch(/evil|\r|\n|javascript/);

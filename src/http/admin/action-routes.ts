@@ -108,7 +108,7 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
       const created = await service.create(user(req), input);
       rememberAdminDefaults(host.settings, user(req).login, body);
       if (created.kind === 'schedule') {
-        res.redirect(303, `${base}/actions?flash=${encodeURIComponent(requestT(web, req)('flash.scheduleSaved', { id: created.id }))}`);
+        res.redirect(303, `${base}/actions?flash=${web.flash(req, requestT(web, req)('flash.scheduleSaved', { id: created.id }))}`);
         return;
       }
       void service.tick().catch((e) => host.logger.error('tick after create failed', { error: String(e) }));
@@ -170,7 +170,7 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
   r.post('/actions/:id/cancel', ...post, wrap(async (req, res) => {
     const id = actionId(req);
     await service.cancel(id, user(req));
-    res.redirect(303, `${base}/actions/${id}?flash=${encodeURIComponent(requestT(web, req)('flash.actionCancelled'))}`);
+    res.redirect(303, `${base}/actions/${id}?flash=${web.flash(req, requestT(web, req)('flash.actionCancelled'))}`);
   }));
 
   r.post('/actions/:id/retry', ...post, wrap(async (req, res) => {
@@ -178,20 +178,20 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
     try {
       const created = await service.retryFailed(id, user(req));
       void service.tick().catch((e) => host.logger.error('tick after retry failed', { error: String(e) }));
-      res.redirect(303, `${base}/actions/${created}?flash=${encodeURIComponent(requestT(web, req)('flash.retried'))}`);
+      res.redirect(303, `${base}/actions/${created}?flash=${web.flash(req, requestT(web, req)('flash.retried'))}`);
     } catch (e) {
       // refused like a new action (busy PC, no boot environment): the reason, translated, on the old action's page
       if (!(e instanceof InputError)) throw e;
       const t = requestT(web, req);
       const why = Object.values(fieldErrorsOf(e, (ref) => translateRef(t, ref))).join(' ');
-      res.redirect(303, `${base}/actions/${id}?flash=${encodeURIComponent(why)}`);
+      res.redirect(303, `${base}/actions/${id}?flash=${web.flash(req, why)}`);
     }
   }));
 
   r.post('/actions/:id/start-now', ...post, wrap(async (req, res) => {
     const id = actionId(req);
     const n = await service.startNow(id, user(req));
-    res.redirect(303, `${base}/actions/${id}?flash=${encodeURIComponent(requestT(web, req)('flash.startedWith', { count: n }))}`);
+    res.redirect(303, `${base}/actions/${id}?flash=${web.flash(req, requestT(web, req)('flash.startedWith', { count: n }))}`);
   }));
 
   return {

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { HostContext } from '../../host/contract';
 import { InputError } from '../../common/domain/errors';
-import { hashMenuPassword } from '../../boot/menu-password';
+import { checkMenuPassword, hashMenuPassword } from '../../boot/menu-password';
 import { hashGrubPassword } from '../../boot/grub-password';
 import type { BootReadiness } from '../../boot/boot-readiness';
 import { MAINTENANCE_ENTRIES, MAX_TIMEOUT_SECONDS, MENU_SETTING_KEYS, type MaintenanceEntry } from '../../boot/menu-settings';
@@ -55,9 +55,10 @@ export function parseConfigForm(
   const pw = body.maintenancePassword;
   if (typeof pw === 'string' && pw !== '') {
     // only the hash is kept: the cleartext never reaches the database, a boot file or a log
-    field('maintenancePassword', MENU_SETTING_KEYS.maintenancePasswordHash, () => hashMenuPassword(pw));
+    const checked = (): string => checkMenuPassword(pw);
+    field('maintenancePassword', MENU_SETTING_KEYS.maintenancePasswordHash, () => hashMenuPassword(checked()));
     // the network GRUB (UEFI) has no crypt(3): it gets its own PBKDF2 hash of the same password
-    field('maintenancePassword', MENU_SETTING_KEYS.grubPasswordHash, () => hashGrubPassword(pw));
+    field('maintenancePassword', MENU_SETTING_KEYS.grubPasswordHash, () => hashGrubPassword(checked()));
   }
   // Defaults offered by the wizard (SE3's pref_clonage_*), validated by the same parsers as an action.
   if (body.cloneDisk !== undefined) {
@@ -137,7 +138,7 @@ export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistr
       bootModes: bootModes?.().modes ?? [],
     });
   };
-  const done = (res: Response, flash: string) => res.redirect(303, `${web.mountPath}/config?flash=${encodeURIComponent(flash)}`);
+  const done = (req: Request, res: Response, flash: string) => res.redirect(303, `${web.mountPath}/config?flash=${web.flash(req, flash)}`);
 
   r.get('/config', admin, (req: Request, res: Response, next: NextFunction) => {
     render(req, res, {}).catch(next);
@@ -152,7 +153,7 @@ export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistr
     }
     for (const [k, v] of Object.entries(changes)) host.settings.set(k, v);
     host.logger.info('configuration changed', { by: web.currentUser(req)?.login, keys: Object.keys(changes) }); // keys only, never values
-    done(res, requestT(web, req)('flash.configSaved'));
+    done(req, res, requestT(web, req)('flash.configSaved'));
   });
 
   /** The toolkit job plans boot (setting toolkit.default): one that carries the agent. */
@@ -166,7 +167,7 @@ export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistr
     }
     host.settings.set('toolkit.default', name);
     host.logger.info('configuration changed', { by: web.currentUser(req)?.login, keys: ['toolkit.default'] });
-    done(res, t('flash.jobToolkitSaved', { name }));
+    done(req, res, t('flash.jobToolkitSaved', { name }));
   });
 
   r.post('/config/toolkits/build', admin, web.verifyCsrf, (req: Request, res: Response, next: NextFunction) => {
@@ -198,7 +199,7 @@ export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistr
   });
 
   r.post('/config/toolkits/:name/remove', admin, web.verifyCsrf, (req: Request, res: Response, next: NextFunction) => {
-    installer.remove(String(req.params.name)).then(() => done(res, requestT(web, req)('flash.toolkitRemoved', { name: String(req.params.name) })), next);
+    installer.remove(String(req.params.name)).then(() => done(req, res, requestT(web, req)('flash.toolkitRemoved', { name: String(req.params.name) })), next);
   });
 
   r.get('/config/toolkits/jobs/:id', admin, (req: Request, res: Response, next: NextFunction) => {

@@ -21,6 +21,7 @@ export const shellEn: Readonly<Record<keyof typeof shellFr, string>> = {
   'login.password': 'Password',
   'login.submit': 'Log in',
   'login.failed': 'Wrong login or password.',
+  'login.locked': 'Too many attempts: try again in {seconds} s.',
 
   'home.welcome': 'Welcome, {name}. The directory holds {count} group(s).',
   'home.modules': 'Enabled modules add their pages to the menu on the left, according to your rights.',

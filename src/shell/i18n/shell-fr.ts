@@ -22,6 +22,7 @@ export const shellFr = {
   'login.password': 'Mot de passe',
   'login.submit': 'Se connecter',
   'login.failed': 'Identifiant ou mot de passe incorrect.',
+  'login.locked': 'Trop de tentatives : réessayez dans {seconds} s.',
 
   'home.welcome': "Bienvenue, {name}. L'annuaire compte {count} parc(s).",
   'home.modules': 'Les modules activés ajoutent leurs pages au menu de gauche, selon vos droits.',
