@@ -234,4 +234,6 @@ export interface ModuleManifest {
   readonly menu: readonly MenuEntry[];
   readonly hooks: Partial<Record<'install' | 'enable' | 'disable' | 'uninstall', string>>;
   readonly settings: Readonly<Record<string, unknown>>;
+  /** Settings holding service passwords: the host stores them encrypted, never in clear. */
+  readonly secretSettings?: readonly string[];
 }

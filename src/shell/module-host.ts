@@ -11,6 +11,7 @@ import { shellMsg } from './i18n/shell-messages';
 import { migrate } from '../common/store/migrations';
 import { readManifest, resolveModuleFile } from './manifest';
 import { SqliteSettingsStore } from './settings-store';
+import type { SecretBox } from './secret-box';
 import type { MenuItem, ShellWeb } from './shell-web';
 
 /** Host modules that are built into the shell and always enabled (SE3's se3-dhcp plays this role). */
@@ -35,6 +36,8 @@ export interface ModuleHostDeps {
   readonly web: ShellWeb;
   readonly dataDir: string;
   readonly moduleSettings?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Seals the settings modules mark secret (manifest `secretSettings`). */
+  readonly secrets: SecretBox;
 }
 
 interface Loaded {
@@ -184,7 +187,12 @@ export class ModuleHost {
       moduleRoot: m.root,
       dataDir,
       db: this.deps.db,
-      settings: new SqliteSettingsStore(this.deps.db, m.manifest.id, { ...m.manifest.settings, ...this.deps.moduleSettings?.[m.manifest.id] }),
+      settings: new SqliteSettingsStore(
+        this.deps.db,
+        m.manifest.id,
+        { ...m.manifest.settings, ...this.deps.moduleSettings?.[m.manifest.id] },
+        m.manifest.secretSettings?.length ? { keys: new Set(m.manifest.secretSettings), box: this.deps.secrets } : null,
+      ),
       logger: this.deps.logger(m.manifest.id),
       clock: this.deps.clock,
     };

@@ -13,6 +13,7 @@ import type { ShellConfig } from './config';
 import { createDhcp, type ShellDhcp } from './dhcp-wiring';
 import { jsonLogger } from './logger';
 import { secureDataDir, SERVICE_UMASK } from './data-dir';
+import { SecretBox } from './secret-box';
 import { ModuleHost } from './module-host';
 import { Rights } from './rights';
 import { SessionStore } from './sessions';
@@ -81,6 +82,7 @@ export async function startShell(config: ShellConfig, opts: ShellOptions): Promi
     web,
     dataDir: config.dataDir,
     moduleSettings: config.moduleSettings,
+    secrets: SecretBox.open(config.dataDir),
   });
   modules.discover(config.modules);
 

@@ -11,7 +11,9 @@ import type { Database } from 'better-sqlite3';
 import type { Shell } from '../../src/shell/shell';
 import { SqliteSettingsStore } from '../../src/shell/settings-store';
 import type { Clock, SettingsStore } from '../../src/host/contract';
-import { startTestShell, USERS } from './test-shell';
+import { APP_ROOT, startTestShell, USERS } from './test-shell';
+import { readManifest } from '../../src/shell/manifest';
+import { SecretBox } from '../../src/shell/secret-box';
 
 // ------------------------------------------------------------------ payloads
 
@@ -79,9 +81,13 @@ export async function startShellOn(dataDir: string, clock: Clock, settings: Reco
   return startTestShell({ moduleSettings: { clonage: { 'tftp.port': 0, 'tftp.bindAddress': '127.0.0.1', 'agent.addressCheck': 'fetcher', ...settings } } }, { dataDir, clock, autoEnable: ['clonage'] });
 }
 
-/** The module's settings, as its Configuration page and the module itself read them. */
+/**
+ * The module's settings, as its Configuration page and the module itself read them: secret ones
+ * sealed with the key of the database's data dir, as the shell does.
+ */
 export function moduleSettings(db: Database): SettingsStore {
-  return new SqliteSettingsStore(db, 'clonage', {});
+  const secretKeys = new Set(readManifest(APP_ROOT).secretSettings ?? []);
+  return new SqliteSettingsStore(db, 'clonage', {}, { keys: secretKeys, box: SecretBox.open(path.dirname(db.name)) });
 }
 
 export const SNAPSHOT_TABLES = [

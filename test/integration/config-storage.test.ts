@@ -4,6 +4,7 @@
  * write-only: saved when given, kept when blank, never rendered back (not even after an error).
  */
 import { startTestShell, USERS, loggedIn, type TestShell } from '../helpers/test-shell';
+import { moduleSettings } from '../helpers/hostile';
 
 describe('configuration page: image storage and SMB share', () => {
   let shell: TestShell;
@@ -19,7 +20,11 @@ describe('configuration page: image storage and SMB share', () => {
     backupTarget: 'smb', smbServer: 'se3.lycee.local', smbShare: 'sauvegardes$', smbSubdir: 'clonage/postes', smbUser: 'clonage',
     smbDomain: 'LYCEE', smbPassword: 'S3cret-Pw!',
   };
-  const setting = (k: string) => (shell.db.prepare("SELECT value FROM shell_settings WHERE owner = 'clonage' AND key = ?").get(k) as { value: string } | undefined)?.value;
+  // Raw JSON as stored, except the password: sealed in the database (secret-box.ts), read back opened.
+  const setting = (k: string) =>
+    k === 'smb.password'
+      ? JSON.stringify(moduleSettings(shell.db).get(k))
+      : (shell.db.prepare("SELECT value FROM shell_settings WHERE owner = 'clonage' AND key = ?").get(k) as { value: string } | undefined)?.value;
 
   test('saved when valid; the password is stored, never shown; blank keeps it', async () => {
     const admin = await login('admin');

@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from '../helpers/hostile';
+import Database from 'better-sqlite3';
+import { Client, moduleSettings } from '../helpers/hostile';
 import { startTestShell } from '../helpers/test-shell';
 
 /** Every entry under `dir` (itself included) whose mode lets group or others in: `path mode`. */
@@ -21,6 +22,49 @@ function openToOthers(dir: string): string[] {
   walk(dir);
   return out;
 }
+
+describe('service passwords sealed at rest', () => {
+  const CLEAR = { 'smb.password': 'Smb-At-Rest-1!', 'netlogon.smb.password': 'Netlogon-At-Rest-2!', 'postclone.join.password': 'Join-At-Rest-3!', 'wake.rpc.password': 'Rpc-At-Rest-4!' };
+  const dbBytes = (dataDir: string) =>
+    fs.readdirSync(dataDir).filter((f) => f.startsWith('shell.sqlite')).map((f) => fs.readFileSync(path.join(dataDir, f)).toString('latin1')).join('');
+
+  it('the four service passwords are never in the database files (+ -wal), the module reads them, an install from before is sealed at start, a rotated key re-seals', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clonage-sealed-'));
+    let shell = await startTestShell({}, { dataDir, autoEnable: ['clonage'] });
+    try {
+      const settings = moduleSettings(shell.db);
+      for (const [k, v] of Object.entries(CLEAR)) settings.set(k, v);
+      for (const [k, v] of Object.entries(CLEAR)) expect(settings.get(k)).toBe(v);
+      const bytes = dbBytes(dataDir);
+      for (const v of Object.values(CLEAR)) expect(bytes.includes(v)).toBe(false);
+      expect((fs.statSync(path.join(dataDir, 'secrets.key')).mode & 0o777).toString(8)).toBe('600');
+
+      // An install from before: a password written in clear, then a restart.
+      await shell.stop();
+      const raw = new Database(path.join(dataDir, 'shell.sqlite'));
+      raw.prepare("UPDATE shell_settings SET value = ? WHERE owner = 'clonage' AND key = 'smb.password'").run(JSON.stringify('Old-Clear-Pw-5'));
+      raw.close();
+      shell = await startTestShell({}, { dataDir, autoEnable: ['clonage'] });
+      shell.db.pragma('wal_checkpoint(TRUNCATE)');
+      shell.db.exec('VACUUM'); // free pages may still hold the value written in clear above
+      expect(dbBytes(dataDir).includes('Old-Clear-Pw-5')).toBe(false);
+      expect(moduleSettings(shell.db).get('smb.password')).toBe('Old-Clear-Pw-5');
+
+      // Rotation (docs/security.md): the key renamed .old, a start re-seals with a new one.
+      await shell.stop();
+      const before = fs.readFileSync(path.join(dataDir, 'secrets.key'), 'utf8');
+      fs.renameSync(path.join(dataDir, 'secrets.key'), path.join(dataDir, 'secrets.key.old'));
+      shell = await startTestShell({}, { dataDir, autoEnable: ['clonage'] });
+      expect(fs.readFileSync(path.join(dataDir, 'secrets.key'), 'utf8')).not.toBe(before);
+      fs.rmSync(path.join(dataDir, 'secrets.key.old'));
+      expect(moduleSettings(shell.db).get('netlogon.smb.password')).toBe(CLEAR['netlogon.smb.password']);
+      expect(moduleSettings(shell.db).get('smb.password')).toBe('Old-Clear-Pw-5');
+      expect(shell.logLines.join('\n')).not.toMatch(/At-Rest|Old-Clear/);
+    } finally {
+      await shell.stopAndClean();
+    }
+  });
+});
 
 describe('data dir permissions', () => {
   it('fixes an old install at start and creates nothing readable by others while running', async () => {
