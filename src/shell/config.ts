@@ -10,7 +10,12 @@ import { DEFAULT_THROTTLE, type ThrottlePolicy } from './login-throttle';
  * SQLite under var/, the bundled SE3-like LDIF as directory, a dnsmasq config written under var/.
  */
 export interface ShellConfig {
-  readonly listen: { readonly host: string; readonly port: number };
+  /**
+   * `host`/`port`: the admin listener (pages, /login, and PC routes unless `pc` is set). `pc`:
+   * optional second listener for the PCs' network, serving only what PCs call (each module's
+   * `/api/…` and `/boot/…`); with it, bind `host` to the admin network only.
+   */
+  readonly listen: { readonly host: string; readonly port: number; readonly pc?: { readonly host: string; readonly port: number } };
   /** Root of the repository: where module.json and the bundled LDIF are. */
   readonly appRoot: string;
   readonly dataDir: string;
@@ -91,6 +96,10 @@ export function loadConfig(appRoot: string, env: NodeJS.ProcessEnv): ShellConfig
 export function validateConfig(cfg: ShellConfig): void {
   const p = cfg.listen.port;
   if (!Number.isInteger(p) || p < 0 || p > 65535) throw new InputError(`listen.port: ${p} is not a TCP port`);
+  const pc = cfg.listen.pc;
+  if (pc !== undefined && (typeof pc.host !== 'string' || !Number.isInteger(pc.port) || pc.port < 0 || pc.port > 65535)) {
+    throw new InputError('listen.pc: expected { "host": "<address on the PCs\' network>", "port": <TCP port> }');
+  }
   Ipv4.parse(cfg.network.serverIp, 'network.serverIp');
   if (!/^https?:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._~/-]*)?$/.test(cfg.network.publicBaseUrl) || cfg.network.publicBaseUrl.endsWith('/')) {
     throw new InputError('network.publicBaseUrl: expected http://host:port without trailing slash');

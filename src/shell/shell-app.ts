@@ -188,6 +188,26 @@ export function createShellApp(deps: ShellAppDeps): Express {
   return app;
 }
 
+/**
+ * The PCs' listener (config `listen.pc`): only what a PC calls — each module's `/api/…` (agent,
+ * emitter, post-clone) and `/boot/…` (iPXE script, kernels) — so no page, no /login, no session
+ * is reachable from the PCs' network. Same body parsers and error handling as the admin app.
+ */
+export function createPcApp(deps: Pick<ShellAppDeps, 'web' | 'modules' | 'logger'>): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(express.urlencoded({ extended: false, limit: '256kb' }));
+  app.use(express.json({ limit: '256kb' }));
+  app.use(textFieldsOnly);
+  app.use('/modules/:moduleId', (req, res, next) => (/^\/(api|boot)(\/|$)/.test(req.path) ? deps.modules.dispatch(req, res, next) : next()));
+  app.use((_req: Request, res: Response) => {
+    res.status(404).type('text').send('Not found');
+  });
+  app.use(errorHandler(deps.web, deps.logger));
+  return app;
+}
+
 /** The shell's single translation of typed errors to HTTP: HTML page for browsers, JSON otherwise. */
 function errorHandler(web: ShellWeb, logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Server } from 'node:http';
+import type { Express } from 'express';
 import type { Database } from 'better-sqlite3';
 import type { Clock, Directory, Logger } from '../host/contract';
 import type { Authenticator } from './directory/authenticator';
@@ -18,7 +19,7 @@ import { ModuleHost } from './module-host';
 import { Rights } from './rights';
 import { SessionStore } from './sessions';
 import { DEFAULT_THROTTLE, LoginThrottle } from './login-throttle';
-import { createShellApp } from './shell-app';
+import { createPcApp, createShellApp } from './shell-app';
 import { ShellWeb } from './shell-web';
 import { UserLocales } from './user-locales';
 
@@ -30,6 +31,8 @@ export interface Shell {
   /** Listening port (useful when config.listen.port is 0). */
   readonly port: number;
   readonly url: string;
+  /** The PCs' listener (config listen.pc), or null when PCs use the admin listener. */
+  readonly pcUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -105,15 +108,30 @@ export async function startShell(config: ShellConfig, opts: ShellOptions): Promi
   }
   await modules.startEnabled();
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.listen.port, config.listen.host, () => resolve(s));
-    s.once('error', reject);
-  });
-  if (opts.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = opts.keepAliveTimeoutMs;
+  const listen = (a: Express, host: string, port: number): Promise<Server> =>
+    new Promise((resolve, reject) => {
+      const s = a.listen(port, host, () => resolve(s));
+      s.once('error', reject);
+      if (opts.keepAliveTimeoutMs !== undefined) s.keepAliveTimeout = opts.keepAliveTimeoutMs;
+    });
+  const server = await listen(app, config.listen.host, config.listen.port);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.listen.port;
   const url = `http://${config.listen.host}:${port}`;
   log.info('shell listening', { url });
+  let pcServer: Server | null = null;
+  let pcUrl: string | null = null;
+  if (config.listen.pc) {
+    pcServer = await listen(createPcApp({ web, modules, logger: log }), config.listen.pc.host, config.listen.pc.port);
+    const a = pcServer.address();
+    pcUrl = `http://${config.listen.pc.host}:${typeof a === 'object' && a ? a.port : config.listen.pc.port}`;
+    log.info('PC listener (boot and agent routes only)', { url: pcUrl });
+  }
+  const close = (s: Server) =>
+    new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    });
 
   const mh = modules;
   return {
@@ -123,11 +141,9 @@ export async function startShell(config: ShellConfig, opts: ShellOptions): Promi
     directory,
     port,
     url,
+    pcUrl,
     async stop() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await Promise.all([server, ...(pcServer ? [pcServer] : [])].map(close));
       await mh.stopAll();
       if ('close' in directory && typeof (directory as { close?: unknown }).close === 'function') {
         await (directory as unknown as { close(): Promise<void> }).close();

@@ -198,3 +198,26 @@ describe('login form token, type confusion, flash messages', () => {
     expect((await admin.send('GET', `/dhcp?flash=${id}`)).text).not.toContain('class="flash"');
   });
 });
+
+describe('a PC listener apart from the admin one (listen.pc)', () => {
+  let shell: TestShell;
+  beforeAll(async () => {
+    // Admin pages on 127.0.0.1, the PCs' network played by 127.0.0.2.
+    shell = await startTestShell({ listen: { host: '127.0.0.1', port: 0, pc: { host: '127.0.0.2', port: 0 } } }, { autoEnable: ['clonage'], beforeStart: installFakeToolkit });
+  });
+  afterAll(() => shell.stopAndClean());
+
+  it('serves PCs their boot script and agent API, and no page, no login, no static file', async () => {
+    const pcUrl = shell.pcUrl ?? '';
+    expect(pcUrl).toMatch(/^http:\/\/127\.0\.0\.2:\d+$/);
+    const pc = new Client(pcUrl);
+    expect((await pc.send('GET', '/modules/clonage/boot/ipxe?mac=52:54:00:12:00:0b')).text).toMatch(/^#!ipxe/);
+    expect((await pc.send('POST', '/modules/clonage/api/agent/jobs/j_x/progress', { form: { percent: '1' } })).status).toBe(401);
+    for (const p of ['/login', '/', '/admin/modules', '/dhcp', '/static/shell.css', '/modules/clonage/actions', '/modules/clonage/config', '/modules/clonage/reports']) {
+      expect([p, (await pc.send('GET', p)).status]).toEqual([p, 404]);
+    }
+    expect((await pc.send('POST', '/login', { form: { login: 'admin', password: USERS.admin.password } })).status).toBe(404);
+    // The admin listener still serves everything.
+    expect((await Client.as(shell.url, 'admin').then((c) => c.send('GET', '/modules/clonage/actions'))).status).toBe(200);
+  });
+});
