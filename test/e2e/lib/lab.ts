@@ -219,8 +219,9 @@ export function tftpSent(lines: readonly string[], file: string): boolean {
 /**
  * The real shell as the lab's PXE server (same settings as pxe-clone.test.ts): HTTP on 0.0.0.0:8080,
  * TFTP on port 69, the module enabled, the boot environment `bootenv` installed as the `clonage` toolkit.
+ * With `dataDir`, a restart on the data of a shell that stopped (fault tests).
  */
-export async function startLabShell(bootenv: string, moduleSettings: Record<string, unknown> = {}): Promise<TestShell> {
+export async function startLabShell(bootenv: string, moduleSettings: Record<string, unknown> = {}, dataDir?: string): Promise<TestShell> {
   if (!fs.existsSync(path.join(bootenv, 'vmlinuz'))) throw new Error(`${bootenv}: no vmlinuz, build it with pxe/build-bootenv.sh (scripts/e2e.sh does)`);
   return startTestShell(
     {
@@ -232,6 +233,7 @@ export async function startLabShell(bootenv: string, moduleSettings: Record<stri
     },
     {
       autoEnable: ['clonage'],
+      dataDir, // a restart: the same data as the shell that stopped
       beforeStart: (dataDir) => fs.cpSync(bootenv, path.join(dataDir, 'modules/clonage/toolkits/clonage'), { recursive: true }),
     },
   );
