@@ -6,8 +6,8 @@
  * Server stopped in the middle of a backup's upload and started again 8 s later on the same data
  * (its listening sockets and every connection closed, as a crash would; a new process state, the
  * same database and image store): the agent retries, resumes its upload, and the backup is
- * recorded once, whole; the previous image of the same name stays until the new one replaces it;
- * no staging folder is left. The time from the restart to the final state is printed (the run's
+ * recorded once, whole; no staging folder is left. (The first upload under way is cut: on this
+ * small disk it is often the boot area, head.bin, before the partition's piece.) The time from the restart to the final state is printed (the run's
  * artifacts hold it too): it is the agent's backoff plus the rest of the job.
  *
  * Run alone: `bash scripts/e2e.sh test/e2e/faults` (root). Artifacts: test-artifacts/e2e-faults/.
