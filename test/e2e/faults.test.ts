@@ -20,7 +20,7 @@ import type { ImageManifest } from '../../src/images/image-types';
 import { LoopDisks, writeFiles } from '../helpers/backup-loop-disks';
 import type { PageClient } from '../helpers/browserless-client';
 import { loggedIn, type TestShell } from '../helpers/test-shell';
-import { Lab, startLabShell, waitFor, type Vm } from './lib/lab';
+import { Lab, startLabShell, waitFor, type Vm, writeShellArtifacts } from './lib/lab';
 import { scheduleThroughWizard } from './lib/wizard';
 
 const WORK = path.resolve(__dirname, '..', '..', 'test-artifacts', 'e2e-faults');
@@ -62,8 +62,7 @@ describe('faults with a QEMU PC: the server restarted during a backup', () => {
     await lab?.stop();
     disks.cleanup();
     if (shell) {
-      fs.writeFileSync(path.join(WORK, 'shell.log'), shell.logLines.join('\n'));
-      fs.writeFileSync(path.join(WORK, 'targets.json'), JSON.stringify(shell.db.prepare('SELECT * FROM clonage_targets').all(), null, 2));
+      writeShellArtifacts(shell, WORK);
       fs.writeFileSync(path.join(WORK, 'timings.json'), JSON.stringify(timings, null, 2));
     }
     await shell?.stopAndClean();

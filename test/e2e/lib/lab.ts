@@ -238,3 +238,10 @@ export async function startLabShell(bootenv: string, moduleSettings: Record<stri
     },
   );
 }
+
+/** What a run leaves for a reader in its artifacts folder: the shell's log and every target row. */
+export function writeShellArtifacts(shell: TestShell, workDir: string): void {
+  fs.writeFileSync(path.join(workDir, 'shell.log'), shell.logLines.join('\n'));
+  const rows = shell.db.prepare('SELECT action_id, name, role, state, stage, percent, exit_code, message, log FROM clonage_targets ORDER BY started_at').all();
+  fs.writeFileSync(path.join(workDir, 'targets.json'), JSON.stringify(rows, null, 2));
+}
