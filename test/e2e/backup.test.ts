@@ -32,7 +32,7 @@ import type { ImageManifest } from '../../src/images/image-types';
 import type { PageClient } from '../helpers/browserless-client';
 import { loggedIn, type TestShell } from '../helpers/test-shell';
 import { LoopDisks, readBytes, sha256Range, sumFiles, writeFiles } from '../helpers/backup-loop-disks';
-import { Lab, startLabShell, tftpSent, waitFor, type Vm } from './lib/lab';
+import { Lab, startLabShell, tftpSent, waitFor, type Vm, writeShellArtifacts } from './lib/lab';
 import { scheduleThroughWizard } from './lib/wizard';
 
 const WORK = path.resolve(__dirname, '..', '..', 'test-artifacts', 'e2e-backup');
@@ -219,9 +219,7 @@ describe('backup and restore of a QEMU PC from the admin pages, PXE-booted', () 
     await lab?.stop();
     disks.cleanup();
     if (shell) {
-      fs.writeFileSync(path.join(WORK, 'shell.log'), shell.logLines.join('\n'));
-      const rows = shell.db.prepare('SELECT action_id, name, role, state, exit_code, message, log FROM clonage_targets ORDER BY started_at').all();
-      fs.writeFileSync(path.join(WORK, 'targets.json'), JSON.stringify(rows, null, 2));
+      writeShellArtifacts(shell, WORK);
     }
     if (lab) fs.writeFileSync(path.join(WORK, 'dnsmasq.copy.log'), lab.dnsmasqLog());
     await shell?.stopAndClean();
