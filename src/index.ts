@@ -15,6 +15,8 @@ import { wireImages } from './images/wire-images';
 import { wireDeploy } from './deploy/wire-deploy';
 import { jobBlocker, Readiness } from './readiness/readiness';
 import { gatherReadinessFacts } from './readiness/readiness-facts';
+import { ImageLibrary } from './images/image-library';
+import { registerImageLibraryRoutes } from './http/admin/image-library-routes';
 
 export { wireActions, type ActionWiring, type ActionWiringOptions } from './actions/engine/wire-actions';
 
@@ -37,10 +39,12 @@ export async function register(host: HostContext): Promise<ModuleInstance> {
   // Image store routes go first: the agent router (wireActions) answers 404 to paths it does not know.
   const images = wireImages(host);
   const readiness = new Readiness(() => gatherReadinessFacts({
-    toolkits, settings: host.settings, bootRoot: boot.bootRoot, tftpPort: () => boot.tftpPort, dhcp: host.dhcp,
+    toolkits, settings: host.settings, bootModes: () => boot.readiness().modes, tftpPort: () => boot.tftpPort, dhcp: host.dhcp,
     imageRoot: images.store.root, reserveBytes: images.store.reserveBytes,
   }));
   registerConfigRoutes(host, toolkits, installer, readiness, () => boot.readiness());
+  const library = new ImageLibrary({ db: host.db, store: images.store, clock: host.clock, logger: host.logger, settings: host.settings });
+  registerImageLibraryRoutes({ host, library, inventory });
   let actions;
   try {
     const waker = actionWaker(host);

@@ -18,6 +18,7 @@ import type { ImageStore } from './image-store';
 import { type ImageFile, type ImageManifest, ImageStorageError, ImageStoreError, MAX_TABLE_BYTES } from './image-types';
 import { renderSmbCredentials, smbConfigOf } from './smb-settings';
 import { describeRetention, KEEP_ALL, parseRetention, retentionVictims } from './retention';
+import { protectedIds } from './library-schema';
 
 export interface AuthorizedJob {
   readonly target: TargetRow;
@@ -190,7 +191,10 @@ export class ImageService {
     }
     const now = this.deps.clock.now();
     const sent = this.imagesBeingDeployed(mac);
-    const victims = retentionVictims(this.records.succeeded(mac, location), justMadeId, policy, now).filter((v) => !sent.has(v.image));
+    const kept = protectedIds(this.deps.db);
+    // protected images count as kept images, so "keep the last K" keeps K others beside them
+    const victims = retentionVictims(this.records.succeeded(mac, location).filter((b) => !kept.has(b.id)), justMadeId, policy, now)
+      .filter((v) => !sent.has(v.image));
     const deleted: string[] = [];
     for (const v of victims) {
       if (!this.records.markDeleted(v.id, now.toISOString(), `retention ${describeRetention(policy)}`)) continue;

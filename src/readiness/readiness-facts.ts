@@ -1,9 +1,9 @@
 /**
- * Gathers the facts the readiness checks judge (readiness.ts): installed toolkits, the files of
- * the TFTP boot root, the TFTP port, what the host says of its DHCP configuration, and the image
+ * Gathers the facts the readiness checks judge (readiness.ts): installed toolkits, the boot
+ * chain of each firmware mode, the TFTP port, what the host says of its DHCP configuration, and the image
  * store's file system. Reads only: nothing here changes the server.
  */
-import { readdir, statfs } from 'node:fs/promises';
+import { statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { DhcpApi, SettingsStore } from '../host/contract';
 import type { ReadinessFacts, ToolkitFact } from './readiness';
@@ -11,7 +11,8 @@ import type { ReadinessFacts, ToolkitFact } from './readiness';
 export interface ReadinessSources {
   readonly toolkits: { list(): readonly ToolkitFact[] };
   readonly settings: Pick<SettingsStore, 'getOr'>;
-  readonly bootRoot: string;
+  /** Per firmware mode (BootService.readiness().modes). */
+  readonly bootModes: () => ReadinessFacts['bootModes'];
   readonly tftpPort: () => number;
   readonly dhcp: Pick<DhcpApi, 'configStatus'>;
   readonly imageRoot: string;
@@ -21,14 +22,6 @@ export interface ReadinessSources {
 /** The setting job plans boot (action-service.ts reads the same key with the same default). */
 export function jobToolkitName(settings: Pick<SettingsStore, 'getOr'>): string {
   return String(settings.getOr<unknown>('toolkit.default', 'clonage') || 'clonage');
-}
-
-async function filesIn(dir: string): Promise<Set<string>> {
-  try {
-    return new Set((await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name));
-  } catch {
-    return new Set();
-  }
 }
 
 /** statfs of the store, or of its nearest existing parent (a fresh server has no images/ yet). */
@@ -57,7 +50,7 @@ export async function gatherReadinessFacts(s: ReadinessSources): Promise<Readine
   return {
     toolkits: s.toolkits.list().map((t) => ({ name: t.name, runsJobs: t.runsJobs })),
     jobToolkit: jobToolkitName(s.settings),
-    bootFiles: await filesIn(s.bootRoot),
+    bootModes: s.bootModes(),
     tftpPort: s.tftpPort(),
     dhcp,
     imageStore: await spaceOf(s.imageRoot),

@@ -32,8 +32,8 @@ export interface ReadinessFacts {
   readonly toolkits: readonly ToolkitFact[];
   /** Setting toolkit.default: what job plans boot. */
   readonly jobToolkit: string;
-  /** Files present in the TFTP boot root (relative paths). */
-  readonly bootFiles: ReadonlySet<string>;
+  /** Per firmware mode, the loader chain offered and its missing files (src/boot/boot-readiness.ts). */
+  readonly bootModes: readonly { readonly mode: 'bios' | 'uefi'; readonly chain: string; readonly ready: boolean; readonly missing: readonly string[] }[];
   /** Port the module's TFTP server listens on; 0 when it is not running. */
   readonly tftpPort: number;
   /** Null: the host does not say (its DHCP module has no configStatus). */
@@ -56,10 +56,6 @@ export interface JobBlocker {
 
 const GIB = 1024 ** 3;
 
-/** Files of each boot chain, as assembleBootRoot names them in the boot root. */
-export const BIOS_FILES = ['pxelinux.0', 'ldlinux.c32', 'menu.c32', 'libutil.c32', 'libcom32.c32', 'chain.c32'] as const;
-export const UEFI_FILES_ANY = ['ipxe.efi', 'snponly.efi'] as const;
-export const SECURE_BOOT_FILES = ['bootx64.efi', 'grubx64.efi'] as const;
 
 /** The toolkit job plans use, when it is installed and runs the agent: else why not. */
 export function jobToolkitProblem(f: Pick<ReadinessFacts, 'toolkits' | 'jobToolkit'>): MessageRef | null {
@@ -69,14 +65,12 @@ export function jobToolkitProblem(f: Pick<ReadinessFacts, 'toolkits' | 'jobToolk
   return null;
 }
 
-export function jobBlocker(f: Pick<ReadinessFacts, 'toolkits' | 'jobToolkit' | 'bootFiles'>): JobBlocker | null {
+export function jobBlocker(f: Pick<ReadinessFacts, 'toolkits' | 'jobToolkit' | 'bootModes'>): JobBlocker | null {
   const name = f.jobToolkit;
   const tk = f.toolkits.find((t) => t.name === name);
   if (!tk) return { code: 'toolkitMissing', name, text: `the boot environment ${name} is not installed` };
   if (!tk.runsJobs) return { code: 'toolkitNoAgent', name, text: `the boot environment ${name} has no cloning agent` };
-  const bios = BIOS_FILES.every((x) => f.bootFiles.has(x));
-  const uefi = UEFI_FILES_ANY.some((x) => f.bootFiles.has(x));
-  if (!bios && !uefi) return { code: 'noLoader', name, text: 'no network boot loader (pxelinux, iPXE) is in the boot root' };
+  if (!f.bootModes.some((m) => m.ready)) return { code: 'noLoader', name, text: 'no network boot loader (pxelinux, iPXE) is in the boot root' };
   return null;
 }
 
@@ -89,25 +83,19 @@ export const jobToolkitCheck: ReadinessCheck = (f) => {
     fix: other ? msg('ready.jobToolkit.fixChoose', { name: other.name }) : msg('ready.jobToolkit.fixBuild') };
 };
 
-export const biosCheck: ReadinessCheck = (f) => {
-  const missing = BIOS_FILES.filter((x) => !f.bootFiles.has(x));
-  const label = msg('ready.bios');
-  if (!missing.length) return { id: 'boot-bios', level: 'ok', label, detail: msg('ready.loaders.ok') };
-  return { id: 'boot-bios', level: 'bad', label, detail: msg('ready.loaders.missing', { files: missing.join(', ') }), fix: msg('ready.bios.fix') };
+/** One line per firmware mode: its chain's files in the boot root, and the packages that bring them. */
+const modeCheck = (mode: 'bios' | 'uefi'): ReadinessCheck => (f) => {
+  const m = f.bootModes.find((x) => x.mode === mode);
+  const id = `boot-${mode}`;
+  const label = msg(mode === 'bios' ? 'ready.bios' : m?.chain === 'secureboot' ? 'ready.secureBoot' : 'ready.uefi');
+  if (!m) return null;
+  if (m.ready) return { id, level: 'ok', label, detail: msg('ready.loaders.ok') };
+  const fix = msg(mode === 'bios' ? 'ready.bios.fix' : m.chain === 'secureboot' ? 'ready.secureBoot.fix' : 'ready.uefi.fix');
+  // BIOS PXE is what most school PCs boot; a UEFI-only gap is a warning
+  return { id, level: mode === 'bios' ? 'bad' : 'warn', label, detail: msg('ready.loaders.missing', { files: m.missing.join(', ') }), fix };
 };
-
-export const uefiCheck: ReadinessCheck = (f) => {
-  const label = msg('ready.uefi');
-  if (UEFI_FILES_ANY.some((x) => f.bootFiles.has(x))) return { id: 'boot-uefi', level: 'ok', label, detail: msg('ready.loaders.ok') };
-  return { id: 'boot-uefi', level: 'warn', label, detail: msg('ready.loaders.missing', { files: UEFI_FILES_ANY.join(', ') }), fix: msg('ready.uefi.fix') };
-};
-
-export const secureBootCheck: ReadinessCheck = (f) => {
-  const label = msg('ready.secureBoot');
-  const missing = SECURE_BOOT_FILES.filter((x) => !f.bootFiles.has(x));
-  if (!missing.length) return { id: 'boot-secure', level: 'ok', label, detail: msg('ready.loaders.ok') };
-  return { id: 'boot-secure', level: 'warn', label, detail: msg('ready.loaders.missing', { files: missing.join(', ') }), fix: msg('ready.secureBoot.fix') };
-};
+export const biosCheck = modeCheck('bios');
+export const uefiCheck = modeCheck('uefi');
 
 export const tftpCheck: ReadinessCheck = (f) => {
   const label = msg('ready.tftp');
@@ -137,7 +125,7 @@ export const imageStoreCheck: ReadinessCheck = (f) => {
   return { id: 'image-store', level: 'ok', label, detail: msg('ready.store.free', { free, total }) };
 };
 
-export const DEFAULT_CHECKS: readonly ReadinessCheck[] = [jobToolkitCheck, biosCheck, uefiCheck, secureBootCheck, tftpCheck, dhcpCheck, imageStoreCheck];
+export const DEFAULT_CHECKS: readonly ReadinessCheck[] = [jobToolkitCheck, biosCheck, uefiCheck, tftpCheck, dhcpCheck, imageStoreCheck];
 
 /** The checklist: the default checks plus those other parts of the module add. */
 export class Readiness {
@@ -165,7 +153,7 @@ export class Readiness {
 }
 
 const DEFAULT_BY_ID: Readonly<Record<string, ReadinessCheck>> = {
-  'job-toolkit': jobToolkitCheck, 'boot-bios': biosCheck, 'boot-uefi': uefiCheck, 'boot-secure': secureBootCheck,
+  'job-toolkit': jobToolkitCheck, 'boot-bios': biosCheck, 'boot-uefi': uefiCheck,
   tftp: tftpCheck, dhcp: dhcpCheck, 'image-store': imageStoreCheck,
 };
 

@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { migrate, type Migration } from '../common/store/migrations';
+import { migrateLibrary } from '../images/library-schema';
 
 /**
  * The module's own tables (prefix clonage_). Boot plans live in src/boot/boot-plan-store.ts
@@ -237,5 +238,7 @@ const MIGRATIONS: Migration[] = [
 ];
 
 export function migrateClonage(db: Database): number[] {
-  return migrate(db, 'clonage', MIGRATIONS);
+  const applied = migrate(db, 'clonage', MIGRATIONS);
+  migrateLibrary(db); // its own owner: clonage_image_protection references clonage_backups
+  return applied;
 }

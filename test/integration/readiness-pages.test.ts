@@ -23,7 +23,7 @@ describe('readiness on a fresh install (no boot environment)', () => {
     expect(page).toMatch(/data-check="job-toolkit" data-level="bad"/);
     expect(page).toContain('L’environnement « clonage » n’est pas installé');
     expect(page).toContain('Construire l’environnement clonage');
-    for (const id of ['boot-bios', 'boot-uefi', 'boot-secure', 'tftp', 'dhcp', 'image-store']) expect(page).toMatch(new RegExp(`data-check="${id}" data-level="(ok|warn|bad)"`));
+    for (const id of ['boot-bios', 'boot-uefi', 'tftp', 'dhcp', 'image-store']) expect(page).toMatch(new RegExp(`data-check="${id}" data-level="(ok|warn|bad)"`));
     // the test shell writes its dnsmasq config at start with the module's PXE options
     expect(page).toMatch(/data-check="dhcp" data-level="ok"/);
     // the embedded TFTP port is not 69: a warning with the fix, never "ok"

@@ -135,6 +135,20 @@ describe('image store agent endpoints', () => {
     expect(fs.readdirSync(path.join(host.dataDir, 'images', '02-00-00-00-00-01')).sort()).toEqual(['img_2', 'img_3']);
   });
 
+  it('retention leaves a protected image alone (image library): keep-last-1 keeps it and the newest', async () => {
+    host.settings.set('backup.retention', 'keep-last-1');
+    host.clock.set('2025-03-10T08:00:00Z');
+    finish(await backup('keep_me'));
+    host.db.prepare("INSERT INTO clonage_image_protection (backup_id, protected_by, protected_at) SELECT id, 'admin', 'x' FROM clonage_backups WHERE image = 'keep_me'").run();
+    for (const [i, name] of ['img_2', 'img_3'].entries()) {
+      host.clock.set(`2025-03-1${i + 1}T08:00:00Z`);
+      finish(await backup(name));
+    }
+    expect(rows().map((r) => [(r as { image: string }).image, (r as { status: string }).status])).toEqual([
+      ['keep_me', 'succeeded'], ['img_2', 'deleted'], ['img_3', 'succeeded'],
+    ]);
+  });
+
   it('reports pages: machines list and one machine with its parsed report, history and backups', async () => {
     const b = await backup('img_a');
     finish(b);

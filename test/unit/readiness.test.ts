@@ -3,7 +3,7 @@
  * in the wizard and fails a due one before anyone is woken; toolkits publish only the maintenance
  * entries they can run.
  */
-import { BIOS_FILES, itemsOf, jobBlocker, overall, type ReadinessFacts, Readiness } from '../../src/readiness/readiness';
+import { itemsOf, jobBlocker, overall, type ReadinessFacts, Readiness } from '../../src/readiness/readiness';
 import { entryRunnable } from '../../src/toolkits/toolkit-registry';
 import { FieldErrors } from '../../src/actions/params/field-errors';
 import { admin, rig } from '../helpers/actions-fixtures';
@@ -12,7 +12,7 @@ const GIB = 1024 ** 3;
 const ready: ReadinessFacts = {
   toolkits: [{ name: 'clonage', runsJobs: true }, { name: 'memtest', runsJobs: false }],
   jobToolkit: 'clonage',
-  bootFiles: new Set([...BIOS_FILES, 'ipxe.efi', 'snponly.efi', 'bootx64.efi', 'grubx64.efi']),
+  bootModes: [{ mode: 'bios', chain: 'pxelinux', ready: true, missing: [] }, { mode: 'uefi', chain: 'secureboot', ready: true, missing: [] }],
   tftpPort: 69,
   dhcp: { file: '/etc/dnsmasq.d/clonage.conf', written: true, upToDate: true, pxeBoot: true },
   imageStore: { root: '/var/lib/clonage/images', freeBytes: 200 * GIB, totalBytes: 500 * GIB },
@@ -23,7 +23,7 @@ const level = (f: ReadinessFacts, id: string) => itemsOf(f).find((i) => i.id ===
 describe('readiness checks', () => {
   it('a ready server is all green', () => {
     expect(itemsOf(ready).map((i) => [i.id, i.level])).toEqual([
-      ['job-toolkit', 'ok'], ['boot-bios', 'ok'], ['boot-uefi', 'ok'], ['boot-secure', 'ok'], ['tftp', 'ok'], ['dhcp', 'ok'], ['image-store', 'ok'],
+      ['job-toolkit', 'ok'], ['boot-bios', 'ok'], ['boot-uefi', 'ok'], ['tftp', 'ok'], ['dhcp', 'ok'], ['image-store', 'ok'],
     ]);
     expect(overall(itemsOf(ready))).toBe('ok');
     expect(jobBlocker(ready)).toBeNull();
@@ -33,9 +33,9 @@ describe('readiness checks', () => {
     const cases: [Partial<ReadinessFacts>, string, string][] = [
       [{ toolkits: [] }, 'job-toolkit', 'bad'],
       [{ jobToolkit: 'memtest' }, 'job-toolkit', 'bad'],
-      [{ bootFiles: new Set(['ipxe.efi']) }, 'boot-bios', 'bad'],
-      [{ bootFiles: new Set(BIOS_FILES) }, 'boot-uefi', 'warn'],
-      [{ bootFiles: new Set(BIOS_FILES) }, 'boot-secure', 'warn'],
+      [{ bootModes: [{ mode: 'bios', chain: 'pxelinux', ready: false, missing: ['pxelinux.0'] }, ready.bootModes[1]] }, 'boot-bios', 'bad'],
+      [{ bootModes: [ready.bootModes[0], { mode: 'uefi', chain: 'secureboot', ready: false, missing: ['bootx64.efi'] }] }, 'boot-uefi', 'warn'],
+      [{ bootModes: [ready.bootModes[0], { mode: 'uefi', chain: 'ipxe', ready: false, missing: ['snponly.efi'] }] }, 'boot-uefi', 'warn'],
       [{ tftpPort: 0 }, 'tftp', 'bad'],
       [{ tftpPort: 6969 }, 'tftp', 'warn'],
       [{ dhcp: null }, 'dhcp', 'warn'],
@@ -57,8 +57,9 @@ describe('readiness checks', () => {
   it('the blocker: no job toolkit, a toolkit without agent, or no loader at all', () => {
     expect(jobBlocker({ ...ready, toolkits: [] })?.code).toBe('toolkitMissing');
     expect(jobBlocker({ ...ready, jobToolkit: 'memtest' })?.code).toBe('toolkitNoAgent');
-    expect(jobBlocker({ ...ready, bootFiles: new Set() })?.code).toBe('noLoader');
-    expect(jobBlocker({ ...ready, bootFiles: new Set(['snponly.efi']) })).toBeNull(); // UEFI only still boots
+    const down = (m: ReadinessFacts['bootModes'][number]) => ({ ...m, ready: false, missing: ['x'] });
+    expect(jobBlocker({ ...ready, bootModes: ready.bootModes.map(down) })?.code).toBe('noLoader');
+    expect(jobBlocker({ ...ready, bootModes: [down(ready.bootModes[0]), ready.bootModes[1]] })).toBeNull(); // UEFI only still boots
   });
 
   it('another part of the module adds or replaces a check', async () => {

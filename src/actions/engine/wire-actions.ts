@@ -8,6 +8,8 @@ import type { Deployer, DeployCoordination } from './deploy-coordination';
 import type { DeploySources } from '../params/deploy-params';
 import { registerAgentRoutes } from '../../http/pc/agent-routes';
 import { registerActionRoutes } from '../../http/admin/action-routes';
+import { registerScheduleRoutes } from '../../http/admin/schedule-routes';
+import { ScheduleAdmin } from './schedule-admin';
 import type { JobBlocker } from '../../readiness/readiness';
 
 /** Optional extras of an emitter preparer (src/emitter/netlogon-emitter-preparer.ts has both). */
@@ -66,6 +68,8 @@ export async function wireActions(host: HostContext, inventory: MachineInventory
   opts.deployer?.attach?.(service.deploy);
   registerAgentRoutes(host.web.router, service, host.logger);
   const routes = registerActionRoutes({ host, service, inventory, heartbeatMs: opts.heartbeatMs });
+  registerScheduleRoutes(host, new ScheduleAdmin({ db: host.db, schedules: service.schedules, clock: host.clock, logger: host.logger,
+    parcsOf: (user) => host.web.parcsOf(user, 'parc_can_clone') }));
   await service.recover(host.clock.now());
   const tick = () => service.tick(host.clock.now()).catch((e) => host.logger.error('action tick failed', { error: String((e as Error)?.stack ?? e) }));
   const tickMs = opts.tickMs ?? 15_000;

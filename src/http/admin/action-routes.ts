@@ -18,6 +18,7 @@ import { pageI18n, requestT, withPageI18n } from '../../i18n/page-i18n';
 import { msg, translateRef } from '../../i18n/module-messages';
 import { ACTION_ID_PATTERN } from '../../agent/job-identity';
 import { actionTitle } from '../../i18n/action-title';
+import { cronInWords } from '../../actions/params/cron-words';
 import type { MachineInventory } from '../../inventory/machine-inventory';
 import { canRecur, FIELDS_OF, formValues, inputFromForm, selectionOf, summaryOf } from './wizard-form';
 
@@ -108,7 +109,9 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
       const created = await service.create(user(req), input);
       rememberAdminDefaults(host.settings, user(req).login, body);
       if (created.kind === 'schedule') {
-        res.redirect(303, `${base}/actions?flash=${web.flash(req, requestT(web, req)('flash.scheduleSaved', { id: created.id }))}`);
+        const t = requestT(web, req);
+        const cron = input.cron === undefined ? '' : String(input.cron);
+        res.redirect(303, `${base}/schedules?flash=${web.flash(req, t('flash.scheduleCreated', { when: cronInWords(cron.trim().replace(/\s+/g, ' '), t) }))}`);
         return;
       }
       void service.tick().catch((e) => host.logger.error('tick after create failed', { error: String(e) }));

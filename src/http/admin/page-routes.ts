@@ -8,6 +8,7 @@ import type { MachineInventory } from '../../inventory/machine-inventory';
 import { listActions, parseActionListFilter } from '../../consult/action-list';
 import { requestT, withPageI18n } from '../../i18n/page-i18n';
 import { msg } from '../../i18n/module-messages';
+import { visibleMacs as visibleMacsOf } from './visible-macs';
 
 type AsyncHandler = (req: Request, res: Response) => Promise<void>;
 const wrap = (h: AsyncHandler): RequestHandler => (req: Request, res: Response, next: NextFunction) => {
@@ -53,13 +54,7 @@ export function registerPageRoutes({ host, inventory }: PageDeps): void {
     await web.render(req, res, 'actions', { title: requestT(web, req)('title.actions'), actions, filter, parcs, base: web.mountPath });
   }));
 
-  /** MACs of the machines in the user's parcs, or null for every machine (system_is_admin). */
-  const visibleMacs = async (req: Request): Promise<Set<string> | null> => {
-    const allowed = await web.parcsOf(user(req), 'parc_can_clone');
-    if (allowed === 'all') return null;
-    const machines = await inventory.machines(allowed, allowed);
-    return new Set(machines.flatMap((m) => (m.mac ? [m.mac.toString()] : [])));
-  };
+  const visibleMacs = (req: Request) => visibleMacsOf(web, inventory, req);
 
   r.get('/reports', clone, wrap(async (req, res) => {
     const macs = await visibleMacs(req);

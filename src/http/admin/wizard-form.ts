@@ -6,6 +6,7 @@ import type { ActionInput } from '../../actions/params/action-request';
 import { nameList } from '../../actions/params/action-request';
 import { cloneDomainOf, type ParamDefaults } from '../../actions/params/clone-params';
 import type { ModuleTranslate } from '../../i18n/module-messages';
+import { cronInWords } from '../../actions/params/cron-words';
 import { ACTION_TYPES, type ActionRequest, type ActionType, RECURRING_TYPES } from '../../actions/model/action-types';
 
 export const PARAM_FIELDS = ['domain', 'disk', 'compression', 'min_receivers', 'min_wait', 'max_wait', 'start_timeout', 'auto_reboot', 'image', 'source',
@@ -144,7 +145,7 @@ export function summaryOf(r: ActionRequest, t: ModuleTranslate, when: (d: Date) 
     value:
       timing.kind === 'now' ? t('wizard.start.now')
       : timing.kind === 'at' ? when(timing.at)
-      : t('summary.startRecurring', { cron: timing.cron }),
+      : t('summary.startRecurring', { cron: cronInWords(timing.cron, t) }),
   });
   return rows;
 }

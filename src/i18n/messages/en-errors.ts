@@ -11,7 +11,6 @@ export const enErrors: Readonly<Record<keyof typeof frErrors, string>> = {
 
   'flash.configSaved': 'Configuration saved',
   'flash.toolkitRemoved': 'Environment {name} removed',
-  'flash.scheduleSaved': 'Schedule {id} saved',
   'flash.actionCancelled': 'Action cancelled',
   'flash.startedWith': 'Started with {count} receiver(s)',
 

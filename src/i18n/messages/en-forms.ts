@@ -49,7 +49,7 @@ export const enForms: Readonly<Record<keyof typeof frForms, string>> = {
   'store.server': 'Server (the module\'s image store)',
   'store.partition': 'Storage partition on the computer',
   'store.smb': 'SMB share (set on the Configuration page)',
-  'summary.startRecurring': 'recurring (cron "{cron}")',
+  'summary.startRecurring': 'recurring: {cron}',
 
   'inventory.noMac': 'no MAC address in the directory',
   'inventory.noReservation': 'no DHCP reservation for this MAC address',

@@ -13,7 +13,6 @@ export const frErrors = {
 
   'flash.configSaved': 'Configuration enregistrée',
   'flash.toolkitRemoved': 'Environnement {name} supprimé',
-  'flash.scheduleSaved': 'Planification {id} enregistrée',
   'flash.actionCancelled': 'Action annulée',
   'flash.startedWith': 'Démarrage avec {count} récepteur(s)',
 

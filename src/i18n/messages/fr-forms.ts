@@ -50,7 +50,7 @@ export const frForms = {
   'store.server': 'Serveur (stockage des images du module)',
   'store.partition': 'Partition de stockage sur le poste',
   'store.smb': 'Partage SMB (configuré sur la page Configuration)',
-  'summary.startRecurring': 'récurrent (cron « {cron} »)',
+  'summary.startRecurring': 'récurrent : {cron}',
 
   'inventory.noMac': "pas d'adresse MAC dans l'annuaire",
   'inventory.noReservation': 'pas de réservation DHCP pour cette adresse MAC',

@@ -1,0 +1,47 @@
+/**
+ * The schedules page (issue 16 item 5): every schedule of the user's parcs with its rule in
+ * words, next runs, creator and last result; pause, resume, delete (confirmed in the page).
+ * parc_can_clone; a schedule outside the user's parcs is 403; POSTs check CSRF and redirect.
+ */
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { HostContext } from '../../host/contract';
+import type { ScheduleAdmin } from '../../actions/engine/schedule-admin';
+import { cronInWords } from '../../actions/params/cron-words';
+import { requestT, withPageI18n } from '../../i18n/page-i18n';
+import { userOf } from './visible-macs';
+
+type AsyncHandler = (req: Request, res: Response) => Promise<void>;
+const wrap = (h: AsyncHandler): RequestHandler => (req: Request, res: Response, next: NextFunction) => {
+  h(req, res).catch(next);
+};
+
+export function registerScheduleRoutes(host: HostContext, admin: ScheduleAdmin): void {
+  const web = withPageI18n(host.web);
+  const r = web.router;
+  const base = web.mountPath;
+  const clone = web.requireRight('parc_can_clone');
+  const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 });
+  const post = [clone, form, web.verifyCsrf];
+  const back = (req: Request, res: Response, flash: string) => res.redirect(303, `${base}/schedules?flash=${web.flash(req, flash)}`);
+
+  r.get('/schedules', clone, wrap(async (req, res) => {
+    const t = requestT(web, req);
+    const schedules = (await admin.list(userOf(web, req))).map((s) => ({ ...s, words: cronInWords(s.cron, t) }));
+    await web.render(req, res, 'schedules', { title: t('title.schedules'), schedules, base });
+  }));
+
+  r.post('/schedules/:id/pause', ...post, wrap(async (req, res) => {
+    await admin.setEnabled(String(req.params.id), userOf(web, req), false);
+    back(req, res, requestT(web, req)('flash.schedulePaused'));
+  }));
+
+  r.post('/schedules/:id/resume', ...post, wrap(async (req, res) => {
+    await admin.setEnabled(String(req.params.id), userOf(web, req), true);
+    back(req, res, requestT(web, req)('flash.scheduleResumed'));
+  }));
+
+  r.post('/schedules/:id/delete', ...post, wrap(async (req, res) => {
+    await admin.delete(String(req.params.id), userOf(web, req));
+    back(req, res, requestT(web, req)('flash.scheduleDeleted'));
+  }));
+}

@@ -1,0 +1,22 @@
+import type { Request } from 'express';
+import { UnauthorizedError } from '../../common/domain/errors';
+import type { HostUser, HostWeb } from '../../host/contract';
+import type { MachineInventory } from '../../inventory/machine-inventory';
+
+/** The logged-in user of a module route (the route's requireRight already let them in). */
+export function userOf(web: Pick<HostWeb, 'currentUser'>, req: Request): HostUser {
+  const u = web.currentUser(req);
+  if (!u) throw new UnauthorizedError('not logged in');
+  return u;
+}
+
+/**
+ * MACs of the machines in the parcs delegated to the user (parc_can_clone), or null for every
+ * machine (system_is_admin): what reports and images pages may show and change.
+ */
+export async function visibleMacs(web: Pick<HostWeb, 'currentUser' | 'parcsOf'>, inventory: MachineInventory, req: Request): Promise<Set<string> | null> {
+  const allowed = await web.parcsOf(userOf(web, req), 'parc_can_clone');
+  if (allowed === 'all') return null;
+  const machines = await inventory.machines(allowed, allowed);
+  return new Set(machines.flatMap((m) => (m.mac ? [m.mac.toString()] : [])));
+}
