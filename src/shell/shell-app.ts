@@ -3,7 +3,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import cookieParser from 'cookie-parser';
 import type { Directory, Logger } from '../host/contract';
 import type { Authenticator } from './directory/authenticator';
-import { ClonageError, ForbiddenError, httpStatusOf, InputError, UnauthorizedError } from '../common/domain/errors';
+import { ClonageError, ForbiddenError, httpStatusOf, InputError, NotFoundError, UnauthorizedError } from '../common/domain/errors';
 import { shellMsg, translateShellRef } from './i18n/shell-messages';
 import type { LoginThrottle } from './login-throttle';
 import { safeEqual } from './sessions';
@@ -181,8 +181,9 @@ export function createShellApp(deps: ShellAppDeps): Express {
   deps.extraRoutes?.(app);
   app.use('/modules/:moduleId', deps.modules.dispatch);
 
-  app.use((_req: Request, res: Response) => {
-    res.status(404).type('text').send('Not found');
+  // an unknown address: the error page in the layout, translated, with a way back
+  app.use((_req: Request, _res: Response, next: NextFunction) => {
+    next(new NotFoundError('not found', shellMsg('error.notFound')));
   });
   app.use(errorHandler(web, deps.logger));
   return app;

@@ -185,10 +185,15 @@ describe('pages in French and in English', () => {
     expect(e.text).toContain('<p class="error" role="alert">&#34;not-a-mac&#34; is not a MAC address (expected aa:bb:cc:dd:ee:ff)</p>');
     expect((await fr.get(`${M}/actions/a_${'x'.repeat(22)}`)).text).toMatch(/role="alert">action introuvable</);
     const pupil = await loggedIn(shell, 'eleve1');
-    expect((await pupil.get('/admin/modules')).text).toContain('role="alert">le droit system_is_admin est nécessaire<');
+    expect((await pupil.get('/admin/modules')).text).toContain('role="alert">cette page demande le droit « administrateur du serveur »<');
     // the host's rights check inside a module route: the host's page, still in the reader's language
     const denied = await pupil.get(`${M}/actions/new`);
-    expect([denied.status, denied.text.includes('role="alert">le droit parc_can_clone est nécessaire<')]).toEqual([403, true]);
+    expect([denied.status, denied.text.includes('role="alert">cette page demande le droit « clonage des postes de vos parcs »<')]).toEqual([403, true]);
+    // an unknown address: the layout's error page, translated, with a way back (not a bare "Not found")
+    const lost = await fr.get('/no/such/page');
+    expect([lost.status, lost.text.includes('role="alert">Page introuvable'), lost.text.includes('<nav class="menu"'), lost.text.includes('href="/">Accueil')]).toEqual([404, true, true, true]);
+    const lostModule = await en.get(`${M}/no-such-page`);
+    expect([lostModule.status, lostModule.text.includes('role="alert">Page not found')]).toEqual([404, true]);
     const csrf = await en.post(`${M}/config`, { menuMode: 'text' });
     expect([csrf.status, csrf.text.includes('role="alert">invalid or missing CSRF token: reload the page and try again<')]).toEqual([403, true]);
     expect((await fr.post(`${M}/config`, { menuMode: 'text' })).text).toContain('role="alert">jeton CSRF absent ou invalide : rechargez la page et recommencez<');

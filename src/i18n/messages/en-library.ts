@@ -84,4 +84,5 @@ export const enLibrary: Readonly<Record<keyof typeof frLibrary, string>> = {
   'flash.scheduleResumed': 'Schedule resumed.',
   'flash.scheduleDeleted': 'Schedule deleted.',
   'flash.scheduleCreated': 'Schedule saved: {when}.',
+  'common.home': 'Home',
 };

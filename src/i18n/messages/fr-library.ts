@@ -85,4 +85,5 @@ export const frLibrary = {
   'flash.scheduleResumed': 'Planification reprise.',
   'flash.scheduleDeleted': 'Planification supprimée.',
   'flash.scheduleCreated': 'Planification enregistrée : {when}.',
+  'common.home': 'Accueil',
 } as const;

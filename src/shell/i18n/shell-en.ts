@@ -69,8 +69,11 @@ export const shellEn: Readonly<Record<keyof typeof shellFr, string>> = {
 
   'error.back': 'Back',
   'error.home': 'Home',
+  'error.notFound': 'Page not found: the address may be old or mistyped.',
   'error.internal': 'Internal server error',
-  'error.rightRequired': 'the right {right} is required',
+  'error.rightRequired': 'this page needs the right “{right}”',
+  'right.system_is_admin': 'server administrator',
+  'right.parc_can_clone': 'cloning the PCs of your parcs',
   'error.csrf': 'invalid or missing CSRF token: reload the page and try again',
   'error.noModule': 'no such module, or it is not enabled',
   'error.requiresModule': '{name} requires the module "{requires}", which is not enabled',

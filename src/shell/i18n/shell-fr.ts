@@ -70,8 +70,11 @@ export const shellFr = {
 
   'error.back': 'Retour',
   'error.home': 'Accueil',
+  'error.notFound': 'Page introuvable : l’adresse est peut-être ancienne ou mal tapée.',
   'error.internal': 'Erreur interne du serveur',
-  'error.rightRequired': 'le droit {right} est nécessaire',
+  'error.rightRequired': 'cette page demande le droit « {right} »',
+  'right.system_is_admin': 'administrateur du serveur',
+  'right.parc_can_clone': 'clonage des postes de vos parcs',
   'error.csrf': 'jeton CSRF absent ou invalide : rechargez la page et recommencez',
   'error.noModule': 'module inconnu ou non activé',
   'error.requiresModule': '{name} a besoin du module « {requires} », qui n’est pas activé',

@@ -25,7 +25,11 @@ const valueTranslator = createTranslator(VALUE_CATALOGS);
 
 /** An error's message in `locale`: from the shell's catalog or the value types' one; null when neither has it. */
 export function translateShellRef(locale: Locale, ref: MessageRef): string | null {
-  if (Object.prototype.hasOwnProperty.call(SHELL_CATALOGS[locale], ref.key)) return shellTranslator(locale)(ref.key as ShellMessageKey, ref.vars);
+  const has = (k: string) => Object.prototype.hasOwnProperty.call(SHELL_CATALOGS[locale], k);
+  // a right is named in words (right.<code>), never by its code
+  const right = ref.vars?.right;
+  const vars = right !== undefined && has(`right.${right}`) ? { ...ref.vars, right: shellTranslator(locale)(`right.${right}` as ShellMessageKey) } : ref.vars;
+  if (has(ref.key)) return shellTranslator(locale)(ref.key as ShellMessageKey, vars);
   if (Object.prototype.hasOwnProperty.call(VALUE_CATALOGS[locale], ref.key)) return valueTranslator(locale)(ref.key as ValueMessageKey, ref.vars);
   return null;
 }
