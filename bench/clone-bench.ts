@@ -29,13 +29,11 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { BootPlanStore } from '../src/boot/boot-plan-store';
+import type { BootPlanStore } from '../src/boot/boot-plan-store';
 import { Mac } from '../src/common/domain/mac';
-import { errorMiddleware } from '../src/http/error-middleware';
-import { registerPageRoutes } from '../src/http/admin/page-routes';
-import { wireActions, type ActionWiring } from '../src/index';
-import { MachineInventory } from '../src/inventory/machine-inventory';
-import { migrateClonage } from '../src/store/clonage-schema';
+import { register, type RunningModule } from '../src/index';
+import { RecordingWaker } from '../test/helpers/actions-fixtures';
+import { NOTHING_BLOCKS } from '../test/helpers/fakes';
 import { createFakeHost, FakeClock, fakeHostApp, type FakeHost, type FakeMachine } from '../test/helpers/fake-host';
 import {
   createTestNet, destroyTestNet, netnsUnavailableReason, pidsInNs, relayTcpToUnix, spawnInNs, waitForExit, type RunResult, type TestNet,
@@ -211,7 +209,7 @@ async function rawRun(lab: Lab, receivers: number, compression: Compression, tim
 
 interface Module {
   readonly host: FakeHost;
-  readonly wiring: ActionWiring;
+  readonly module: RunningModule;
   readonly bootPlans: BootPlanStore;
   readonly web: http.Server;
   readonly base: string;
@@ -224,15 +222,12 @@ interface Module {
 async function startModule(lab: Lab): Promise<Module> {
   const machines: FakeMachine[] = lab.names.map((name, i) => ({ name, mac: macOf(i), ip: lab.net.hosts[i].ip }));
   const host = createFakeHost({ lab: { bench: machines }, clock: new RealClock() });
-  let wiring: ActionWiring | undefined;
+  let module: RunningModule | undefined;
   const servers: http.Server[] = [];
   try {
-    migrateClonage(host.db);
-    const bootPlans = new BootPlanStore(host.db, host.clock);
-    const inventory = new MachineInventory(host.directory, host.dhcp);
-    registerPageRoutes({ host, inventory });
-    wiring = await wireActions(host, inventory, { bootPlans, tickMs: 0, heartbeatMs: 1000 });
-    host.web.router.use(errorMiddleware(host.web, host.logger));
+    // The real module through its composition root; the bench starts the agents itself (no wake).
+    module = await register(host, { waker: new RecordingWaker(), blocker: NOTHING_BLOCKS, tickMs: 0, heartbeatMs: 1000 });
+    const { bootPlans } = module.parts;
     const app = fakeHostApp(host);
     const web = await new Promise<http.Server>((resolve) => {
       const s = http.createServer(app).listen(0, '127.0.0.1', () => resolve(s));
@@ -250,15 +245,15 @@ async function startModule(lab: Lab): Promise<Module> {
     });
     servers.push(sockServer);
     await withTimeout(relayTcpToUnix(lab.net, lab.net.bridgeNs, lab.net.bridgeIp, 8080, sock), 30_000, 'relay to the module socket');
-    return { host, wiring, bootPlans, web, base, sockServer, serverUrl: `http://${lab.net.bridgeIp}:8080/modules/clonage`, probe };
+    return { host, module, bootPlans, web, base, sockServer, serverUrl: `http://${lab.net.bridgeIp}:8080/modules/clonage`, probe };
   } catch (e) {
-    await stopModule({ host, wiring, servers });
+    await stopModule({ host, module, servers });
     throw e;
   }
 }
 
-async function stopModule(m: { host: FakeHost; wiring?: ActionWiring; servers: http.Server[] }): Promise<void> {
-  await m.wiring?.stop().catch(() => undefined);
+async function stopModule(m: { host: FakeHost; module?: RunningModule; servers: http.Server[] }): Promise<void> {
+  await m.module?.stop().catch(() => undefined);
   for (const s of m.servers) {
     s.closeAllConnections();
     await new Promise((r) => s.close(r));
@@ -280,7 +275,7 @@ function waitForAction(m: Module, id: string, timeoutMs: number): { promise: Pro
       const state = actionState(m, id);
       if (['succeeded', 'failed', 'cancelled'].includes(state)) finish({ state, at: now() });
     };
-    const unsubscribe = m.wiring.service.subscribe(id, check);
+    const unsubscribe = m.module.parts.actions.subscribe(id, check);
     const poll = setInterval(check, 250);
     const timer = setTimeout(() => finish({ state: `timeout (${actionState(m, id)})`, at: now() }), timeoutMs);
     let done = false;
@@ -321,7 +316,7 @@ async function clonageRun(lab: Lab, m: Module, receivers: number, compression: C
     const id = /\/actions\/([^/?#]+)$/.exec(location)?.[1];
     if (res.status !== 303 || !id) throw new BenchError(`creating the clone action: HTTP ${res.status} ${location} ${(await res.text()).slice(0, 300)}`);
     waiter = waitForAction(m, id, timeoutMs);
-    await withTimeout(m.wiring.service.tick(), 30_000, 'scheduler tick');
+    await withTimeout(m.module.parts.scheduler.tick(), 30_000, 'scheduler tick');
     const runs = names.map((name, i) => {
       const plan = m.bootPlans.get(Mac.parse(macOf(i)));
       if (plan?.kind !== 'job') throw new BenchError(`${name}: no job armed after tick() (action ${actionState(m, id)})`);
@@ -485,7 +480,7 @@ export async function runCloneBench(opts: CloneBenchOptions = {}): Promise<Recor
     };
   } finally {
     emergencyCleanup = null;
-    if (module) await stopModule({ host: module.host, wiring: module.wiring, servers: [module.web, module.sockServer] });
+    if (module) await stopModule({ host: module.host, module: module.module, servers: [module.web, module.sockServer] });
     destroyTestNet(net);
     if (lab) fs.rmSync(lab.files, { recursive: true, force: true });
     fs.rmSync(tmp, { recursive: true, force: true });

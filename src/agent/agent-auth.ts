@@ -15,13 +15,11 @@ import type { ActionCore } from '../actions/engine/action-core';
 import { msg } from '../i18n/module-messages';
 import { type ActionRow, type ActionState, isTerminal, type TargetRow } from '../actions/model/action-types';
 import { type AddressCheck, type AgentCaller, type RefusalNotice, withNotice } from './agent-caller';
-import { tokenMatches } from './job-identity';
+import { isJobId, isToken, tokenMatches } from './job-identity';
 
 /** 410: the job existed but is over (finished or cancelled). A ConflictError elsewhere (409). */
 export class GoneError extends ConflictError {}
 
-const JOB_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const SECRET = /^[A-Za-z0-9_-]{43}$/;
 /** Refusal events per job: enough to see who tried, never a flood from one hostile PC. */
 export const MAX_REFUSAL_EVENTS = 20;
 
@@ -36,7 +34,7 @@ export class JobAuth {
   /** The job fetch: the boot token; in `reserved` mode, from the target's reserved IP. */
   forFetch(jobId: string, caller: AgentCaller): AuthorizedJob {
     const target = this.target(jobId, caller.token, 'missing bearer token');
-    if (!SECRET.test(caller.token!)) throw new UnauthorizedError('malformed bearer token');
+    if (!isToken(caller.token)) throw new UnauthorizedError('malformed bearer token');
     if (!tokenMatches(caller.token!, target.tokenHash)) throw new ForbiddenError('wrong token for this job');
     const action = this.core.store.action(target.actionId)!;
     if (isTerminal(target.state)) throw new GoneError(`job is ${target.state}`);
@@ -58,7 +56,7 @@ export class JobAuth {
       }
       throw new UnauthorizedError('missing session secret');
     }
-    if (!SECRET.test(caller.session)) throw new UnauthorizedError('malformed session secret');
+    if (!isToken(caller.session)) throw new UnauthorizedError('malformed session secret');
     if (target.sessionHash === null) {
       // No session yet: only the boot token's holder learns the job's state.
       if (!tokenMatches(caller.session, target.tokenHash)) throw new ForbiddenError('wrong session secret for this job');
@@ -109,7 +107,7 @@ export class JobAuth {
 
   private target(jobId: string, secret: string | undefined, missing: string): TargetRow {
     if (secret === undefined || secret === '') throw new UnauthorizedError(missing);
-    if (!JOB_ID.test(jobId)) throw new NotFoundError('unknown job');
+    if (!isJobId(jobId)) throw new NotFoundError('unknown job');
     const target = this.core.store.target(jobId);
     if (!target) throw new NotFoundError('unknown job');
     return target;

@@ -16,6 +16,7 @@ import { DEFAULT_UDPCAST_TUNING, type UdpcastTuning } from '../actions/params/ud
 import { hashToken, newToken } from './job-identity';
 import { type AddressCheck, type AgentCaller, noticeOf, withNotice } from './agent-caller';
 import { JobAuth } from './agent-auth';
+import type { AuthorizedJob, EventLevel, JobAuthority } from '../actions/engine/ports';
 
 export { GoneError } from './agent-auth';
 
@@ -95,7 +96,7 @@ export interface FetchedJob {
   readonly session: string;
 }
 
-export class AgentJobs {
+export class AgentJobs implements JobAuthority {
   private readonly auth: JobAuth;
 
   constructor(
@@ -206,7 +207,7 @@ export class AgentJobs {
    * Other agent endpoints (the server image store, src/images/): the running target and its
    * action, with the same checks as every agent call; the call counts as news from the agent.
    */
-  authorize(jobId: string, caller: AgentCaller, call = 'image'): { target: TargetRow; action: ActionRow } {
+  authorize(jobId: string, caller: AgentCaller, call = 'image'): AuthorizedJob {
     return this.guarded(() => this.core.change(() => {
       const found = this.auth.forSession(jobId, caller, call);
       this.core.store.updateTarget(found.target.id, { updatedAt: this.core.nowIso() });
@@ -218,7 +219,7 @@ export class AgentJobs {
    * The SMB share's account, for a running job: once. A second ask is refused and shown on the
    * action's page (someone else may hold the session); `give` builds the answer.
    */
-  once<T>(jobId: string, caller: AgentCaller, give: (job: { target: TargetRow; action: ActionRow }) => T): T {
+  once<T>(jobId: string, caller: AgentCaller, give: (job: AuthorizedJob) => T): T {
     return this.guarded(() => this.core.change(() => {
       const job = this.auth.forSession(jobId, caller, 'smb-credentials');
       if (job.target.smbCredentialsAt !== null) {
@@ -233,11 +234,15 @@ export class AgentJobs {
   }
 
   /** An event about a job, on its action's page. */
-  note(jobId: string, level: 'info' | 'warn' | 'error', message: string, ref?: MessageRef): void {
+  note(jobId: string, level: EventLevel, message: string, ref?: MessageRef): void {
     this.core.change(() => {
       const target = this.core.store.target(jobId);
       if (target) this.core.event(target.actionId, target.id, level, message, ref);
     });
+  }
+
+  isRunning(jobId: string): boolean {
+    return this.core.store.target(jobId)?.state === 'running';
   }
 
   /** Whether a boot file carrying this job's token may be served to `address` (null: unknown). */

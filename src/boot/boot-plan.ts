@@ -11,12 +11,8 @@
  * (SE3 interpolated form fields into kernel arguments, se3-reference.md §7).
  * Plans can only be built by the functions below; the brand makes a hand-made object a type error.
  */
-import { randomBytes } from 'node:crypto';
 import { InputError } from '../common/domain/errors';
-
-export const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-/** 32 random bytes in base64url, no padding (docs/agent-protocol.md). */
-export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+import { JOB_ID_PATTERN, TOKEN_PATTERN } from '../agent/job-identity';
 /** Toolkit names are folder names and URL segments: lowercase, no dots (no '..'). */
 export const TOOLKIT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 /** The pxelinux LABEL / iPXE label of a job entry: one word. */
@@ -65,11 +61,6 @@ export function jobPlan(input: JobPlanInput): JobBootPlan {
     toolkit: checkToolkitName(input.toolkit),
     label: checkWord(input.label, PLAN_LABEL_PATTERN, 'label', 'a plan label (letters, digits, _ and -, at most 64)'),
   }) as JobBootPlan;
-}
-
-/** A fresh job token: 32 bytes from the CSPRNG, base64url (43 characters). */
-export function newJobToken(): string {
-  return randomBytes(32).toString('base64url');
 }
 
 export function checkJobId(v: unknown): string {

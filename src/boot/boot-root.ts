@@ -132,15 +132,6 @@ export async function assembleBootRoot(
   return { ...report, ok };
 }
 
-/**
- * memtest86+ from the Debian package, as a toolkit named "memtest" (kernel only).
- * 6.x ships memtest86+x64.bin (Linux boot protocol, loadable by pxelinux), 5.x memtest86+.bin.
- */
-export async function debianMemtestToolkit(bootDir = '/boot'): Promise<ToolkitFiles | null> {
-  const kernel = await firstExisting(['memtest86+x64.bin', 'memtest86+.bin'].map((f) => path.join(bootDir, f)));
-  return kernel === null ? null : { name: 'memtest', kernel, initrd: null };
-}
-
 /** Puts `src` at `dest` unless it is already there. Returns true when something was written. */
 async function placeFile(src: string, dest: string, hardLink: boolean): Promise<boolean> {
   if (await sameContent(src, dest)) return false;

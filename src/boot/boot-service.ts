@@ -13,44 +13,37 @@ export type JobFileGuard = (jobId: string, address: string | null, via: BootClie
 import type { BootPlanStore } from './boot-plan-store';
 import { assembleBootRoot, type BootRootReport } from './boot-root';
 import { bootReadiness, parseUefiChain, UEFI_CHAIN_SETTING, type BootReadiness, type UefiChain } from './boot-readiness';
-import { httpBootRoutes } from '../http/pc/boot-routes';
 import { menuSettingsFromStore, type MenuSettings } from './menu-settings';
 
 export interface BootServiceDeps {
   readonly host: HostContext;
   readonly plans: BootPlanStore;
   readonly toolkits: ToolkitRegistry;
+  /** Whether a job's boot file may go to the asking client (AgentJobs.bootFileAllowed). */
+  readonly guard: JobFileGuard;
 }
 
 /**
  * Everything a PC needs to network-boot: the boot root (pxelinux, modules, toolkits), the TFTP
- * server serving it with per-MAC configs rendered from boot plans, the same plans as iPXE scripts
- * over HTTP, and the PXE options handed to the host's DHCP module.
+ * server serving it with per-MAC configs rendered from boot plans (the same plans as iPXE scripts
+ * over HTTP: src/http/pc/boot-routes.ts), and the PXE options handed to the host's DHCP module.
  */
 export class BootService {
   private tftp: TftpServer | null = null;
   private lastReport: BootRootReport | null = null;
-  private guard: JobFileGuard | null = null;
   readonly bootRoot: string;
 
   /**
-   * The plans as a client may see them: a job's plan (which carries its token) only when the
-   * guard allows it, else a local boot. Until the actions are wired there is no guard, and no
-   * token is served: closed by default.
+   * The plans as a client may see them, over TFTP and HTTP (src/http/pc/boot-routes.ts): a job's
+   * plan (which carries its token) only when the guard allows it, else a local boot.
    */
-  private readonly guardedPlans: PlanSource = {
+  readonly plansForClients: PlanSource = {
     planFor: (mac: Mac, client?: BootClient) => {
       const plan = this.deps.plans.planFor(mac);
       if (plan.kind !== 'job') return plan;
-      const allowed = this.guard?.(plan.jobId, peerAddress(client?.address ?? null), client?.via ?? 'tftp') ?? false;
-      return allowed ? plan : localPlan();
+      return this.deps.guard(plan.jobId, peerAddress(client?.address ?? null), client?.via ?? 'tftp') ? plan : localPlan();
     },
   };
-
-  /** Set once the agent side exists (src/index.ts). */
-  guardJobFiles(guard: JobFileGuard): void {
-    this.guard = guard;
-  }
 
   constructor(private readonly deps: BootServiceDeps) {
     this.bootRoot = path.join(deps.host.dataDir, 'tftproot');
@@ -64,6 +57,11 @@ export class BootService {
   menuSettings = (): MenuSettings =>
     menuSettingsFromStore(this.deps.host.settings, this.serverUrl, this.deps.toolkits.installedEntries());
 
+  /** Folder holding <toolkit>/vmlinuz and <toolkit>/initrd.img, served over HTTP too. */
+  get toolkitsDir(): string {
+    return path.join(this.bootRoot, 'toolkits');
+  }
+
   get tftpPort(): number {
     return this.tftp?.port ?? 0;
   }
@@ -76,7 +74,7 @@ export class BootService {
     const { host, plans } = this.deps;
     await this.refreshBootRoot();
     const source = new BootFileSource({
-      plans: this.guardedPlans,
+      plans: this.plansForClients,
       menuSettings: this.menuSettings,
       staticFiles: new DirectorySource(this.bootRoot),
       logger: host.logger,
@@ -89,7 +87,6 @@ export class BootService {
       clock: host.clock,
     });
     await this.tftp.start();
-    host.web.router.use(httpBootRoutes({ plans: this.guardedPlans, menuSettings: this.menuSettings, toolkitsDir: path.join(this.bootRoot, 'toolkits'), logger: host.logger }));
     this.applyPxeOptions();
     host.logger.info('boot service started', { tftpPort: this.tftp.port, bootRoot: this.bootRoot, missing: this.lastReport?.missing.map((m) => m.file) });
   }

@@ -22,6 +22,8 @@ import { type SendableStream, sendableStreams, verifyImage } from './image-verif
 import { type SenderProcess, type SenderSettings, senderSettingsFrom, type SpawnPort, spawnProcessGroup, udpSenderArgs } from './udp-sender-command';
 
 export interface DeploySenderDeps {
+  /** What the sender may see and change of its deploy actions (built on ActionCore). */
+  readonly coordination: DeployCoordination;
   readonly store: ImageStore;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -50,17 +52,11 @@ const PROGRESS_MS = 30_000;
 const stageOf = (n: number) => `recv-${n}`;
 
 export class DeploySender implements Deployer {
-  private coordination: DeployCoordination | null = null;
   private readonly runs = new Map<string, Running>();
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly deps: DeploySenderDeps) {
     this.sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-  }
-
-  /** The action service's side, once it exists. */
-  attach(coordination: DeployCoordination): void {
-    this.coordination = coordination;
   }
 
   async verify(action: ActionRow): Promise<readonly DeployStream[]> {
@@ -82,7 +78,7 @@ export class DeploySender implements Deployer {
         this.deps.logger.error('deploy sender failed', { actionId, error: String((e as Error)?.stack ?? e) });
         // Never an unhandled rejection: a failure to record the failure is only logged.
         try {
-          this.coord().failAll(actionId, `multicast sender failed: ${(e as Error)?.message ?? e}`);
+          this.deps.coordination.failAll(actionId, `multicast sender failed: ${(e as Error)?.message ?? e}`);
         } catch (e2) {
           this.deps.logger.error('deploy failure not recorded', { actionId, error: String(e2) });
         }
@@ -103,18 +99,13 @@ export class DeploySender implements Deployer {
     await Promise.all([...this.runs.keys()].map((id) => this.stop(id)));
   }
 
-  private coord(): DeployCoordination {
-    if (!this.coordination) throw new Error('deploy sender not attached to the action service');
-    return this.coordination;
-  }
-
   private over(actionId: string, run: Running): boolean {
-    const a = this.coordination?.action(actionId);
+    const a = this.deps.coordination.action(actionId);
     return run.stopped || !a || isTerminal(a.state);
   }
 
   private async drive(actionId: string, run: Running): Promise<void> {
-    const coord = this.coord();
+    const coord = this.deps.coordination;
     const action = coord.action(actionId)!;
     const p = deployParams(action);
     const settings = senderSettingsFrom(this.deps.settings);
@@ -135,7 +126,7 @@ export class DeploySender implements Deployer {
    * action is over. Receivers still waiting then are left out (failed): they would wait for nothing.
    */
   private async waitReady(actionId: string, run: Running, p: DeployParams, n: number, firstSince: number | null): Promise<string[] | null> {
-    const coord = this.coord();
+    const coord = this.deps.coordination;
     const since = firstSince ?? this.deps.clock.now().getTime();
     const sessionWait = (this.deps.sessionWaitSeconds ?? 120) * 1000;
     for (;;) {
@@ -172,7 +163,7 @@ export class DeploySender implements Deployer {
 
   /** One udp-sender run fed with the partition's pieces; fails the action on any error. */
   private async session(actionId: string, run: Running, settings: SenderSettings, port: number, s: SendableStream, receivers: number, label: string): Promise<void> {
-    const coord = this.coord();
+    const coord = this.deps.coordination;
     const args = udpSenderArgs(settings, { port, receivers, connectSeconds: this.deps.connectSeconds ?? 60 });
     coord.event(actionId, 'info', `multicast session ${label}: partition ${s.number} (${s.name}), ${s.bytes} bytes to ${receivers} receivers`,
       msg('event.deploy.session', { label, n: s.number, part: s.name, bytes: s.bytes, receivers }));

@@ -8,6 +8,7 @@
  * fetch join credentials at run time with a token (docs/wake-and-netlogon.md).
  */
 import { InputError } from '../common/domain/errors';
+import { isJobId } from '../agent/job-identity';
 import { Hostname } from '../common/domain/hostname';
 import { Ipv4 } from '../common/domain/ipv4';
 import { type NetlogonTemplates, renderTemplate } from './netlogon-template';
@@ -45,7 +46,7 @@ export function parseScriptBaseUrl(input: unknown, field = 'baseUrl'): string {
 }
 
 export function parseScriptActionId(input: unknown, field = 'actionId'): string {
-  if (typeof input !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(input)) {
+  if (!isJobId(input)) {
     throw new InputError(`${field}: 1 to 64 letters, digits, '_' or '-'`, field);
   }
   return input;

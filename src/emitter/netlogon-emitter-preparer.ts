@@ -15,8 +15,10 @@
 import { hashToken, newToken, tokenMatches, ACTION_ID_PATTERN } from '../agent/job-identity';
 import type { EmitterPreparer } from '../actions/engine/action-lifecycle';
 import { cloneDomainOf } from '../actions/params/clone-params';
-import { ActionStore } from '../actions/model/action-store';
-import type { ActionRow, EventRow, TargetRow } from '../actions/model/action-types';
+import type { ActionRow, TargetRow } from '../actions/model/action-types';
+import type { ActionEvents, EventLevel } from '../actions/engine/ports';
+import type { MessageRef } from '../common/domain/errors';
+import { msg } from '../i18n/module-messages';
 import { GoneError } from '../agent/agent-jobs';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../common/domain/errors';
 import { Hostname } from '../common/domain/hostname';
@@ -30,11 +32,6 @@ import type { ScriptOptions } from './emitter-settings';
 import { PreparationStore } from './preparation-store';
 import type { Database } from 'better-sqlite3';
 
-/** What the preparer listens to: ActionService.subscribe fits (called after each committed change). */
-export interface ActionChanges {
-  subscribe(actionId: string, listener: () => void): () => void;
-}
-
 export interface EmitterMachine {
   readonly name: string;
   readonly mac: Mac;
@@ -42,7 +39,10 @@ export interface EmitterMachine {
 }
 
 export interface NetlogonEmitterPreparerDeps {
+  /** Its own table (clonage_emitter_preparations). */
   readonly db: Database;
+  /** The actions it prepares: reads, change notifications, and events on their pages. */
+  readonly events: ActionEvents;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly templates: NetlogonTemplates;
@@ -68,24 +68,14 @@ interface Wait {
 
 export class NetlogonEmitterPreparer implements EmitterPreparer {
   readonly store: PreparationStore;
-  private readonly actions: ActionStore;
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly removals = new Map<string, Promise<void>>();
   private readonly writes = new Set<Promise<unknown>>();
   private readonly waits = new Map<string, Set<Wait>>();
-  private changes: ActionChanges | null = null;
   private suspended = false;
 
   constructor(private readonly deps: NetlogonEmitterPreparerDeps) {
     this.store = new PreparationStore(deps.db);
-    this.actions = new ActionStore(deps.db);
-  }
-
-  /** Listens to action changes (cancel, timeout) so waits end at once; also removes leftover scripts. */
-  attach(changes: ActionChanges): void {
-    this.changes = changes;
-    for (const [actionId, set] of this.waits) for (const w of set) w.unsubscribe ??= changes.subscribe(actionId, () => w.check());
-    void this.sweep();
   }
 
   /** Only domain PCs leave the domain first; Linux and workgroup emitters need nothing. */
@@ -107,7 +97,10 @@ export class NetlogonEmitterPreparer implements EmitterPreparer {
     const machine = Hostname.parse(emitter.name, 'emitter');
     const row = this.store.get(actionId);
     if (row?.scriptsWrittenAt) {
-      if (!row.ackedAt) this.event(actionId, emitter.id, 'info', `emitter preparation resumed: still waiting for ${machine.value} to acknowledge`);
+      if (!row.ackedAt) {
+        this.event(actionId, emitter.id, 'info', `emitter preparation resumed: still waiting for ${machine.value} to acknowledge`,
+          msg('event.emitter.resumed', { machine: machine.value }));
+      }
     } else {
       await this.track(this.writeScripts(actionId, emitter, machine));
     }
@@ -141,12 +134,15 @@ export class NetlogonEmitterPreparer implements EmitterPreparer {
     }
     this.store.markWritten(actionId, this.now());
     this.event(actionId, emitter.id, 'info',
-      `scripts for ${machine.value} written to ${location}; it runs them at its next startup (wake it, or restart it if it is on), leaves the domain and acknowledges`);
+      `scripts for ${machine.value} written to ${location}; it runs them at its next startup (wake it, or restart it if it is on), leaves the domain and acknowledges`,
+      msg('event.emitter.scriptsWritten', { machine: machine.value, location }));
     if (this.deps.wakeEmitter) {
       try {
         await this.deps.wakeEmitter({ name: machine.value, mac: Mac.parse(emitter.mac), ip: Ipv4.parse(emitter.ip) });
       } catch (e) {
-        this.event(actionId, emitter.id, 'warn', `${machine.value}: wake/reboot failed (${(e as Error).message}); restart it by hand`);
+        const error = (e as Error).message;
+        this.event(actionId, emitter.id, 'warn', `${machine.value}: wake/reboot failed (${error}); restart it by hand`,
+          msg('event.emitter.wakeFailed', { machine: machine.value, error }));
       }
     }
   }
@@ -179,14 +175,14 @@ export class NetlogonEmitterPreparer implements EmitterPreparer {
         check: () => {
           if (done || this.suspended) return;
           if (this.store.get(actionId)?.ackedAt) return finish();
-          const action = this.actions.action(actionId);
+          const action = this.deps.events.action(actionId);
           if (action?.state === 'preparing') return;
           const why = action ? `the action is ${action.state}${action.error ? ` (${action.error})` : ''}` : 'the action is gone';
           finish(new Error(`no acknowledgement from the emitter: ${why}`));
         },
       };
       set.add(wait);
-      if (this.changes) wait.unsubscribe = this.changes.subscribe(actionId, () => wait.check());
+      wait.unsubscribe = this.deps.events.subscribe(actionId, () => wait.check());
       timer = setInterval(() => wait.check(), this.deps.pollMs ?? 5000);
       timer.unref?.();
       wait.check();
@@ -204,11 +200,11 @@ export class NetlogonEmitterPreparer implements EmitterPreparer {
     const row = this.store.get(actionId);
     if (!row) throw new NotFoundError('no emitter preparation for this action');
     if (!tokenMatches(token, row.ackTokenHash)) throw new ForbiddenError('wrong token for this action');
-    const outcome = this.store.acknowledge(actionId, this.now());
+    const outcome = this.store.acknowledge(actionId, this.now(), () => this.deps.events.action(actionId)?.state ?? null);
     if (outcome === 'replay') throw new GoneError('already acknowledged');
     if (outcome === 'missing') throw new NotFoundError('no emitter preparation for this action');
-    if (outcome === 'not-preparing') throw new ConflictError(`the action is ${this.store.actionState(actionId) ?? 'gone'}, not preparing`);
-    this.event(actionId, row.emitterTargetId, 'info', 'the emitter left the domain and acknowledged: arming the boot plans');
+    if (outcome === 'not-preparing') throw new ConflictError(`the action is ${this.deps.events.action(actionId)?.state ?? 'gone'}, not preparing`);
+    this.event(actionId, row.emitterTargetId, 'info', 'the emitter left the domain and acknowledged: arming the boot plans', msg('event.emitter.acknowledged'));
     for (const w of [...(this.waits.get(actionId) ?? [])]) w.check();
   }
 
@@ -216,7 +212,8 @@ export class NetlogonEmitterPreparer implements EmitterPreparer {
   async sweep(): Promise<void> {
     if (this.suspended) return;
     try {
-      await Promise.all(this.store.pendingRemovals().map((r) => this.removeScripts(r.actionId)));
+      const pending = this.store.unremoved().filter((r) => r.ackedAt !== null || this.deps.events.action(r.actionId)?.state !== 'preparing');
+      await Promise.all(pending.map((r) => this.removeScripts(r.actionId)));
     } catch (e) {
       this.deps.logger.warn('emitter scripts sweep failed', { error: String(e) });
     }
@@ -236,16 +233,18 @@ export class NetlogonEmitterPreparer implements EmitterPreparer {
   private async removeNow(actionId: string): Promise<void> {
     const row = this.store.get(actionId);
     if (!row || row.removedAt) return;
-    const target = this.actions.target(row.emitterTargetId);
+    const target = this.deps.events.target(row.emitterTargetId);
     if (!target) return this.store.markRemoved(actionId, this.now());
     try {
       const machine = Hostname.parse(target.name, 'emitter');
       const destination = await this.deps.destination();
       await new NetlogonWriter(destination).remove(machine, SCRIPT_NAMES);
       this.store.markRemoved(actionId, this.now());
-      this.event(actionId, target.id, 'info', `emitter scripts removed from ${destination.describe(machine)}`);
+      const location = destination.describe(machine);
+      this.event(actionId, target.id, 'info', `emitter scripts removed from ${location}`, msg('event.emitter.scriptsRemoved', { location }));
     } catch (e) {
-      this.event(actionId, target.id, 'warn', `could not remove the emitter scripts (${(e as Error).message}); retried later`);
+      const error = (e as Error).message;
+      this.event(actionId, target.id, 'warn', `could not remove the emitter scripts (${error}); retried later`, msg('event.emitter.removeFailed', { error }));
     }
   }
 
@@ -275,8 +274,8 @@ export class NetlogonEmitterPreparer implements EmitterPreparer {
     return this.deps.clock.now().toISOString();
   }
 
-  private event(actionId: string, targetId: string | null, level: EventRow['level'], message: string): void {
-    this.actions.appendEvent({ actionId, targetId, at: this.now(), level, message: message.slice(0, 1000) });
-    this.deps.logger[level === 'error' ? 'warn' : level](`action ${actionId}: ${message}`, { actionId, targetId });
+  /** Through the ActionEvents port: on the live page at once, in the reader's language (ActionCore logs it too). */
+  private event(actionId: string, targetId: string | null, level: EventLevel, message: string, ref: MessageRef): void {
+    this.deps.events.event(actionId, targetId, level, message, ref);
   }
 }

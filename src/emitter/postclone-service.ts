@@ -12,11 +12,12 @@
  * clones run the task after the clone, when the action has already succeeded).
  */
 import type { Database } from 'better-sqlite3';
-import { ActionStore } from '../actions/model/action-store';
 import type { TargetRow } from '../actions/model/action-types';
+import type { ActionEvents, EventLevel } from '../actions/engine/ports';
+import type { MessageRef } from '../common/domain/errors';
 import { GoneError } from '../agent/agent-jobs';
 import { addressCheckFrom } from '../agent/agent-caller';
-import { hashToken, newToken, tokenMatches } from '../agent/job-identity';
+import { hashToken, isToken, newToken, tokenMatches } from '../agent/job-identity';
 import { ConflictError, ForbiddenError, InputError, NotFoundError, UnauthorizedError } from '../common/domain/errors';
 import { Mac } from '../common/domain/mac';
 import type { Clock, DhcpApi, Logger } from '../host/contract';
@@ -25,7 +26,10 @@ import { type JoinCredentials, joinCredentialsFrom, postCloneValidHours, type Se
 import { PreparationStore } from './preparation-store';
 
 export interface PostCloneDeps {
+  /** The post-clone tables (token hashes of the preparations and of the machines). */
   readonly db: Database;
+  /** The cloned actions: reads, and the script's outcomes and refusals on their pages. */
+  readonly events: Pick<ActionEvents, 'action' | 'target' | 'targets' | 'eventOnce'>;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly dhcp: Pick<DhcpApi, 'findByMac'>;
@@ -45,15 +49,13 @@ interface MachineRow {
   readonly done_at: string | null;
 }
 
-const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
-
 export class PostCloneService {
   private readonly store: PreparationStore;
-  private readonly actions: ActionStore;
+  private readonly actions: PostCloneDeps['events'];
 
   constructor(private readonly deps: PostCloneDeps) {
     this.store = new PreparationStore(deps.db);
-    this.actions = new ActionStore(deps.db);
+    this.actions = deps.events;
   }
 
   /**
@@ -65,7 +67,7 @@ export class PostCloneService {
     const mac = Mac.parse(macInput, 'mac');
     // The row is found by the SHA-256 of the presented token: an attacker cannot steer that hash,
     // so the index lookup tells nothing; the constant-time comparison is the actual check.
-    const row = TOKEN_SHAPE.test(claimToken) ? this.store.byPostcloneHash(hashToken(claimToken)) : null;
+    const row = isToken(claimToken) ? this.store.byPostcloneHash(hashToken(claimToken)) : null;
     if (!row || !tokenMatches(claimToken, row.postcloneTokenHash)) throw new ForbiddenError('unknown post-clone token');
     this.assertLive(row.actionId);
     const target = this.actions.targets(row.actionId).find((t) => t.mac === mac.toString());
@@ -93,7 +95,7 @@ export class PostCloneService {
   private machine(machineToken: string | undefined, macInput: unknown, address: string | null): { target: TargetRow; row: MachineRow } {
     if (!machineToken) throw new UnauthorizedError('a bearer token is required');
     const mac = Mac.parse(macInput, 'mac');
-    const row = TOKEN_SHAPE.test(machineToken)
+    const row = isToken(machineToken)
       ? (this.deps.db.prepare('SELECT * FROM clonage_postclone_machines WHERE token_hash = ?').get(hashToken(machineToken)) as MachineRow | undefined)
       : undefined;
     if (!row || !tokenMatches(machineToken, row.token_hash)) throw new ForbiddenError('unknown machine token (ask the name first)');
@@ -152,7 +154,8 @@ export class PostCloneService {
     }
     const ok = statusInput === 'ok';
     this.deps.db.prepare('UPDATE clonage_postclone_machines SET done_at = ? WHERE target_id = ?').run(this.deps.clock.now().toISOString(), target.id);
-    this.event(target, ok ? 'info' : 'warn', `${target.name}: post-clone ${ok ? 'done (renamed / rejoined)' : 'failed (see %SystemRoot%\\Temp\\clonage-postclone.log on the PC)'}`);
+    this.event(target, ok ? 'info' : 'warn', `${target.name}: post-clone ${ok ? 'done (renamed / rejoined)' : 'failed (see %SystemRoot%\\Temp\\clonage-postclone.log on the PC)'}`,
+      msg(ok ? 'event.postclone.done' : 'event.postclone.failed', { name: target.name }));
   }
 
   /** Someone with the image's claim token, or a machine token, at the wrong address: 403, logged, shown. */
@@ -163,12 +166,10 @@ export class PostCloneService {
   }
 
   /** One event per machine and message (a retrying script or a prober does not flood the page). */
-  private event(target: TargetRow, level: 'info' | 'warn', message: string, ref?: ReturnType<typeof msg>): void {
-    const seen = this.deps.db
-      .prepare('SELECT 1 FROM clonage_events WHERE action_id = ? AND target_id = ? AND message = ? LIMIT 1')
-      .get(target.actionId, target.id, message);
-    this.deps.logger[level](`action ${target.actionId}: ${message}`, { actionId: target.actionId });
-    if (seen) return;
-    this.actions.appendEvent({ actionId: target.actionId, targetId: target.id, at: this.deps.clock.now().toISOString(), level, message, ...(ref ? { ref } : {}) });
+  private event(target: TargetRow, level: EventLevel, message: string, ref: MessageRef): void {
+    // Through the ActionEvents port: on the live page at once, in the reader's language; logged there.
+    if (!this.actions.eventOnce(target.actionId, target.id, level, message, ref)) {
+      this.deps.logger[level === 'error' ? 'warn' : level](`action ${target.actionId}: ${message}`, { actionId: target.actionId });
+    }
   }
 }

@@ -74,16 +74,17 @@ export class PreparationStore {
   }
 
   /**
-   * Records the acknowledgement once, only while the action is preparing: the state check and the
-   * write are one IMMEDIATE transaction, so a cancel or a timeout cannot slip in between.
+   * Records the acknowledgement once, only while the action is preparing: the state check (read
+   * through `actionState`, same database) and the write are one IMMEDIATE transaction, so a cancel
+   * or a timeout cannot slip in between.
    */
-  acknowledge(actionId: string, at: string): AckOutcome {
+  acknowledge(actionId: string, at: string, actionState: () => ActionState | null): AckOutcome {
     return this.db
       .transaction((): AckOutcome => {
         const row = this.get(actionId);
         if (!row) return 'missing';
         if (row.ackedAt) return 'replay';
-        if (this.actionState(actionId) !== 'preparing') return 'not-preparing';
+        if (actionState() !== 'preparing') return 'not-preparing';
         this.db.prepare('UPDATE clonage_emitter_preparations SET acked_at = ? WHERE action_id = ? AND acked_at IS NULL').run(at, actionId);
         return 'acked';
       })
@@ -101,23 +102,13 @@ export class PreparationStore {
       .run(why.slice(0, 500), actionId);
   }
 
-  actionState(actionId: string): ActionState | null {
-    const r = this.db.prepare('SELECT state FROM clonage_actions WHERE id = ?').get(actionId) as { state: ActionState } | undefined;
-    return r?.state ?? null;
-  }
-
   /**
-   * Scripts that must leave the share: not removed yet, and the emitter acknowledged or the action
-   * is no longer preparing (finished, or armed after the ack). Rows whose write never completed are
+   * Scripts not removed yet. The preparer removes those whose emitter acknowledged or whose action
+   * no longer prepares (finished, or armed after the ack). Rows whose write never completed are
    * included: files of a half-finished write may be there, and removing missing files is harmless.
    */
-  pendingRemovals(): PreparationRow[] {
-    const rows = this.db
-      .prepare(
-        `SELECT p.* FROM clonage_emitter_preparations p JOIN clonage_actions a ON a.id = p.action_id
-         WHERE p.removed_at IS NULL AND (p.acked_at IS NOT NULL OR a.state <> 'preparing')`,
-      )
-      .all() as Row[];
+  unremoved(): PreparationRow[] {
+    const rows = this.db.prepare('SELECT * FROM clonage_emitter_preparations WHERE removed_at IS NULL').all() as Row[];
     return rows.map(toRow);
   }
 }

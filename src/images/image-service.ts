@@ -2,14 +2,16 @@
  * The server image store as the agent uses it (docs/backup-restore.md): uploads of a backup job,
  * the commit that verifies and records the image, then retention; the manifest and files of the
  * image a restore job names. Every call is authenticated by the job's session secret through the
- * action service (same checks as the other agent calls, and it counts as news from the agent).
+ * JobAuthority port (AgentJobs: same checks as the other agent calls, and it counts as news from
+ * the agent).
  */
 import type { AgentCaller } from '../agent/agent-caller';
 import type { Database } from 'better-sqlite3';
 import { ConflictError, InputError, type MessageRef, NotFoundError } from '../common/domain/errors';
 import { msg } from '../i18n/module-messages';
 import type { Clock, Logger, SettingsStore } from '../host/contract';
-import type { ActionRow, TargetRow } from '../actions/model/action-types';
+import { type ActionRow, type ActionState, isTerminal, STATES, type TargetRow } from '../actions/model/action-types';
+import type { AuthorizedJob, JobAuthority } from '../actions/engine/ports';
 import { recordAgentImage } from './agent-store-commit';
 import { type BackupLocation, BackupRecords, type BackupRow } from './backup-records';
 import { buildManifest, manifestFiles, parseCommit, renderAgentManifest } from './image-manifest';
@@ -20,30 +22,19 @@ import { renderSmbCredentials, smbConfigOf } from './smb-settings';
 import { describeRetention, KEEP_ALL, parseRetention, retentionVictims } from './retention';
 import { protectedIds } from './library-schema';
 
-export interface AuthorizedJob {
-  readonly target: TargetRow;
-  readonly action: ActionRow;
-}
-
-/** What the image service needs from the action service. */
-export interface JobAuthority {
-  /** Session, address and state checks of docs/agent-protocol.md (401/403/404/409/410), for a running target. */
-  authorizeJob(jobId: string, caller: AgentCaller, call?: string): AuthorizedJob;
-  /** The same checks, then `give` once per job (a second ask: 409 and an event). */
-  onceForJob<T>(jobId: string, caller: AgentCaller, give: (job: AuthorizedJob) => T): T;
-  /** An event on the job's action page. */
-  jobEvent?(jobId: string, level: 'info' | 'warn' | 'error', message: string, ref?: MessageRef): void;
-}
-
 export interface ImageServiceDeps {
   readonly db: Database;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly store: ImageStore;
   readonly settings?: Pick<SettingsStore, 'getOr'>;
-  /** Given later when the action service exists (the routes are mounted before it). */
-  authority?: JobAuthority;
+  /** The job checks of every agent call (AgentJobs). */
+  readonly authority: JobAuthority;
+  /** Unfinished actions (retention keeps the images a deploy sends). */
+  readonly actions: { actionsIn(states: readonly ActionState[]): ActionRow[] };
 }
+
+const UNFINISHED: readonly ActionState[] = STATES.filter((s) => !isTerminal(s));
 
 export interface UploadMeta {
   readonly sha256: string | undefined;
@@ -64,15 +55,9 @@ export class ImageService {
     this.records = new BackupRecords(deps.db);
   }
 
-  attach(authority: JobAuthority): void {
-    this.deps.authority = authority;
-  }
-
   /** A running job of one of these roles (a deploy job reads like a restore job, another image). */
   private job(jobId: string, caller: AgentCaller, role: 'backup' | 'restore', alsoDeploy = false): AuthorizedJob {
-    const authority = this.deps.authority;
-    if (!authority) throw new ConflictError('the action service is not ready');
-    const job = authority.authorizeJob(jobId, caller);
+    const job = this.deps.authority.authorize(jobId, caller);
     const roles: string[] = alsoDeploy ? [role, 'deploy'] : [role];
     if (!roles.includes(job.target.role) || job.action.params.type !== job.target.role) throw new ConflictError(`this job is a ${job.target.role}, not a ${roles.join(' or ')}`);
     return job;
@@ -80,7 +65,7 @@ export class ImageService {
 
   private event(jobId: string, level: 'info' | 'warn' | 'error', message: string, ref?: MessageRef): void {
     try {
-      this.deps.authority?.jobEvent?.(jobId, level, message, ref);
+      this.deps.authority.note(jobId, level, message, ref);
     } catch (e) {
       this.deps.logger.warn('image event not recorded', { jobId, error: String(e) });
     }
@@ -220,9 +205,7 @@ export class ImageService {
    * never one from the request.
    */
   smbCredentials(jobId: string, caller: AgentCaller): string {
-    const authority = this.deps.authority;
-    if (!authority) throw new ConflictError('the action service is not ready');
-    return authority.onceForJob(jobId, caller, ({ target, action }) => {
+    return this.deps.authority.once(jobId, caller, ({ target, action }) => {
       const p = action.params;
       if ((p.type !== 'backup' && p.type !== 'restore') || (p.store ?? 'server') !== 'smb') throw new ConflictError('this job does not use the SMB share');
       const config = this.deps.settings ? smbConfigOf(this.deps.settings) : null;
@@ -234,11 +217,8 @@ export class ImageService {
 
   /** Images of `mac` an unfinished multicast deploy sends: retention keeps them until it is over. */
   private imagesBeingDeployed(mac: string): Set<string> {
-    const rows = this.deps.db
-      .prepare("SELECT params_json AS p FROM clonage_actions WHERE type = 'deploy' AND state NOT IN ('succeeded','failed','cancelled')")
-      .all() as { p: string }[];
-    const params = rows.map((r) => JSON.parse(r.p) as { sourceMac?: string; image?: string });
-    return new Set(params.filter((p) => p.sourceMac === mac && typeof p.image === 'string').map((p) => p.image as string));
+    const deploys = this.deps.actions.actionsIn(UNFINISHED).map((a) => a.params).filter((p) => p.type === 'deploy');
+    return new Set(deploys.filter((p) => p.sourceMac === mac && typeof p.image === 'string').map((p) => p.image));
   }
 
   /**
@@ -287,8 +267,7 @@ export class ImageService {
 
   /** Staging dirs of jobs that no longer run are removed (failed or abandoned backups). */
   async sweep(): Promise<string[]> {
-    const state = this.deps.db.prepare('SELECT state FROM clonage_targets WHERE id = ?');
-    const removed = await this.deps.store.sweep((job) => (state.get(job) as { state?: string } | undefined)?.state === 'running');
+    const removed = await this.deps.store.sweep((job) => this.deps.authority.isRunning(job));
     if (removed.length) this.deps.logger.info('image store: removed leftovers', { removed });
     return removed;
   }

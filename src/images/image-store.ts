@@ -12,6 +12,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotFoundError } from '../common/domain/errors';
+import { isJobId } from '../agent/job-identity';
 import { assertFileName, assertImageName, macDirName } from './image-names';
 import { type ImageFile, ImageIntegrityError, type ImageManifest, ImageStorageError, ImageTooLargeError, MAX_UPLOAD_BYTES } from './image-types';
 
@@ -30,7 +31,6 @@ export interface ImageStoreOptions {
   readonly openForWrite?: (path: string) => Promise<WritableFile>;
 }
 
-const JOB = /^[A-Za-z0-9_-]{1,64}$/;
 const STORAGE_CODES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EIO', 'EROFS', 'ENOMEM']);
 
 function storageError(err: unknown): unknown {
@@ -82,7 +82,7 @@ export class ImageStore {
   }
 
   stagingDir(mac: string, jobId: string): string {
-    if (!JOB.test(jobId)) throw new NotFoundError('unknown job');
+    if (!isJobId(jobId)) throw new NotFoundError('unknown job');
     return join(this.machineDir(mac), `.incoming-${jobId}`);
   }
 
@@ -231,8 +231,8 @@ export class ImageStore {
     for (const m of machines) {
       if (!/^[0-9a-f]{2}(-[0-9a-f]{2}){5}$/.test(m)) continue;
       for (const name of await fsp.readdir(join(this.root, m)).catch(() => [] as string[])) {
-        const job = /^\.incoming-([A-Za-z0-9_-]{1,64})$/.exec(name)?.[1];
-        if ((job && !isRunning(job)) || name.startsWith('.trash-')) {
+        const job = name.startsWith('.incoming-') ? name.slice('.incoming-'.length) : null;
+        if ((job !== null && isJobId(job) && !isRunning(job)) || name.startsWith('.trash-')) {
           await fsp.rm(join(this.root, m, name), { recursive: true, force: true });
           removed.push(`${m}/${name}`);
         }

@@ -1,16 +1,26 @@
 /**
- * Shared set-up of the action tests: a fake host on a real SQLite file, the real boot-plan
- * store, a recording waker, and the service under test.
+ * Shared set-up of the action engine's tests: a fake host on a real SQLite file, the real
+ * boot-plan store, a recording waker, and the engine as the composition root builds it
+ * (src/actions/engine/action-engine.ts) with fakes where a feature would be.
  */
-import { ActionService, type ActionServiceDeps } from '../../src/actions/engine/action-service';
+import { ActionCore, type BootPlans } from '../../src/actions/engine/action-core';
+import { actionEngine, type ActionEngineDeps } from '../../src/actions/engine/action-engine';
+import type { ActionSchedules } from '../../src/actions/engine/action-schedules';
+import type { ActionService } from '../../src/actions/engine/action-service';
+import { DeployCoordination } from '../../src/actions/engine/deploy-coordination';
+import { actionEvents, type ActionEvents } from '../../src/actions/engine/ports';
+import type { Scheduler } from '../../src/actions/engine/scheduler';
 import type { ActionInput } from '../../src/actions/params/action-request';
-import type { WakeTarget, Waker } from '../../src/actions/engine/action-lifecycle';
+import type { EmitterPreparer, WakeTarget, Waker } from '../../src/actions/engine/action-lifecycle';
+import { udpcastTuningFrom } from '../../src/actions/params/udpcast-tuning';
+import { AgentJobs } from '../../src/agent/agent-jobs';
 import { BootPlanStore } from '../../src/boot/boot-plan-store';
 import { Mac } from '../../src/common/domain/mac';
 import { MachineInventory } from '../../src/inventory/machine-inventory';
 import { migrateClonage } from '../../src/store/clonage-schema';
 import { createFakeHost, type FakeHost, USERS } from './fake-host';
 import { InProcessAgents } from './in-process-agents';
+import { addressCheckFrom } from '../../src/agent/agent-caller';
 
 export class RecordingWaker implements Waker {
   readonly woken: string[] = [];
@@ -21,36 +31,53 @@ export class RecordingWaker implements Waker {
   }
 }
 
-export interface Rig {
-  readonly host: FakeHost;
+export interface Engine {
+  readonly core: ActionCore;
+  readonly events: ActionEvents;
+  readonly agent: AgentJobs;
+  readonly deploy: DeployCoordination;
   readonly service: ActionService;
+  readonly scheduler: Scheduler;
+  readonly schedules: ActionSchedules;
   readonly bootPlans: BootPlanStore;
   readonly waker: RecordingWaker;
-  /** The service's agent calls as PCs make them (boot token, then session, from the reserved IP). */
+}
+
+export interface Rig extends Engine {
+  readonly host: FakeHost;
+  /** The agent calls as PCs make them (boot token, then session, from the reserved IP). */
   readonly agents: InProcessAgents;
 }
 
-export function makeService(host: FakeHost, extra: Partial<ActionServiceDeps> = {}): { service: ActionService; bootPlans: BootPlanStore; waker: RecordingWaker } {
+export interface EngineOptions extends Partial<Pick<ActionEngineDeps, 'waker' | 'deployer' | 'sources' | 'timeouts' | 'blocker' | 'access'>> {
+  /** What the engine arms (default: `bootPlans`, the real store); e.g. a Broken… fake of test/helpers/fakes.ts. */
+  readonly plans?: BootPlans;
+  /** A preparer, or one built on the engine's ActionEvents port (the real NetlogonEmitterPreparer). */
+  readonly emitterPreparer?: EmitterPreparer | ((events: ActionEvents) => EmitterPreparer);
+}
+
+export function makeService(host: FakeHost, opts: EngineOptions = {}): Engine {
   migrateClonage(host.db);
   const bootPlans = new BootPlanStore(host.db, host.clock);
   const waker = new RecordingWaker();
-  const service = new ActionService({
-    db: host.db,
-    clock: host.clock,
-    bootPlans,
-    logger: host.logger,
+  const core = new ActionCore(host.db, host.clock, opts.plans ?? bootPlans, host.logger);
+  const events = actionEvents(core);
+  const agent = new AgentJobs(core, () => udpcastTuningFrom(host.settings), () => addressCheckFrom(host.settings));
+  const deploy = new DeployCoordination(core);
+  const { emitterPreparer, plans: _plans, ...rest } = opts;
+  const engine = actionEngine({
+    core, deploy, clock: host.clock, logger: host.logger, settings: host.settings, waker,
     machines: new MachineInventory(host.directory, host.dhcp),
-    access: { parcsOf: (u) => host.web.parcsOf(u, 'parc_can_clone') },
-    waker,
-    settings: host.settings,
-    ...extra,
+    access: opts.access ?? { parcsOf: (u) => host.web.parcsOf(u, 'parc_can_clone') },
+    emitterPreparer: typeof emitterPreparer === 'function' ? emitterPreparer(events) : emitterPreparer,
+    ...rest,
   });
-  return { service, bootPlans, waker };
+  return { core, events, agent, deploy, bootPlans, waker, ...engine };
 }
 
-export function rig(extra: Partial<ActionServiceDeps> = {}, host: FakeHost = createFakeHost()): Rig {
-  const made = makeService(host, extra);
-  return { host, ...made, agents: new InProcessAgents(made.service, host.db) };
+export function rig(opts: EngineOptions = {}, host: FakeHost = createFakeHost()): Rig {
+  const made = makeService(host, opts);
+  return { host, ...made, agents: new InProcessAgents(made.agent, host.db) };
 }
 
 export const admin = USERS.admin.user;

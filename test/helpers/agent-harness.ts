@@ -10,15 +10,10 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
-import { BootPlanStore } from '../../src/boot/boot-plan-store';
 import { Mac } from '../../src/common/domain/mac';
-import { errorMiddleware } from '../../src/http/error-middleware';
-import { registerPageRoutes } from '../../src/http/admin/page-routes';
-import type { ImageService } from '../../src/images/image-service';
-import { wireImages } from '../../src/images/wire-images';
-import { MachineInventory } from '../../src/inventory/machine-inventory';
-import { type ActionWiring, wireActions } from '../../src/index';
-import { migrateClonage } from '../../src/store/clonage-schema';
+import { type ModuleParts, register, type RunningModule } from '../../src/index';
+import { RecordingWaker } from './actions-fixtures';
+import { NOTHING_BLOCKS } from './fakes';
 import { createFakeHost, type FakeHost, fakeHostApp, labOn, listen } from './fake-host';
 import { createTestNet, destroyTestNet, listenUnixWithPeer, type PeerServer, relayTcpToUnix, spawnInNs, type TestNet, waitForExit } from './netns';
 
@@ -35,9 +30,8 @@ export interface AgentRun {
 
 export interface AgentHarness {
   readonly host: FakeHost;
-  readonly actions: ActionWiring;
-  readonly images: ImageService;
-  readonly bootPlans: BootPlanStore;
+  readonly module: RunningModule;
+  readonly parts: ModuleParts;
   readonly base: string;
   readonly net: TestNet;
   readonly tmp: string;
@@ -69,15 +63,11 @@ export async function startAgentHarness(prefix: string, opts: { hosts?: number; 
   const net = createTestNet(opts.hosts ?? 1);
   // pc01… are reserved on the namespaces' addresses: agent calls are bound to them (agent.addressCheck).
   const host = createFakeHost({ lab: labOn(net.hosts.map((h) => h.ip)) });
-  migrateClonage(host.db);
-  const bootPlans = new BootPlanStore(host.db, host.clock);
-  const inventory = new MachineInventory(host.directory, host.dhcp);
-  registerPageRoutes({ host, inventory });
-  const wiredImages = wireImages(host, { reserveBytes: opts.reserveBytes ?? 0 });
-  const actions = await wireActions(host, inventory, { bootPlans, tickMs: 0, heartbeatMs: opts.heartbeatMs });
-  wiredImages.attach(actions.service);
-  const images = wiredImages.service;
-  host.web.router.use(errorMiddleware(host.web, host.logger));
+  // The module through its composition root; the waker records (no Wake-on-LAN packet leaves).
+  const module = await register(host, {
+    waker: new RecordingWaker(), blocker: NOTHING_BLOCKS, tickMs: 0, heartbeatMs: opts.heartbeatMs, imageStore: { reserveBytes: opts.reserveBytes ?? 0 },
+  });
+  const { parts } = module;
   const app = fakeHostApp(host);
   const loopback = await listen(app);
   const sock = path.join(tmp, 'module.sock');
@@ -113,8 +103,8 @@ export async function startAgentHarness(prefix: string, opts: { hosts?: number; 
       throw e;
     });
     if (res.status !== 303) throw new Error(`wizard answered ${res.status}: ${(await res.text()).slice(0, 2000)}`);
-    await actions.service.tick(host.clock.now());
-    const plan = bootPlans.get(Mac.parse(o.mac ?? '02:00:00:00:00:01'));
+    await parts.scheduler.tick(host.clock.now());
+    const plan = parts.bootPlans.get(Mac.parse(o.mac ?? '02:00:00:00:00:01'));
     if (plan?.kind !== 'job') throw new Error('no armed job');
     const work = fs.mkdtempSync(path.join(tmp, `${type}-`));
     fs.writeFileSync(path.join(work, 'cmdline'), `clonage.server=${serverUrl} clonage.job=${plan.jobId} clonage.token=${plan.token} console=ttyS0\n`);
@@ -130,7 +120,7 @@ export async function startAgentHarness(prefix: string, opts: { hosts?: number; 
 
   async function stop(): Promise<void> {
     destroyTestNet(net);
-    await actions.stop();
+    await module.stop();
     for (const s of [...servers, sockServer]) {
       s.closeAllConnections();
       await new Promise((r) => s.close(r));
@@ -139,7 +129,7 @@ export async function startAgentHarness(prefix: string, opts: { hosts?: number; 
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 
-  return { host, actions, images, bootPlans, base, net, tmp, serverUrl, runJob, onAgentRequest: (hook) => hooks.push(hook), serverAway, stop };
+  return { host, module, parts, base, net, tmp, serverUrl, runJob, onAgentRequest: (hook) => hooks.push(hook), serverAway, stop };
 }
 
 /** A run that succeeded; on failure the agent's stderr and log are in the diff. */

@@ -8,6 +8,7 @@ import { NetlogonEmitterPreparer, type EmitterMachine } from '../../src/emitter/
 import { PostCloneService } from '../../src/emitter/postclone-service';
 import type { CheckedFile, NetlogonDestination } from '../../src/emitter/netlogon-writer';
 import { loadNetlogonTemplates } from '../../src/emitter/netlogon-template';
+import type { ActionEvents } from '../../src/actions/engine/ports';
 import { createFakeHost, type FakeHost } from './fake-host';
 import { cloneInput, rig, type Rig } from './actions-fixtures';
 
@@ -58,9 +59,9 @@ export interface EmitterRig extends Rig {
   readonly woken: string[];
 }
 
-export function newPreparer(host: FakeHost, dest: MemoryDestination, woken: string[] = []): NetlogonEmitterPreparer {
+export function newPreparer(host: FakeHost, events: ActionEvents, dest: MemoryDestination, woken: string[] = []): NetlogonEmitterPreparer {
   return new NetlogonEmitterPreparer({
-    db: host.db, clock: host.clock, logger: host.logger, templates: TEMPLATES,
+    db: host.db, events, clock: host.clock, logger: host.logger, templates: TEMPLATES,
     baseUrl: () => `${host.network.publicBaseUrl}${host.web.mountPath}`,
     destination: async () => dest,
     wakeEmitter: async (m: EmitterMachine) => void woken.push(`${m.name} ${m.mac} ${m.ip}`),
@@ -70,10 +71,9 @@ export function newPreparer(host: FakeHost, dest: MemoryDestination, woken: stri
 
 export function emitterRig(host = createFakeHost(), dest = new MemoryDestination()): EmitterRig {
   const woken: string[] = [];
-  const preparer = newPreparer(host, dest, woken);
-  const r = rig({ emitterPreparer: preparer }, host);
-  preparer.attach(r.service);
-  const postClone = new PostCloneService({ db: host.db, clock: host.clock, logger: host.logger, dhcp: host.dhcp, settings: host.settings });
+  let preparer!: NetlogonEmitterPreparer;
+  const r = rig({ emitterPreparer: (events) => (preparer = newPreparer(host, events, dest, woken)) }, host);
+  const postClone = new PostCloneService({ db: host.db, events: r.events, clock: host.clock, logger: host.logger, dhcp: host.dhcp, settings: host.settings });
   return { ...r, dest, preparer, postClone, woken };
 }
 

@@ -19,7 +19,7 @@ import { ForbiddenError, UnauthorizedError } from '../../src/common/domain/error
 import { Hostname } from '../../src/common/domain/hostname';
 import { Ipv4 } from '../../src/common/domain/ipv4';
 import { Mac } from '../../src/common/domain/mac';
-import { memoryLogger } from '../../src/shell/logger';
+import { memoryLogger } from './memory-logger';
 import manifest from '../../module.json';
 
 export class FakeClock implements Clock {
@@ -169,7 +169,8 @@ export function createFakeHost(opts: { dbFile?: string; lab?: Record<string, Fak
     dataDir: dir,
     db,
     dbFile,
-    settings: new MemorySettings(),
+    // TFTP (started by register()) on a free loopback port: tests run in parallel.
+    settings: new MemorySettings({ ...manifest.settings, 'tftp.port': 0, 'tftp.bindAddress': '127.0.0.1' }),
     logger: memoryLogger(),
     clock: opts.clock ?? new FakeClock(),
     directory: new MemoryDirectory(lab),

@@ -8,7 +8,7 @@
  */
 import type { Database } from 'better-sqlite3';
 import type { AgentCaller } from '../../src/agent/agent-caller';
-import type { ActionService } from '../../src/actions/engine/action-service';
+import type { AgentJobs } from '../../src/agent/agent-jobs';
 
 type Fields = Readonly<Record<string, unknown>>;
 
@@ -16,7 +16,7 @@ export class InProcessAgents {
   private readonly sessions = new Map<string, { token: string; session: string }>();
 
   /** `from`: every call comes from there (rigs whose HTTP calls come from loopback), else the target's reserved IP. */
-  constructor(private readonly service: ActionService, private readonly db: Database, private readonly from?: string) {}
+  constructor(private readonly service: Pick<AgentJobs, 'fetchJob' | 'progress' | 'log' | 'result' | 'report'>, private readonly db: Database, private readonly from?: string) {}
 
   /** The target's reserved address (where its PC calls from), or a stranger's for unknown jobs. */
   addressOf(jobId: string): string {

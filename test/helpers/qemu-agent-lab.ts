@@ -9,14 +9,11 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BootPlanStore } from '../../src/boot/boot-plan-store';
 import { Mac } from '../../src/common/domain/mac';
-import { errorMiddleware } from '../../src/http/error-middleware';
-import { wireImages } from '../../src/images/wire-images';
-import { MachineInventory } from '../../src/inventory/machine-inventory';
-import { type ActionWiring, wireActions } from '../../src/index';
-import { migrateClonage } from '../../src/store/clonage-schema';
+import { register } from '../../src/index';
 import { createFakeHost, type FakeHost, fakeHostApp } from './fake-host';
+import { RecordingWaker } from './actions-fixtures';
+import { NOTHING_BLOCKS } from './fakes';
 import { addTap, createTestNet, destroyTestNet, listenUnixWithPeer, netnsUnavailableReason, relayTcpToUnix, spawnInNs, type TestNet, waitForExit } from './netns';
 import { LoopDisks, writeFiles } from './backup-loop-disks';
 
@@ -77,14 +74,10 @@ async function start(tmp: string, undo: Array<() => unknown>, stop: () => Promis
   // The VM (another MAC than the lab's pc01) gets a dynamic lease: its calls are bound to the
   // address that fetched the job, not to pc01's reservation.
   host.settings.set('agent.addressCheck', 'fetcher');
-  migrateClonage(host.db);
-  const bootPlans = new BootPlanStore(host.db, host.clock);
-  const inventory = new MachineInventory(host.directory, host.dhcp);
-  const images = wireImages(host, { reserveBytes: 0 });
-  const actions: ActionWiring = await wireActions(host, inventory, { bootPlans, tickMs: 0 });
-  undo.push(() => actions.stop());
-  images.attach(actions.service);
-  host.web.router.use(errorMiddleware(host.web, host.logger));
+  // The module through its composition root; the PC is started by QEMU, not woken.
+  const module = await register(host, { waker: new RecordingWaker(), blocker: NOTHING_BLOCKS, tickMs: 0, imageStore: { reserveBytes: 0 } });
+  undo.push(() => module.stop());
+  const { parts } = module;
   const sock = path.join(tmp, 'module.sock');
   const sockServer = await listenUnixWithPeer(fakeHostApp(host), sock);
   undo.push(() => {
@@ -114,9 +107,9 @@ async function start(tmp: string, undo: Array<() => unknown>, stop: () => Promis
   return {
     tmp, host, net, disks, diskFile: d.file, extSums, ntfsSums, stop,
     async bootJob(name, type, params, disk = d.file) {
-      await actions.service.create({ login: 'admin', displayName: 'Admin' }, { type, parcs: ['salle1'], machines: ['pc01'], params: { disk: 'vda', auto_reboot: 'always', ...params } });
-      await actions.service.tick(host.clock.now());
-      const plan = bootPlans.get(Mac.parse('02:00:00:00:00:01'));
+      await parts.actions.create({ login: 'admin', displayName: 'Admin' }, { type, parcs: ['salle1'], machines: ['pc01'], params: { disk: 'vda', auto_reboot: 'always', ...params } });
+      await parts.scheduler.tick(host.clock.now());
+      const plan = parts.bootPlans.get(Mac.parse('02:00:00:00:00:01'));
       if (plan?.kind !== 'job') throw new Error('no armed job');
       const serialFile = path.join(tmp, `${name}.serial`);
       const qemu = spawnInNs(net, net.bridgeNs, 'qemu-system-x86_64', ['-machine', 'pc,accel=tcg', '-m', '512', '-display', 'none', '-monitor', 'none',

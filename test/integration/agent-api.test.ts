@@ -3,44 +3,31 @@
  * arms the plans, the agent endpoints fetch/progress/log/result drive it to success, and the
  * action page and its live stream show it. Only the host is faked (test/helpers/fake-host.ts).
  */
-import type { Server } from 'node:http';
 import { Mac } from '../../src/common/domain/mac';
-import { errorMiddleware } from '../../src/http/error-middleware';
-import { registerPageRoutes } from '../../src/http/admin/page-routes';
-import { MachineInventory } from '../../src/inventory/machine-inventory';
-import { migrateClonage } from '../../src/store/clonage-schema';
-import { BootPlanStore } from '../../src/boot/boot-plan-store';
-import { type ActionWiring, wireActions } from '../../src/index';
-import { createFakeHost, type FakeHost, fakeHostApp, listen } from '../helpers/fake-host';
+import type { BootPlanStore } from '../../src/boot/boot-plan-store';
+import type { ModuleParts } from '../../src/index';
+import type { FakeHost } from '../helpers/fake-host';
+import { startTestModule, type TestModule } from '../helpers/test-module';
 
 const MAC = { pc01: '02:00:00:00:00:01', pc02: '02:00:00:00:00:02', pc03: '02:00:00:00:00:03' } as const;
 
 describe('agent API and action pages over HTTP', () => {
   let host: FakeHost;
-  let wiring: ActionWiring;
+  let m: TestModule;
+  let parts: ModuleParts;
   let bootPlans: BootPlanStore;
-  let server: Server;
   let base: string;
   const mod = () => `${base}/modules/clonage`;
 
   beforeAll(async () => {
-    host = createFakeHost();
+    m = await startTestModule({ heartbeatMs: 100 });
+    ({ host, parts, base } = m);
+    bootPlans = parts.bootPlans;
     // HTTP from loopback, not from the lab's reserved 10.0.0.x: bound to the fetching address.
     host.settings.set('agent.addressCheck', 'fetcher');
-    migrateClonage(host.db);
-    bootPlans = new BootPlanStore(host.db, host.clock);
-    const inventory = new MachineInventory(host.directory, host.dhcp);
-    registerPageRoutes({ host, inventory });
-    wiring = await wireActions(host, inventory, { bootPlans, tickMs: 0, heartbeatMs: 100 });
-    host.web.router.use(errorMiddleware(host.web, host.logger));
-    ({ server, base } = await listen(fakeHostApp(host)));
   });
 
-  afterAll(async () => {
-    await wiring.stop();
-    await new Promise((r) => server.close(r));
-    host.cleanup();
-  });
+  afterAll(() => m.stop());
 
   const form = (fields: [string, string][], user = 'admin') =>
     ({ method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-test-user': user }, body: new URLSearchParams(fields).toString() }) as RequestInit;
@@ -113,7 +100,7 @@ describe('agent API and action pages over HTTP', () => {
     const location = res.headers.get('location')!;
     expect(location).toMatch(/^\/modules\/clonage\/actions\/a_[A-Za-z0-9_-]+$/);
     actionId = location.split('/').pop()!;
-    await wiring.service.tick(host.clock.now());
+    await parts.scheduler.tick(host.clock.now());
     expect(bootPlans.listArmed().map((p) => p.mac.toString()).sort()).toEqual([MAC.pc01, MAC.pc02, MAC.pc03]);
     for (const name of ['pc01', 'pc02', 'pc03'] as const) {
       const plan = job(name);
@@ -161,10 +148,10 @@ describe('agent API and action pages over HTTP', () => {
     await until('event: update');
     expect(text).toContain('"state":"running"');
     await until(': heartbeat');
-    expect(wiring.service.subscriberCount(actionId)).toBe(1);
+    expect(parts.core.bus.listenerCount(actionId)).toBe(1);
     ac.abort();
-    for (let i = 0; i < 50 && wiring.service.subscriberCount(actionId) > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(wiring.service.subscriberCount(actionId)).toBe(0);
+    for (let i = 0; i < 50 && parts.core.bus.listenerCount(actionId) > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(parts.core.bus.listenerCount(actionId)).toBe(0);
     expect(host.logger.lines.join('\n')).not.toContain('action listener failed');
   });
 
@@ -228,7 +215,7 @@ describe('agent API and action pages over HTTP', () => {
   it('cancel: every plan disarmed, later agent calls are gone (410)', async () => {
     const created = await fetch(`${mod()}/actions`, form([...CLONE, ['confirm', '1']]));
     const id = created.headers.get('location')!.split('/').pop()!;
-    await wiring.service.tick(host.clock.now());
+    await parts.scheduler.tick(host.clock.now());
     const j = job('pc02');
     expect((await fetch(`${mod()}/actions/${id}/cancel`, form([['_csrf', 'test-csrf']]))).status).toBe(303);
     expect(bootPlans.listArmed()).toEqual([]);

@@ -22,8 +22,8 @@ const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(fil
 (skipReason ? describe.skip : describe)('real agent + real module agent API + udpcast', () => {
   let h: AgentHarness;
   let host: AgentHarness['host'];
-  let wiring: AgentHarness['actions'];
-  let bootPlans: AgentHarness['bootPlans'];
+  let parts: AgentHarness['parts'];
+  let bootPlans: AgentHarness['parts']['bootPlans'];
   let net: AgentHarness['net'];
   let base: string;
   let tmp: string;
@@ -32,7 +32,8 @@ const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(fil
   beforeAll(async () => {
     // The server (actions + image store) reachable from three PC namespaces: helpers/agent-harness.ts.
     h = await startAgentHarness('clonage-agent-api-', { hosts: 3, heartbeatMs: 100 });
-    ({ host, actions: wiring, bootPlans, net, base, tmp, serverUrl } = h);
+    ({ host, parts, net, base, tmp, serverUrl } = h);
+    bootPlans = parts.bootPlans;
   });
 
   afterAll(async () => {
@@ -47,7 +48,7 @@ const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(fil
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-test-user': 'admin' },
     });
     expect(res.status).toBe(303);
-    await wiring.service.tick(host.clock.now());
+    await parts.scheduler.tick(host.clock.now());
 
     const disks: Record<string, string> = {};
     const runs = (['pc01', 'pc02', 'pc03'] as const).map((name, i) => {

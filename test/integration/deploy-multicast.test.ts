@@ -10,18 +10,14 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BootPlanStore } from '../../src/boot/boot-plan-store';
+import type { BootPlanStore } from '../../src/boot/boot-plan-store';
 import { DeploySender } from '../../src/deploy/deploy-sender';
 import { spawnProcessGroup } from '../../src/deploy/udp-sender-command';
-import { wireDeploy } from '../../src/deploy/wire-deploy';
 import { Mac } from '../../src/common/domain/mac';
-import { errorMiddleware } from '../../src/http/error-middleware';
-import { registerPageRoutes } from '../../src/http/admin/page-routes';
 import type { ImageManifest } from '../../src/images/image-types';
-import { wireImages } from '../../src/images/wire-images';
-import { MachineInventory } from '../../src/inventory/machine-inventory';
-import { type ActionWiring, wireActions } from '../../src/index';
-import { migrateClonage } from '../../src/store/clonage-schema';
+import { type ModuleParts, register, type RunningModule } from '../../src/index';
+import { RecordingWaker } from '../helpers/actions-fixtures';
+import { NOTHING_BLOCKS } from '../helpers/fakes';
 import { createFakeHost, type FakeHost, fakeHostApp, labOn, listen } from '../helpers/fake-host';
 import { createTestNet, destroyTestNet, listenUnixWithPeer, type PeerServer, netnsUnavailableReason, pidsInNs, processName, relayTcpToUnix, spawnInNs, type TestNet, waitForExit } from '../helpers/netns';
 import { type LoopDisk, LoopDisks, sha256Of, sumFiles, writeFiles } from '../helpers/backup-loop-disks';
@@ -38,7 +34,8 @@ if (skipReason) console.warn(`multicast deploy in namespaces SKIPPED: ${skipReas
 
 (skipReason ? describe.skip : describe)('multicast deploy: server udp-sender, real agents, real filesystems', () => {
   let host: FakeHost;
-  let actions: ActionWiring;
+  let module: RunningModule;
+  let parts: ModuleParts;
   let bootPlans: BootPlanStore;
   let deployer: DeploySender;
   let servers: PeerServer[] = [];
@@ -60,20 +57,16 @@ if (skipReason) console.warn(`multicast deploy in namespaces SKIPPED: ${skipReas
     // pc01… reserved on the namespaces' addresses: agent calls are bound to them.
     host = createFakeHost({ lab: labOn(net.hosts.map((h) => h.ip)) });
     host.settings.set('deploy.interface', 'br0');
-    migrateClonage(host.db);
-    bootPlans = new BootPlanStore(host.db, host.clock);
-    const inventory = new MachineInventory(host.directory, host.dhcp);
-    registerPageRoutes({ host, inventory });
-    const images = wireImages(host, { reserveBytes: 0 });
-    const { sources } = wireDeploy(host, images);
-    // The server's udp-sender runs in the bridge namespace (where br0 is), in its own process group.
-    deployer = new DeploySender({
-      store: images.store, clock: host.clock, logger: host.logger, settings: host.settings, pollMs: 200, connectSeconds: 20,
-      spawn: (cmd, args) => spawnProcessGroup(IP, ['netns', 'exec', net.bridgeNs, cmd, ...args]),
+    module = await register(host, {
+      waker: new RecordingWaker(), blocker: NOTHING_BLOCKS, tickMs: 0, imageStore: { reserveBytes: 0 },
+      // The server's udp-sender runs in the bridge namespace (where br0 is), in its own process group.
+      deployer: (coordination, store) => (deployer = new DeploySender({
+        coordination, store, clock: host.clock, logger: host.logger, settings: host.settings, pollMs: 200, connectSeconds: 20,
+        spawn: (cmd, args) => spawnProcessGroup(IP, ['netns', 'exec', net.bridgeNs, cmd, ...args]),
+      })),
     });
-    actions = await wireActions(host, inventory, { bootPlans, tickMs: 0, sources, deployer });
-    images.attach(actions.service);
-    host.web.router.use(errorMiddleware(host.web, host.logger));
+    ({ parts } = module);
+    bootPlans = parts.bootPlans;
     const app = fakeHostApp(host);
     const loopback = await listen(app);
     base = loopback.base;
@@ -94,7 +87,7 @@ if (skipReason) console.warn(`multicast deploy in namespaces SKIPPED: ${skipReas
   }, 300000);
 
   afterAll(async () => {
-    await actions?.stop();
+    await module?.stop();
     destroyTestNet(net);
     disks?.cleanup();
     for (const s of servers) {
@@ -120,8 +113,8 @@ if (skipReason) console.warn(`multicast deploy in namespaces SKIPPED: ${skipReas
       method: 'POST', redirect: 'manual', body: fields.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-test-user': 'admin' },
     });
     expect(res.status).toBe(303);
-    await actions.service.tick(host.clock.now());
-    await actions.service.idle();
+    await parts.scheduler.tick(host.clock.now());
+    await parts.scheduler.idle();
     return bootPlans.get(Mac.parse(mac));
   }
 

@@ -8,13 +8,12 @@
 import fs from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
-import { BootPlanStore } from '../../src/boot/boot-plan-store';
+import type { BootPlanStore } from '../../src/boot/boot-plan-store';
 import { Mac } from '../../src/common/domain/mac';
-import { createEmitterPreparation, type EmitterPreparation } from '../../src/emitter';
-import { type ActionWiring, wireActions } from '../../src/index';
-import { MachineInventory } from '../../src/inventory/machine-inventory';
-import { migrateClonage } from '../../src/store/clonage-schema';
+import { type ModuleParts, register, type RunningModule } from '../../src/index';
 import { createFakeHost, type FakeHost, fakeHostApp, listen, USERS } from '../helpers/fake-host';
+import { RecordingWaker } from '../helpers/actions-fixtures';
+import { NOTHING_BLOCKS } from '../helpers/fakes';
 import { type RunningSmbd, SMB_PASSWORD, SMB_USER, SMB_WORKGROUP, smbdInstalled, startSmbd } from '../helpers/smbd';
 
 const d = smbdInstalled() && process.getuid?.() === 0 ? describe : describe.skip;
@@ -58,8 +57,8 @@ d('clone of Windows domain PCs: emitter preparation over a real smbd share', () 
   let host: FakeHost;
   let server: Server;
   let base: string;
-  let wiring: ActionWiring;
-  let emitter: EmitterPreparation;
+  let module: RunningModule;
+  let parts: ModuleParts;
   let bootPlans: BootPlanStore;
   const admin = USERS.admin.user;
   const armed = () => bootPlans.listArmed().map((p) => p.mac.toString()).sort();
@@ -73,7 +72,7 @@ d('clone of Windows domain PCs: emitter preparation over a real smbd share', () 
   /** Waits for a condition (the other action's preparation keeps service.idle() pending), then for file operations. */
   const until = async (cond: () => boolean) => {
     for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
-    await emitter.preparer.idle();
+    await parts.preparer.idle();
   };
 
   beforeAll(async () => {
@@ -82,7 +81,6 @@ d('clone of Windows domain PCs: emitter preparation over a real smbd share', () 
     // Agent and post-clone calls come from loopback, not from the lab's reserved 10.0.0.x: they are
     // bound to the address that fetched or claimed first (agent-sessions.test.ts proves `reserved`).
     fake.settings.set('agent.addressCheck', 'fetcher');
-    migrateClonage(fake.db);
     ({ server, base } = await listen(fakeHostApp(fake)));
     // The module's public URL is the loopback server: the scripts on the share point the PC there.
     host = { ...fake, network: { ...fake.network, publicBaseUrl: base } };
@@ -96,14 +94,13 @@ d('clone of Windows domain PCs: emitter preparation over a real smbd share', () 
     s.set('netlogon.smb.domain', SMB_WORKGROUP);
     s.set('netlogon.smb.port', smbd.port);
     s.set('netlogon.smb.configFile', smbd.configFile);
-    bootPlans = new BootPlanStore(host.db, host.clock);
-    emitter = createEmitterPreparation(host, { pollMs: 200 });
-    emitter.registerRoutes();
-    wiring = await wireActions(host, new MachineInventory(host.directory, host.dhcp), { bootPlans, tickMs: 0, emitterPreparer: emitter.preparer });
+    module = await register(host, { waker: new RecordingWaker(), blocker: NOTHING_BLOCKS, tickMs: 0, emitterPollMs: 200 });
+    ({ parts } = module);
+    bootPlans = parts.bootPlans;
   });
 
   afterAll(async () => {
-    await wiring?.stop();
+    await module?.stop();
     await new Promise((r) => server?.close(r));
     await smbd?.stop();
     host?.cleanup();
@@ -114,10 +111,10 @@ d('clone of Windows domain PCs: emitter preparation over a real smbd share', () 
   let otherId: string;
 
   it('a windows-domain clone goes preparing: scripts land on the share, nothing is armed', async () => {
-    const created = await wiring.service.create(admin, { type: 'clone', parcs: ['salle1'], emitter: 'pc01', receivers: ['pc02', 'pc03'], params: { domain: 'windows-domain' } });
+    const created = await parts.actions.create(admin, { type: 'clone', parcs: ['salle1'], emitter: 'pc01', receivers: ['pc02', 'pc03'], params: { domain: 'windows-domain' } });
     cloneId = created.id;
-    await wiring.service.tick(host.clock.now());
-    await emitter.preparer.idle();
+    await parts.scheduler.tick(host.clock.now());
+    await parts.preparer.idle();
     expect(state(cloneId)).toBe('preparing');
     expect(armed()).toEqual([]);
     expect(fs.readdirSync(path.join(smbd.shareDir, 'machine', 'pc01')).sort()).toEqual(['clonage-emitter.cmd', 'clonage-postclone.ps1']);
@@ -128,10 +125,10 @@ d('clone of Windows domain PCs: emitter preparation over a real smbd share', () 
   });
 
   it('forged acknowledgements are refused and change nothing', async () => {
-    const other = await wiring.service.create(admin, { type: 'clone', parcs: ['salle2'], emitter: 'pc05', receivers: ['pc06'], params: { domain: 'windows-domain' } });
+    const other = await parts.actions.create(admin, { type: 'clone', parcs: ['salle2'], emitter: 'pc05', receivers: ['pc06'], params: { domain: 'windows-domain' } });
     otherId = other.id;
-    await wiring.service.tick(host.clock.now());
-    await emitter.preparer.idle();
+    await parts.scheduler.tick(host.clock.now());
+    await parts.preparer.idle();
     const otherPc = windowsPcReads(smbd.shareDir, 'pc05');
     const before = snapshot();
     const wrong = await post(pc.ackUrl, 'A'.repeat(43));
@@ -217,11 +214,11 @@ d('clone of Windows domain PCs: emitter preparation over a real smbd share', () 
 
   it('nobody acknowledges before the preparing timeout: the action fails cleanly, scripts removed, no plan armed', async () => {
     expect(state(otherId)).toBe('preparing');
-    await wiring.service.tick(host.clock.advanceMinutes(39));
+    await parts.scheduler.tick(host.clock.advanceMinutes(39));
     expect(state(otherId)).toBe('preparing');
-    await wiring.service.tick(host.clock.advanceMinutes(2));
-    await wiring.service.idle();
-    await emitter.preparer.idle();
+    await parts.scheduler.tick(host.clock.advanceMinutes(2));
+    await parts.scheduler.idle();
+    await parts.preparer.idle();
     expect(state(otherId)).toBe('failed');
     expect(onShare('pc05')).toBe(false);
     expect(armed()).toEqual([]);

@@ -10,7 +10,7 @@ describe('agent calls', () => {
   beforeEach(async () => {
     r = rig();
     actionId = (await r.service.create(admin, cloneInput())).id;
-    await r.service.tick(r.host.clock.now());
+    await r.scheduler.tick(r.host.clock.now());
   });
   afterEach(() => r.host.cleanup());
 
@@ -205,7 +205,7 @@ describe('agent calls', () => {
     const r2 = rig();
     try {
       const a = await r2.service.create(admin, { type: 'backup', parcs: ['salle2'], machines: ['pc05', 'pc06'], params: { auto_reboot: 'success' } });
-      await r2.service.tick();
+      await r2.scheduler.tick();
       const [j5, j6] = ['pc05', 'pc06'].map((n) => armedJob(r2.bootPlans, n));
       expect(r2.agents.fetchJob(j5.jobId, j5.token)).toContain('role=backup\n');
       r2.agents.fetchJob(j6.jobId, j6.token);

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { ConflictError } from '../../src/common/domain/errors';
-import { activePorts, firstFreeEvenPort, insertWithFreePort } from '../../src/actions/engine/port-allocation';
+import { firstFreeEvenPort, insertWithFreePort } from '../../src/actions/engine/port-allocation';
+import { ActionStore } from '../../src/actions/model/action-store';
 import { migrateClonage } from '../../src/store/clonage-schema';
 import { createFakeHost } from '../helpers/fake-host';
 import { admin, cloneInput, makeService, rig } from '../helpers/actions-fixtures';
@@ -31,8 +32,8 @@ describe('port allocation', () => {
     migrateClonage(db);
     insertPort(db, 'a1', 9002, 'succeeded');
     insertPort(db, 'a2', 9004, 'running');
-    expect([...activePorts(db)]).toEqual([9004]);
-    expect(firstFreeEvenPort(activePorts(db))).toBe(9002);
+    expect([...new ActionStore(db).activePorts()]).toEqual([9004]);
+    expect(firstFreeEvenPort(new ActionStore(db).activePorts())).toBe(9002);
   });
 
   it('retries when the UNIQUE index refuses a port another writer took', () => {
@@ -40,7 +41,7 @@ describe('port allocation', () => {
     migrateClonage(db);
     insertPort(db, 'other', 9002);
     const picks = [9002, 9002, 9004];
-    const port = insertWithFreePort(db, (p) => {
+    const port = insertWithFreePort(new ActionStore(db), (p) => {
       insertPort(db, 'mine', p);
       return p;
     }, () => picks.shift()!);
@@ -52,7 +53,7 @@ describe('port allocation', () => {
     const db = new Database(':memory:');
     migrateClonage(db);
     insertPort(db, 'other', 9002);
-    expect(() => insertWithFreePort(db, (p) => insertPort(db, 'mine', p), () => 9002)).toThrow(ConflictError);
+    expect(() => insertWithFreePort(new ActionStore(db), (p) => insertPort(db, 'mine', p), () => 9002)).toThrow(ConflictError);
   });
 
   it('concurrent creates never share a port, across two connections to the same file', async () => {

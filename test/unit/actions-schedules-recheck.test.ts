@@ -27,7 +27,7 @@ describe('schedules re-check rights and machines at every run', () => {
   const events = (actionId: string) => new ActionStore(r.host.db).events(actionId);
   const nextDay = async (day: number) => {
     r.host.clock.set(`2025-03-${day}T18:00:30Z`);
-    await r.service.tick(r.host.clock.now());
+    await r.scheduler.tick(r.host.clock.now());
   };
   async function weekly(user = prof, machines = ['pc05', 'pc06']) {
     const c = await r.service.create(user, { type: 'report', parcs: ['salle2'], machines, start: 'cron', cron: '0 18 * * *' });
@@ -44,7 +44,7 @@ describe('schedules re-check rights and machines at every run', () => {
     profParcs = []; // the parc delegation was taken away
     await nextDay(13);
     expect(actions()).toHaveLength(1); // no new action
-    const s = r.service.schedules.get(id)!;
+    const s = r.schedules.get(id)!;
     expect(s.enabled).toBe(false);
     expect(s.disabledReason).toBe('prof may no longer act on salle2');
     const ev = events(first).at(-1)!;
@@ -70,7 +70,7 @@ describe('schedules re-check rights and machines at every run', () => {
     dhcp().reservations.splice(pc06, 1); // pc06 is no longer selectable
     await nextDay(13);
     expect(actions()).toHaveLength(1);
-    const s = r.service.schedules.get(id)!;
+    const s = r.schedules.get(id)!;
     expect([s.enabled, s.disabledReason]).toEqual([false, 'pc06 no longer in salle2 with the same MAC and a DHCP reservation']);
     expect(events(a.id).at(-1)!.ref?.key).toBe('event.schedule.machinesChanged');
   });

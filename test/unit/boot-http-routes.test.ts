@@ -8,11 +8,13 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { jobPlan, localPlan } from '../../src/boot/boot-plan';
 import { BootPlanStore } from '../../src/boot/boot-plan-store';
-import { httpBootRoutes } from '../../src/http/pc/boot-routes';
+import { BOOT_BASE_PATH, bootRouter } from '../../src/http/pc/boot-routes';
+import { memoryLogger } from '../helpers/memory-logger';
 import { renderIpxeForPlan, renderIpxeMenu } from '../../src/boot/ipxe-renderer';
 import type { MenuSettings } from '../../src/boot/menu-settings';
 import { Mac } from '../../src/common/domain/mac';
 import { withoutIdleClose } from '../helpers/fake-host';
+import { BrokenBootPlans, EmptyBootPlans, INTENTIONAL } from '../helpers/fakes';
 
 const TOKEN = 'q1w2e3r4t5y6u7i8o9p0a1s2d3f4g5h6j7k8l9z0x1c';
 const MAC = Mac.parse('52:54:00:12:34:56');
@@ -45,7 +47,7 @@ beforeAll(async () => {
   db = new Database(':memory:');
   store = new BootPlanStore(db, { now: () => new Date('2025-03-10T08:00:00Z') });
   const app = express();
-  app.use('/modules/clonage', httpBootRoutes({ plans: store, menuSettings: () => settings, toolkitsDir: toolkits }));
+  app.use(`/modules/clonage${BOOT_BASE_PATH}`, bootRouter({ plans: store, menuSettings: () => settings, toolkitsDir: toolkits, logger: memoryLogger() }));
   server = withoutIdleClose(app.listen(0, '127.0.0.1'));
   await new Promise((r) => server.once('listening', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/modules/clonage`;
@@ -166,5 +168,36 @@ describe('GET /boot/files/:toolkit/:file', () => {
     expect(status).toBe(404);
     const status2 = await rawGet('/modules/clonage/boot/files/bootenv/../../../secret.txt');
     expect(status2).toBe(404);
+  });
+});
+
+describe('GET /boot/ipxe with a broken plan store (test/helpers/fakes.ts)', () => {
+  it('serves a local boot and logs why, for every MAC', async () => {
+    const logger = memoryLogger();
+    const app = express();
+    app.use(BOOT_BASE_PATH, bootRouter({ plans: new BrokenBootPlans(), menuSettings: () => settings, toolkitsDir: dir, logger }));
+    const s = withoutIdleClose(app.listen(0, '127.0.0.1'));
+    await new Promise((r) => s.once('listening', r));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/boot/ipxe?mac=${MAC}`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toMatch(/boot plan "local"/);
+      expect(logger.lines.filter((l) => l.includes('serving a local boot') && l.includes(INTENTIONAL))).toHaveLength(1);
+    } finally {
+      await new Promise((r) => s.close(r));
+    }
+  });
+
+  it('an empty plan store boots every PC locally', async () => {
+    const app = express();
+    app.use(BOOT_BASE_PATH, bootRouter({ plans: new EmptyBootPlans(), menuSettings: () => settings, toolkitsDir: dir, logger: memoryLogger() }));
+    const s = withoutIdleClose(app.listen(0, '127.0.0.1'));
+    await new Promise((r) => s.once('listening', r));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(s.address() as AddressInfo).port}/boot/ipxe?mac=${MAC}`);
+      expect(await res.text()).toBe(renderIpxeForPlan(localPlan(), settings));
+    } finally {
+      await new Promise((r) => s.close(r));
+    }
   });
 });

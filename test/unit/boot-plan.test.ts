@@ -3,12 +3,11 @@ import {
   jobPlan,
   localPlan,
   menuPlan,
-  newJobToken,
-  TOKEN_PATTERN,
   type JobBootPlan,
 } from '../../src/boot/boot-plan';
 import { CONSOLE_ARGS, jobKernelArgs, manualKernelArgs } from '../../src/boot/kernel-args';
 import { InputError } from '../../src/common/domain/errors';
+import { newToken, TOKEN_PATTERN } from '../../src/agent/job-identity';
 
 const TOKEN = 'q1w2e3r4t5y6u7i8o9p0a1s2d3f4g5h6j7k8l9z0x1c';
 const good = { jobId: 'j_4f9c2a', token: TOKEN, toolkit: 'bootenv', label: 'clonage-receiver' };
@@ -63,11 +62,11 @@ describe('jobPlan', () => {
   });
 });
 
-describe('newJobToken', () => {
-  it('is 43 base64url characters and fresh every time', () => {
-    const a = newJobToken();
+describe('newToken (the one token generator, src/agent/job-identity.ts)', () => {
+  it('is 43 base64url characters, fresh every time, and a valid plan token', () => {
+    const a = newToken();
     expect(a).toMatch(TOKEN_PATTERN);
-    expect(newJobToken()).not.toBe(a);
+    expect(newToken()).not.toBe(a);
     expect(() => jobPlan({ ...good, token: a })).not.toThrow();
   });
 });

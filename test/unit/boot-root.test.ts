@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { assembleBootRoot, DEBIAN_BOOT_SOURCES, debianMemtestToolkit, type BootRootSources } from '../../src/boot/boot-root';
+import { assembleBootRoot, DEBIAN_BOOT_SOURCES, type BootRootSources } from '../../src/boot/boot-root';
 import { InputError } from '../../src/common/domain/errors';
 import { bootReadiness, parseUefiChain } from '../../src/boot/boot-readiness';
 
@@ -139,17 +139,6 @@ describe('assembleBootRoot', () => {
     expect(bootReadiness(r, 'secureboot').modes.every((m) => m.ready)).toBe(true);
     expect(statSync(path.join(root, 'pxelinux.0')).size).toBe(statSync('/usr/lib/PXELINUX/pxelinux.0').size);
     expect(existsSync(path.join(root, 'ldlinux.c32'))).toBe(true);
-  });
-});
-
-describe('debianMemtestToolkit', () => {
-  it('finds memtest86+ 6.x, else 5.x, else nothing', async () => {
-    const boot = path.join(dir, 'boot');
-    expect(await debianMemtestToolkit(boot)).toBeNull();
-    put(path.join(boot, 'memtest86+.bin'), 'v5');
-    expect(await debianMemtestToolkit(boot)).toEqual({ name: 'memtest', kernel: path.join(boot, 'memtest86+.bin'), initrd: null });
-    put(path.join(boot, 'memtest86+x64.bin'), 'v6');
-    expect((await debianMemtestToolkit(boot))?.kernel).toBe(path.join(boot, 'memtest86+x64.bin'));
   });
 });
 

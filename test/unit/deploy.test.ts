@@ -13,14 +13,13 @@ import { PassThrough } from 'stream';
 import { BootPlanStore } from '../../src/boot/boot-plan-store';
 import { DeploySender } from '../../src/deploy/deploy-sender';
 import { type SenderProcess, senderSettingsFrom, udpSenderArgs } from '../../src/deploy/udp-sender-command';
-import { wireDeploy } from '../../src/deploy/wire-deploy';
 import { Mac } from '../../src/common/domain/mac';
-import { type ActionWiring, wireActions } from '../../src/index';
 import { FieldErrors } from '../../src/actions/params/field-errors';
 import { parseConfigForm } from '../../src/http/admin/config-routes';
 import { moduleTranslator } from '../../src/i18n/module-messages';
 import { pageI18n } from '../../src/i18n/page-i18n';
 import { createFakeHost, type FakeHost, USERS } from '../helpers/fake-host';
+import type { ModuleParts } from '../../src/index';
 import { type ImageRig, startImageRig } from '../helpers/image-rig';
 import type { InProcessAgents } from '../helpers/in-process-agents';
 
@@ -39,7 +38,7 @@ describe('multicast deploy, server side', () => {
   let rig: ImageRig;
   let agents: InProcessAgents;
   let host: FakeHost;
-  let actions: ActionWiring;
+  let m: ModuleParts;
   let bootPlans: BootPlanStore;
   let base: string;
   let procs: FakeProc[];
@@ -60,12 +59,11 @@ describe('multicast deploy, server side', () => {
       procs.push(p);
       return { pid: 4242, stdin, stderr: new PassThrough(), exited, kill: (s) => { p.signals.push(s); exit(null); } };
     };
-    rig = await startImageRig(async (p) => {
-      deployer = new DeploySender({ store: p.images.store, clock: p.host.clock, logger: p.host.logger, settings: p.host.settings, spawn, pollMs: 5,
-        sleep: (ms) => new Promise((r) => setTimeout(r, ms)) });
-      return wireActions(p.host, p.inventory, { bootPlans: p.bootPlans, tickMs: 0, sources: wireDeploy(p.host, p.images).sources, deployer });
+    rig = await startImageRig({
+      deployer: (coordination, store) => (deployer = new DeploySender({ coordination, store, clock: fresh.clock, logger: fresh.logger, settings: fresh.settings,
+        spawn, pollMs: 5, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) })),
     }, fresh);
-    ({ host, actions, bootPlans, base, agents } = rig);
+    ({ host, parts: m, bootPlans, base, agents } = rig);
   });
   afterEach(() => rig.stop());
 
@@ -77,8 +75,8 @@ describe('multicast deploy, server side', () => {
 
   /** A committed server image of `machine` (table + one piece per partition given). */
   async function backup(machine: string, image: string, pieces: Buffer[]) {
-    await actions.service.create(USERS.admin.user, { type: 'backup', parcs: ['salle1'], machines: [machine], params: { image } });
-    await actions.service.tick(host.clock.now());
+    await m.actions.create(USERS.admin.user, { type: 'backup', parcs: ['salle1'], machines: [machine], params: { image } });
+    await m.scheduler.tick(host.clock.now());
     const plan = bootPlans.get(Mac.parse(macOf(machine)));
     if (plan?.kind !== 'job') throw new Error('no job');
     agents.fetchJob(plan.jobId, plan.token);
@@ -98,11 +96,11 @@ describe('multicast deploy, server side', () => {
 
   /** A deploy of pc01's image to `machines`, verified and armed; their plans. */
   async function deploy(machines: string[], params: Record<string, string> = {}) {
-    const created = await actions.service.create(USERS.admin.user, {
+    const created = await m.actions.create(USERS.admin.user, {
       type: 'deploy', parcs: ['salle1'], machines, params: { source: `${macOf('pc01')}/img_a`, min_wait: '0', max_wait: '1', start_timeout: '2', ...params },
     });
-    await actions.service.tick(host.clock.now());
-    await actions.service.idle();
+    await m.scheduler.tick(host.clock.now());
+    await m.scheduler.idle();
     const plans = machines.map((m) => bootPlans.get(Mac.parse(macOf(m))));
     return { id: created.id, plans: plans.map((p) => (p?.kind === 'job' ? p : null)) };
   }
@@ -113,7 +111,7 @@ describe('multicast deploy, server side', () => {
   it('validates the source, the clone wait rules and the delegated parcs', async () => {
     await backup('pc01', 'img_a', [randomBytes(1000)]);
     const v = (params: Record<string, string>, user = USERS.admin.user, parcs = ['salle1'], machines = ['pc02', 'pc03']) =>
-      actions.service.validate(user, { type: 'deploy', parcs, machines, params });
+      m.actions.validate(user, { type: 'deploy', parcs, machines, params });
     const errorsOf = async (p: Promise<unknown>) => ((await p.catch((e) => e)) as FieldErrors).errors;
     expect(await errorsOf(v({}))).toMatchObject({ source: 'source: choose the image to deploy' });
     expect(await errorsOf(v({ source: 'img_a' }))).toMatchObject({ source: 'source: expected <machine MAC>/<image>' });
@@ -156,7 +154,7 @@ describe('multicast deploy, server side', () => {
     await backup('pc01', 'img_b', [randomBytes(100)]);
     expect(host.db.prepare("SELECT image, status FROM clonage_backups WHERE mac = ? ORDER BY id").all(macOf('pc01'))).toEqual([
       { image: 'img_a', status: 'succeeded' }, { image: 'img_b', status: 'succeeded' }]);
-    await actions.service.cancel(d.id, USERS.admin.user);
+    await m.actions.cancel(d.id, USERS.admin.user);
     await backup('pc01', 'img_c', [randomBytes(100)]);
     expect(host.db.prepare("SELECT image FROM clonage_backups WHERE mac = ? AND status = 'succeeded'").all(macOf('pc01'))).toEqual([{ image: 'img_c' }]);
   });
@@ -192,10 +190,10 @@ describe('multicast deploy, server side', () => {
     agents.fetchJob(a.jobId, a.token);
     agents.progress(a.jobId, a.token, { stage: 'recv-1' });
     await until('session', () => procs.length === 1);
-    await actions.stop();
+    await rig.module.stop();
     expect(procs[0].signals[0]).toBe('SIGKILL');
     expect(deployer.running(d.id)).toBe(false);
-    await actions.service.recover(host.clock.now());
+    await m.scheduler.recover(host.clock.now());
     expect(action(d.id)).toMatchObject({ state: 'failed', error: 'the server restarted during the multicast deploy: its sender is gone' });
   });
 
@@ -299,7 +297,7 @@ describe('multicast deploy, server side', () => {
     agents.fetchJob(b.jobId, b.token);
     agents.progress(b.jobId, b.token, { stage: 'recv-1' });
     await until('session', () => procs.length === 2);
-    await actions.service.cancel(d2.id, USERS.admin.user);
+    await m.actions.cancel(d2.id, USERS.admin.user);
     expect(procs[1].signals[0]).toBe('SIGKILL'); // by process group, in the real port
     expect(deployer.running(d2.id)).toBe(false);
     expect(targetOf(b.jobId).state).toBe('failed');

@@ -25,14 +25,14 @@ describe('post-clone service', () => {
   beforeEach(async () => {
     r = emitterRig();
     ({ id } = await r.service.create(admin, domainClone()));
-    await r.service.tick();
+    await r.scheduler.tick();
     await settle(r);
     const tokens = tokensIn(r.dest);
     token = tokens.postClone;
     ack = tokens.ack;
     r.preparer.acknowledge(id, tokens.ack);
     await settle(r);
-    await r.service.idle();
+    await r.scheduler.idle();
   });
   afterEach(async () => {
     await r.preparer.suspend();

@@ -9,9 +9,7 @@ import { ActionStore } from '../../src/actions/model/action-store';
 import { NetlogonEmitterPreparer } from '../../src/emitter/netlogon-emitter-preparer';
 import { createFakeHost } from '../helpers/fake-host';
 import { actionState, admin, cloneInput, dbSnapshot, MACS } from '../helpers/actions-fixtures';
-import { wireActions } from '../../src/actions/engine/wire-actions';
-import { MachineInventory } from '../../src/inventory/machine-inventory';
-import { migrateClonage } from '../../src/store/clonage-schema';
+import { startTestModule } from '../helpers/test-module';
 import { armedMacs, domainClone, emitterRig, type EmitterRig, MemoryDestination, newPreparer, prepRow, settle, TEMPLATES, tokensIn } from '../helpers/emitter-fixtures';
 
 const events = (r: EmitterRig, id: string) =>
@@ -29,15 +27,15 @@ describe('emitter preparation (netlogon)', () => {
 
   async function startDomainClone(): Promise<string> {
     const { id } = await r.service.create(admin, domainClone());
-    await r.service.tick();
+    await r.scheduler.tick();
     await settle(r);
     return id;
   }
 
   it('a clone without domain preparation is armed at once: no row, no script, no wake', async () => {
     const { id } = await r.service.create(admin, cloneInput());
-    await r.service.tick();
-    await r.service.idle();
+    await r.scheduler.tick();
+    await r.scheduler.idle();
     expect(actionState(r.host, id)).toBe('armed');
     expect(prepRow(r, id)).toBeUndefined();
     expect(r.dest.puts).toBe(0);
@@ -71,7 +69,7 @@ describe('emitter preparation (netlogon)', () => {
     const { ack } = tokensIn(r.dest);
     r.preparer.acknowledge(id, ack);
     await settle(r);
-    await r.service.idle();
+    await r.scheduler.idle();
     expect(actionState(r.host, id)).toBe('armed');
     expect(armedMacs(r)).toEqual([MACS.pc01, MACS.pc02, MACS.pc03]);
     expect(r.dest.folders.size).toBe(0);
@@ -94,7 +92,7 @@ describe('emitter preparation (netlogon)', () => {
     expect(JSON.stringify([dbSnapshot(r.host), prepRow(r, id)])).toBe(before);
     // Another domain clone's ack token does not acknowledge this one, nor this one's the other.
     const other = await r.service.create(admin, cloneInput({ parcs: ['salle2'], emitter: 'pc05', receivers: ['pc06'], params: { domain: 'windows-domain' } }));
-    await r.service.tick();
+    await r.scheduler.tick();
     await settle(r);
     const otherAck = tokensIn(r.dest, 'pc05').ack;
     expect(() => r.preparer.acknowledge(id, otherAck)).toThrow(ForbiddenError);
@@ -110,7 +108,7 @@ describe('emitter preparation (netlogon)', () => {
     const { ack } = tokensIn(r.dest);
     // A new preparer on the same database, as after a restart: same row, no new write.
     const again = new NetlogonEmitterPreparer({
-      db: r.host.db, clock: r.host.clock, logger: r.host.logger, templates: TEMPLATES,
+      db: r.host.db, events: r.events, clock: r.host.clock, logger: r.host.logger, templates: TEMPLATES,
       baseUrl: () => 'http://10.0.0.1:8080/modules/clonage', destination: async () => r.dest, pollMs: 60_000,
     });
     const store = new ActionStore(r.host.db);
@@ -137,7 +135,7 @@ describe('emitter preparation (netlogon)', () => {
       "INSERT INTO clonage_emitter_preparations (action_id, emitter_target_id, ack_token_hash, postclone_token_hash) SELECT action_id, id, 'old-ack', 'old-post' FROM clonage_targets WHERE action_id = ? AND role = 'sender'",
     ).run(id);
     r.dest.failPut = null;
-    await r.service.tick();
+    await r.scheduler.tick();
     await settle(r);
     const { ack } = tokensIn(r.dest);
     expect(prepRow(r, id)).toMatchObject({ ack_token_hash: hashToken(ack) });
@@ -147,8 +145,8 @@ describe('emitter preparation (netlogon)', () => {
   it('a write failure fails the action with the reason; nothing is armed', async () => {
     r.dest.failPut = new Error('smbclient put: access denied');
     const { id } = await r.service.create(admin, domainClone());
-    await r.service.tick();
-    await r.service.idle();
+    await r.scheduler.tick();
+    await r.scheduler.idle();
     expect(actionState(r.host, id)).toBe('failed');
     expect(armedMacs(r)).toEqual([]);
     const error = (r.host.db.prepare('SELECT error FROM clonage_actions WHERE id = ?').get(id) as { error: string }).error;
@@ -162,7 +160,7 @@ describe('emitter preparation (netlogon)', () => {
     const { ack } = tokensIn(r.dest);
     await r.service.cancel(id, admin);
     await settle(r);
-    await r.service.idle();
+    await r.scheduler.idle();
     expect(actionState(r.host, id)).toBe('cancelled');
     expect(armedMacs(r)).toEqual([]);
     expect(r.dest.folders.size).toBe(0);
@@ -173,11 +171,11 @@ describe('emitter preparation (netlogon)', () => {
   it('no acknowledgement before emitter.ackTimeoutMinutes: the action fails cleanly, scripts removed', async () => {
     r.host.settings.set('emitter.ackTimeoutMinutes', 30);
     const id = await startDomainClone();
-    await r.service.tick(r.host.clock.advanceMinutes(29));
+    await r.scheduler.tick(r.host.clock.advanceMinutes(29));
     expect(actionState(r.host, id)).toBe('preparing');
-    await r.service.tick(r.host.clock.advanceMinutes(2));
+    await r.scheduler.tick(r.host.clock.advanceMinutes(2));
     await settle(r);
-    await r.service.idle();
+    await r.scheduler.idle();
     expect(actionState(r.host, id)).toBe('failed');
     expect(armedMacs(r)).toEqual([]);
     expect(r.dest.folders.size).toBe(0);
@@ -199,21 +197,21 @@ describe('emitter preparation (netlogon)', () => {
   });
 
   it('module stop does not wait for a preparation waiting for its emitter; the action stays preparing', async () => {
-    const host = createFakeHost();
+    const dest = new MemoryDestination();
+    const m = await startTestModule({ netlogonDestination: async () => dest, emitterPollMs: 60_000 });
+    const { host, parts } = m;
     try {
-      migrateClonage(host.db);
-      const dest = new MemoryDestination();
-      const preparer = newPreparer(host, dest);
-      const wiring = await wireActions(host, new MachineInventory(host.directory, host.dhcp), { emitterPreparer: preparer, tickMs: 0 });
-      const { id } = await wiring.service.create(admin, domainClone());
-      await wiring.service.tick();
-      await preparer.idle();
+      const { id } = await parts.actions.create(admin, domainClone());
+      await parts.scheduler.tick();
+      await parts.preparer.idle();
       expect(actionState(host, id)).toBe('preparing');
-      await wiring.stop();
+      await m.module.stop();
       expect(actionState(host, id)).toBe('preparing');
       expect(dest.puts).toBe(1);
       expect(dest.folders.size).toBe(1);
     } finally {
+      m.server.closeAllConnections();
+      await new Promise((res) => m.server.close(res));
       host.cleanup();
     }
   });
@@ -225,12 +223,12 @@ describe('emitter preparation (netlogon)', () => {
     const host2 = createFakeHost({ dbFile: r.host.dbFile, clock: r.host.clock });
     const r2 = emitterRig(host2, r.dest);
     try {
-      await r2.service.recover();
+      await r2.scheduler.recover();
       await new Promise((res) => setImmediate(res));
       expect(r.dest.puts).toBe(1);
       r2.preparer.acknowledge(id, ack);
       await settle(r2);
-      await r2.service.idle();
+      await r2.scheduler.idle();
       expect(actionState(host2, id)).toBe('armed');
       expect(r.dest.folders.size).toBe(0);
     } finally {

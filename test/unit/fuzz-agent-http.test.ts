@@ -24,14 +24,14 @@ describe('fuzz: agent endpoints over HTTP', () => {
   beforeAll(async () => {
     r = rig();
     await r.service.create(admin, cloneInput());
-    await r.service.tick(r.host.clock.now());
+    await r.scheduler.tick(r.host.clock.now());
     running = armedJob(r.bootPlans, 'pc02');
     armed = armedJob(r.bootPlans, 'pc03');
     r.agents.fetchJob(running.jobId, running.token);
     const app = express();
     app.use(express.urlencoded({ extended: false, limit: '256kb' }));
     app.use(express.json({ limit: '256kb' }));
-    app.use('/api/agent', agentRouter(r.service, r.host.logger));
+    app.use('/api/agent', agentRouter(r.agent, r.host.logger));
     app.use((err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
       res.status(httpStatusOf(err)).type('text/plain').send('error=from the shell\n');
     });

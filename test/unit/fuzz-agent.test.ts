@@ -49,7 +49,7 @@ describe('fuzz: agent calls', () => {
   beforeEach(async () => {
     r = rig();
     await r.service.create(admin, cloneInput({ receivers: ['pc02', 'pc03', 'pc04'] }));
-    await r.service.tick(r.host.clock.now());
+    await r.scheduler.tick(r.host.clock.now());
     running = armedJob(r.bootPlans, 'pc02');
     armed = armedJob(r.bootPlans, 'pc03');
     finished = armedJob(r.bootPlans, 'pc04');

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { ActionWiring } from '../../src/index';
+import type { ModuleParts } from '../../src/index';
 import type { FakeHost } from '../helpers/fake-host';
 import { type ImageRig, startImageRig } from '../helpers/image-rig';
 import type { InProcessAgents } from '../helpers/in-process-agents';
@@ -18,12 +18,12 @@ describe('image store agent endpoints', () => {
   let rig: ImageRig;
   let agents: InProcessAgents;
   let host: FakeHost;
-  let actions: ActionWiring;
+  let m: ModuleParts;
   let base: string;
 
   beforeEach(async () => {
     rig = await startImageRig();
-    ({ host, actions, base, agents } = rig);
+    ({ host, parts: m, base, agents } = rig);
   });
   afterEach(() => rig.stop());
 

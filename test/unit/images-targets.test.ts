@@ -9,7 +9,7 @@ import * as path from 'path';
 import { parseActionParams, paramDefaultsFrom } from '../../src/actions/params/action-params';
 import { BUILTIN_DEFAULTS } from '../../src/actions/params/clone-params';
 import { parseStoragePart, partitionDisk } from '../../src/actions/params/store-params';
-import type { ActionWiring } from '../../src/index';
+import type { ModuleParts } from '../../src/index';
 import { type FakeHost, MemorySettings, USERS } from '../helpers/fake-host';
 import { type ImageRig, startImageRig } from '../helpers/image-rig';
 import type { InProcessAgents } from '../helpers/in-process-agents';
@@ -63,11 +63,11 @@ describe('agent-written images: commit over HTTP', () => {
   let rig: ImageRig;
   let agents: InProcessAgents;
   let host: FakeHost;
-  let actions: ActionWiring;
+  let m: ModuleParts;
 
   beforeEach(async () => {
     rig = await startImageRig();
-    ({ host, actions, agents } = rig);
+    ({ host, parts: m, agents } = rig);
   });
   afterEach(() => rig.stop());
 
@@ -155,7 +155,7 @@ describe('agent-written images: commit over HTTP', () => {
   });
 
   it('store=smb is refused while no share is configured', async () => {
-    await expect(actions.service.create(USERS.admin.user, { type: 'backup', parcs: ['salle1'], machines: ['pc01'], params: { store: 'smb' } }))
+    await expect(m.actions.create(USERS.admin.user, { type: 'backup', parcs: ['salle1'], machines: ['pc01'], params: { store: 'smb' } }))
       .rejects.toThrow(/no SMB share is configured/);
   });
 

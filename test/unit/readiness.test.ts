@@ -92,7 +92,7 @@ describe('the action service with a blocker', () => {
     const e = await r.service.validate(admin, { type: 'report', parcs: ['salle1'], machines: ['pc03'], params: {} }).catch((x) => x);
     expect(e).toBeInstanceOf(FieldErrors);
     expect((e as FieldErrors).refs.type).toEqual({ key: 'preflight.toolkitMissing', vars: { name: 'clonage' } });
-    await r.service.tick();
+    await r.scheduler.tick();
     expect(r.waker.woken).toEqual([]);
     const view = r.service.snapshot(created.id);
     expect(view.state).toBe('failed');

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ForbiddenError } from '../../src/common/domain/errors';
-import { CompositeSource, DirectorySource, routes } from '../../src/tftp/directory-source';
+import { DirectorySource } from '../../src/tftp/directory-source';
 import { bufferFile, type FileSource, type TftpFile } from '../../src/tftp/file-source';
 
 const client = { address: '127.0.0.1', port: 1234 };
@@ -91,47 +91,5 @@ describe('DirectorySource', () => {
     const file = await new DirectorySource(link).open('kernel', client);
     expect(file?.size).toBe(5000);
     await file?.close();
-  });
-});
-
-describe('CompositeSource / routes', () => {
-  const named = (label: string): FileSource & { asked: string[] } => {
-    const asked: string[] = [];
-    return {
-      asked,
-      open: async (p) => {
-        asked.push(p);
-        return p.startsWith('missing') ? null : bufferFile(Buffer.from(`${label}:${p}`));
-      },
-    };
-  };
-  const text = async (f: TftpFile | null) => (f === null ? null : (await f.read(0, f.size)).toString());
-
-  it('sends a prefix to its source without the prefix, the rest to the fallback', async () => {
-    const cfg = named('cfg');
-    const disk = named('disk');
-    const source = routes([{ prefix: 'pxelinux.cfg/', source: cfg }], disk);
-    expect(await text(await source.open('pxelinux.cfg/01-aa-bb-cc-dd-ee-ff', client))).toBe('cfg:01-aa-bb-cc-dd-ee-ff');
-    expect(await text(await source.open('pxelinux.0', client))).toBe('disk:pxelinux.0');
-    expect(await source.open('pxelinux.cfg/', client)).toBeNull();
-  });
-
-  it('prefers the longest prefix', async () => {
-    const source = new CompositeSource([{ prefix: 'a/', source: named('short') }, { prefix: 'a/b/', source: named('long') }], named('disk'));
-    expect(await text(await source.open('a/b/c', client))).toBe('long:c');
-    expect(await text(await source.open('a/c', client))).toBe('short:c');
-  });
-
-  it('answers not found from the route unless fallThrough is set', async () => {
-    const disk = named('disk');
-    const owned = routes([{ prefix: 'cfg/', source: named('cfg') }], disk);
-    expect(await owned.open('cfg/missing', client)).toBeNull();
-    expect(disk.asked).toEqual([]);
-    const shared = routes([{ prefix: 'cfg/', source: named('cfg'), fallThrough: true }], disk);
-    expect(await text(await shared.open('cfg/missing-x', client))).toBe('disk:cfg/missing-x');
-  });
-
-  it('refuses an empty prefix', () => {
-    expect(() => routes([{ prefix: '', source: named('x') }], named('y'))).toThrow(RangeError);
   });
 });

@@ -154,9 +154,29 @@ export class ActionCore {
   disarmUnconsumed(targets: readonly TargetRow[]): number {
     let n = 0;
     for (const t of targets) {
-      const plan = this.bootPlans.get(Mac.parse(t.mac));
-      if (plan?.kind === 'job' && plan.jobId === t.id && this.bootPlans.disarmJob(t.id)) n++;
+      if (this.guarded(t.id, () => {
+        const plan = this.bootPlans.get(Mac.parse(t.mac));
+        return plan?.kind === 'job' && plan.jobId === t.id && this.bootPlans.disarmJob(t.id);
+      })) n++;
     }
     return n;
+  }
+
+  /** Disarms a job's plan when its target fails or is cancelled. */
+  disarmOrLog(jobId: string): boolean {
+    return this.guarded(jobId, () => this.bootPlans.disarmJob(jobId));
+  }
+
+  /**
+   * A plan store that fails must not keep an action alive: the failure is still recorded, and a
+   * plan that cannot be read boots its PC locally anyway (boot-file-source.ts). Logged as an error.
+   */
+  private guarded(jobId: string, disarm: () => boolean): boolean {
+    try {
+      return disarm();
+    } catch (e) {
+      this.logger.error('boot plan not disarmed', { jobId, error: String((e as Error)?.message ?? e) });
+      return false;
+    }
   }
 }

@@ -206,7 +206,7 @@ export class ActionLifecycle {
       if (!action || isTerminal(action.state)) return;
       for (const t of this.core.store.targets(actionId)) {
         if (isTerminal(t.state) || t.state === 'running') continue;
-        this.core.bootPlans.disarmJob(t.id);
+        this.core.disarmOrLog(t.id);
         this.core.moveTarget(t, 'failed', why, {}, 'error');
       }
       this.core.store.updateAction(actionId, { error: (typeof why === 'string' ? why : why.text).slice(0, 500) });

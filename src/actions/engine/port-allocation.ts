@@ -6,7 +6,7 @@
  * guarantee: a writer on another connection that picked the same port gets a constraint error,
  * and we pick again.
  */
-import type { Database } from 'better-sqlite3';
+import type { ActionStore } from '../model/action-store';
 import { ConflictError } from '../../common/domain/errors';
 
 export const FIRST_PORT = 9002;
@@ -16,13 +16,6 @@ const MAX_ATTEMPTS = 20;
 export function firstFreeEvenPort(used: ReadonlySet<number>): number {
   for (let p = FIRST_PORT; p <= LAST_PORT; p += 2) if (!used.has(p)) return p;
   throw new ConflictError('no free UdpCast port: too many active clone actions');
-}
-
-export function activePorts(db: Database): Set<number> {
-  const rows = db
-    .prepare("SELECT port FROM clonage_actions WHERE port IS NOT NULL AND state NOT IN ('succeeded','failed','cancelled')")
-    .all() as { port: number }[];
-  return new Set(rows.map((r) => r.port));
 }
 
 function isUniqueViolation(e: unknown): boolean {
@@ -40,14 +33,14 @@ function isBusy(e: unknown): boolean {
  * connection won that port) picks again. `pick` is injectable so tests can force a collision.
  */
 export function insertWithFreePort<T>(
-  db: Database,
+  store: Pick<ActionStore, 'db' | 'activePorts'>,
   insert: (port: number) => T,
-  pick: (db: Database) => number = (d) => firstFreeEvenPort(activePorts(d)),
+  pick: () => number = () => firstFreeEvenPort(store.activePorts()),
 ): T {
   let lastError: unknown;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     try {
-      return db.transaction(() => insert(pick(db))).immediate();
+      return store.db.transaction(() => insert(pick())).immediate();
     } catch (e) {
       if (!isUniqueViolation(e) && !isBusy(e)) throw e;
       lastError = e;

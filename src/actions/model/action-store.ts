@@ -179,6 +179,22 @@ export class ActionStore {
     return r ? toTarget(r) : null;
   }
 
+  /** UdpCast ports held by unfinished actions (see engine/port-allocation.ts). */
+  activePorts(): Set<number> {
+    const rows = this.db
+      .prepare("SELECT port FROM clonage_actions WHERE port IS NOT NULL AND state NOT IN ('succeeded','failed','cancelled')")
+      .all() as { port: number }[];
+    return new Set(rows.map((r) => r.port));
+  }
+
+  /** Actions with a target that ended (failed, cancelled) without ever starting, since `sinceIso`: recover() disarms their plans. */
+  actionsWithUnstartedEndedTargets(sinceIso: string): string[] {
+    const rows = this.db
+      .prepare("SELECT action_id AS actionId FROM clonage_targets WHERE state IN ('failed','cancelled') AND started_at IS NULL AND finished_at >= ? GROUP BY action_id")
+      .all(sinceIso) as { actionId: string }[];
+    return rows.map((r) => r.actionId);
+  }
+
   /** Active targets (not finished) on these MACs, to refuse a machine already busy with another action. */
   busyMacs(macs: readonly string[]): { mac: string; name: string; actionId: string }[] {
     if (macs.length === 0) return [];
@@ -205,6 +221,13 @@ export class ActionStore {
       .prepare('INSERT INTO clonage_events (action_id, target_id, at, level, message, message_key, message_vars) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(e.actionId, e.targetId, e.at, e.level, e.message, e.ref?.key ?? null, e.ref ? JSON.stringify(e.ref.vars ?? {}) : null);
     return { ...e, id: Number(info.lastInsertRowid) };
+  }
+
+  /** Whether the action already has this event (same target and text): reports sent twice are recorded once. */
+  hasEvent(actionId: string, targetId: string | null, message: string): boolean {
+    return this.db
+      .prepare('SELECT 1 FROM clonage_events WHERE action_id = ? AND target_id IS ? AND message = ? LIMIT 1')
+      .get(actionId, targetId, message) !== undefined;
   }
 
   /** The latest `limit` events, oldest first. */

@@ -3,18 +3,19 @@
  * Every route needs parc_can_clone; every POST passes the CSRF check; GETs only read. An action
  * whose parcs are not all the user's is 403 (ActionService.assertCanManage).
  */
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import type { HostContext, HostUser } from '../../host/contract';
-import { InputError, NotFoundError, UnauthorizedError } from '../../common/domain/errors';
+import express, { type Request, type Response } from 'express';
+import type { HostContext } from '../../host/contract';
+import { InputError, NotFoundError } from '../../common/domain/errors';
 import type { ActionService } from '../../actions/engine/action-service';
-import type { ActionUpdate } from '../../actions/engine/action-bus';
-import type { ActionView } from '../../actions/model/action-view';
+import type { Scheduler } from '../../actions/engine/scheduler';
 import { paramDefaultsFrom } from '../../actions/params/action-params';
-import { deploySourceChoices } from '../../actions/params/deploy-params';
+import { deploySourceChoices, type DeploySources } from '../../actions/params/deploy-params';
 import { smbConfigOf } from '../../images/smb-settings';
 import { adminDefaults, rememberAdminDefaults } from './admin-defaults';
 import { fieldErrorsOf } from '../../actions/params/field-errors';
 import { pageI18n, requestT, withPageI18n } from '../../i18n/page-i18n';
+import { userOf, wrap } from './admin-kit';
+import type { ActionStreams } from './sse-stream';
 import { msg, translateRef } from '../../i18n/module-messages';
 import { ACTION_ID_PATTERN } from '../../agent/job-identity';
 import { actionTitle } from '../../i18n/action-title';
@@ -25,17 +26,14 @@ import { canRecur, FIELDS_OF, formValues, inputFromForm, selectionOf, summaryOf 
 export interface ActionRouteDeps {
   readonly host: HostContext;
   readonly service: ActionService;
+  /** A created action starts at once: the route ticks the scheduler. */
+  readonly scheduler: Pick<Scheduler, 'tick'>;
   readonly inventory: MachineInventory;
-  /** SSE keep-alive period; proxies drop silent connections. */
-  readonly heartbeatMs?: number;
-  /** Coalesces bursts of progress updates into one message per stream. */
-  readonly streamThrottleMs?: number;
+  /** Good server images a deploy may use (the wizard lists them). */
+  readonly sources?: DeploySources;
+  /** The live streams of action pages. */
+  readonly streams: ActionStreams;
 }
-
-type AsyncHandler = (req: Request, res: Response) => Promise<void>;
-const wrap = (h: AsyncHandler): RequestHandler => (req: Request, res: Response, next: NextFunction) => {
-  h(req, res).catch(next);
-};
 
 function actionId(req: Request): string {
   const id = String(req.params.id);
@@ -43,13 +41,8 @@ function actionId(req: Request): string {
   return id;
 }
 
-/** The live part of a view: no event list and no logs (sent once in the snapshot). */
-function liveView(v: ActionView) {
-  return { ...v, events: [], targets: v.targets.map((t) => ({ ...t, logTail: '' })) };
-}
-
-/** Registers the routes; returns a function closing every open live stream (module stop). */
-export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): void } {
+/** Registers the routes on the module router. */
+export function registerActionRoutes(deps: ActionRouteDeps): void {
   const { host, service, inventory } = deps;
   const web = withPageI18n(host.web);
   const r = web.router;
@@ -58,12 +51,7 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
   // The shell parses forms already; a host that does not still gets bounded parsing here.
   const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 1200 });
   const post = [clone, form, web.verifyCsrf];
-  const streams = new Set<() => void>();
-  const user = (req: Request): HostUser => {
-    const u = web.currentUser(req);
-    if (!u) throw new UnauthorizedError('not logged in');
-    return u;
-  };
+  const user = (req: Request) => userOf(web, req);
 
   /** Wizard step 3 (parameters) or 4 (summary), from a selection and submitted values. */
   async function renderWizard(req: Request, res: Response, body: Record<string, unknown>, step: 3 | 4, extra: Record<string, unknown> = {}) {
@@ -78,7 +66,7 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
       machines: [],
       selection: sel,
       fields: sel.type ? FIELDS_OF[sel.type] : [],
-      deploySources: sel.type === 'deploy' ? await deploySourceChoices(service.deploySources(), await web.parcsOf(user(req), 'parc_can_clone'), inventory) : [],
+      deploySources: sel.type === 'deploy' ? await deploySourceChoices(deps.sources, await web.parcsOf(user(req), 'parc_can_clone'), inventory) : [],
       canRecur: canRecur(sel.type),
       values: formValues(body, paramDefaultsFrom(adminDefaults(host.settings, user(req).login)), receivers),
       smbReady: smbConfigOf(host.settings) !== null,
@@ -114,7 +102,7 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
         res.redirect(303, `${base}/schedules?flash=${web.flash(req, t('flash.scheduleCreated', { when: cronInWords(cron.trim().replace(/\s+/g, ' '), t) }))}`);
         return;
       }
-      void service.tick().catch((e) => host.logger.error('tick after create failed', { error: String(e) }));
+      void deps.scheduler.tick().catch((e) => host.logger.error('tick after create failed', { error: String(e) }));
       res.redirect(303, `${base}/actions/${created.id}`);
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
@@ -132,42 +120,7 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
   r.get('/actions/:id/events', clone, wrap(async (req, res) => {
     const id = actionId(req);
     await service.assertCanManage(id, user(req));
-    res.status(200).set({
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-store',
-      'X-Accel-Buffering': 'no',
-    });
-    res.flushHeaders();
-    const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    // events go out as the page shows them: in the reader's language when they carry a catalog message
-    const i18n = pageI18n(web.locale(req));
-    const shown = (events: readonly ActionUpdate['events'][number][]) => events.map(({ ref, ...e }) => ({ ...e, message: i18n.event({ message: e.message, ref }) }));
-    const first = service.snapshot(id);
-    send('snapshot', { ...first, events: shown(first.events) });
-    let pendingEvents: ActionUpdate['events'][number][] = [];
-    let timer: NodeJS.Timeout | null = null;
-    const flush = () => {
-      timer = null;
-      send('update', { ...liveView(service.snapshot(id)), events: shown(pendingEvents) });
-      pendingEvents = [];
-    };
-    const unsubscribe = service.subscribe(id, (u) => {
-      pendingEvents.push(...u.events);
-      if (!timer) timer = setTimeout(flush, deps.streamThrottleMs ?? 250);
-    });
-    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), deps.heartbeatMs ?? 15_000);
-    const close = () => {
-      clearInterval(heartbeat);
-      if (timer) clearTimeout(timer);
-      unsubscribe();
-      streams.delete(end);
-    };
-    const end = () => {
-      close();
-      res.end();
-    };
-    streams.add(end);
-    res.on('close', close);
+    deps.streams.serve(id, web.locale(req), req, res);
   }));
 
   r.post('/actions/:id/cancel', ...post, wrap(async (req, res) => {
@@ -180,7 +133,7 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
     const id = actionId(req);
     try {
       const created = await service.retryFailed(id, user(req));
-      void service.tick().catch((e) => host.logger.error('tick after retry failed', { error: String(e) }));
+      void deps.scheduler.tick().catch((e) => host.logger.error('tick after retry failed', { error: String(e) }));
       res.redirect(303, `${base}/actions/${created}?flash=${web.flash(req, requestT(web, req)('flash.retried'))}`);
     } catch (e) {
       // refused like a new action (busy PC, no boot environment): the reason, translated, on the old action's page
@@ -196,10 +149,4 @@ export function registerActionRoutes(deps: ActionRouteDeps): { closeStreams(): v
     const n = await service.startNow(id, user(req));
     res.redirect(303, `${base}/actions/${id}?flash=${web.flash(req, requestT(web, req)('flash.startedWith', { count: n }))}`);
   }));
-
-  return {
-    closeStreams() {
-      for (const end of [...streams]) end();
-    },
-  };
 }

@@ -1,6 +1,6 @@
-import type { Request, Response, NextFunction, RequestHandler } from 'express';
+import type { Request } from 'express';
 import type { HostContext } from '../../host/contract';
-import { ForbiddenError, NotFoundError, UnauthorizedError } from '../../common/domain/errors';
+import { ForbiddenError, NotFoundError } from '../../common/domain/errors';
 import { Mac } from '../../common/domain/mac';
 import { BackupRecords } from '../../images/backup-records';
 import { machineReportView, machineSummaries } from '../../images/machine-report';
@@ -8,12 +8,9 @@ import type { MachineInventory } from '../../inventory/machine-inventory';
 import { listActions, parseActionListFilter } from '../../consult/action-list';
 import { requestT, withPageI18n } from '../../i18n/page-i18n';
 import { msg } from '../../i18n/module-messages';
+import { userOf, wrap } from './admin-kit';
 import { visibleMacs as visibleMacsOf } from './visible-macs';
 
-type AsyncHandler = (req: Request, res: Response) => Promise<void>;
-const wrap = (h: AsyncHandler): RequestHandler => (req: Request, res: Response, next: NextFunction) => {
-  h(req, res).catch(next);
-};
 
 /** Reads a query parameter that may repeat (?parc=a&parc=b) as a bounded list of strings. */
 export function listParam(v: unknown, max = 200): string[] {
@@ -32,11 +29,7 @@ export function registerPageRoutes({ host, inventory }: PageDeps): void {
   const web = withPageI18n(host.web);
   const r = web.router;
   const clone = web.requireRight('parc_can_clone');
-  const user = (req: Request) => {
-    const u = web.currentUser(req);
-    if (!u) throw new UnauthorizedError('not logged in');
-    return u;
-  };
+  const user = (req: Request) => userOf(web, req);
 
   r.get('/actions/new', clone, wrap(async (req, res) => {
     const allowed = await web.parcsOf(user(req), 'parc_can_clone');

@@ -12,9 +12,9 @@
  * Answers are text/plain, never cached; request bodies are not used and limited to 1 KiB.
  * SE3's remontee_udpcast.php took any unauthenticated GET as the emitter's acknowledgement.
  */
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type Router } from 'express';
 import type { Logger } from '../../host/contract';
-import { agentStatusOf, bearerToken } from './agent-routes';
+import { bearerToken, pcRouter } from './pc-router';
 import { peerAddress } from '../../agent/agent-caller';
 
 export interface EmitterAckApi {
@@ -32,73 +32,37 @@ export const MACHINE_TOKEN_HEADER = 'X-Clonage-Machine-Token';
 
 export const EMITTER_BASE_PATH = '/api/emitter';
 export const POSTCLONE_BASE_PATH = '/api/postclone';
+/** Nothing is read from bodies; a large one is refused before it is buffered. */
 const BODY_LIMIT = 1024;
-
-function common(r: Router): void {
-  r.use((req, res, next) => {
-    res.set('Cache-Control', 'no-store');
-    // Nothing is read from bodies; a large one is refused before it is buffered.
-    if (Number(req.get('content-length') ?? 0) > BODY_LIMIT) {
-      res.status(413).type('text/plain').send('error=request body too large\n');
-      return;
-    }
-    next();
-  });
-}
-
-function finish(r: Router, logger: Logger): Router {
-  r.use((_req: Request, res: Response) => {
-    res.status(404).type('text/plain').send('error=no such endpoint\n');
-  });
-  r.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const status = agentStatusOf(err);
-    const message = status === 500 ? 'internal error' : String((err as Error)?.message ?? err);
-    const fields = { status, path: req.path.slice(0, 120), ip: req.ip, error: message };
-    if (status === 500) logger.error('emitter/post-clone call failed', { ...fields, stack: String((err as Error)?.stack ?? '') });
-    else if (status === 401 || status === 403) logger.warn('emitter/post-clone call refused', fields);
-    else logger.info('emitter/post-clone call refused', fields);
-    if (res.headersSent) return;
-    res.status(status).type('text/plain').send(`error=${message.replace(/[^A-Za-z0-9 ._:/,()-]/g, '_').slice(0, 200)}\n`);
-  });
-  return r;
-}
 
 const body = express.raw({ type: () => true, limit: BODY_LIMIT });
 
 export function emitterAckRouter(api: EmitterAckApi, logger: Logger): Router {
-  const r = express.Router();
-  common(r);
-  r.post('/ack', body, (req, res) => {
-    api.acknowledge(req.query.action, bearerToken(req));
-    res.status(200).type('text/plain').send('ok\n');
-  });
-  return finish(r, logger);
+  return pcRouter('emitter', logger, (r) => {
+    r.post('/ack', body, (req, res) => {
+      api.acknowledge(req.query.action, bearerToken(req));
+      res.status(200).type('text/plain').send('ok\n');
+    });
+  }, { maxBodyBytes: BODY_LIMIT });
 }
 
 export function postCloneRouter(api: PostCloneApi, logger: Logger): Router {
-  const r = express.Router();
-  common(r);
-  r.get('/name', (req, res) => {
-    const { name, machineToken } = api.name(bearerToken(req), req.query.mac, peerAddress(req.socket.remoteAddress));
-    res.status(200).type('text/plain').set(MACHINE_TOKEN_HEADER, machineToken).send(`${name}\n`);
-  });
-  r.get('/join', (req, res) => {
-    const creds = api.join(bearerToken(req), req.query.mac, peerAddress(req.socket.remoteAddress));
-    if (!creds) {
+  return pcRouter('post-clone', logger, (r) => {
+    r.get('/name', (req, res) => {
+      const { name, machineToken } = api.name(bearerToken(req), req.query.mac, peerAddress(req.socket.remoteAddress));
+      res.status(200).type('text/plain').set(MACHINE_TOKEN_HEADER, machineToken).send(`${name}\n`);
+    });
+    r.get('/join', (req, res) => {
+      const creds = api.join(bearerToken(req), req.query.mac, peerAddress(req.socket.remoteAddress));
+      if (!creds) {
+        res.status(204).end();
+        return;
+      }
+      res.status(200).type('text/plain').send(`domain=${creds.domain}\nusername=${creds.username}\npassword=${creds.password}\n`);
+    });
+    r.post('/done', body, (req, res) => {
+      api.done(bearerToken(req), req.query.mac, req.query.status, peerAddress(req.socket.remoteAddress));
       res.status(204).end();
-      return;
-    }
-    res.status(200).type('text/plain').send(`domain=${creds.domain}\nusername=${creds.username}\npassword=${creds.password}\n`);
-  });
-  r.post('/done', body, (req, res) => {
-    api.done(bearerToken(req), req.query.mac, req.query.status, peerAddress(req.socket.remoteAddress));
-    res.status(204).end();
-  });
-  return finish(r, logger);
-}
-
-/** Mounts both routers on the module router (host.web.router). */
-export function registerEmitterRoutes(router: Router, deps: { emitter: EmitterAckApi; postClone: PostCloneApi; logger: Logger }): void {
-  router.use(EMITTER_BASE_PATH, emitterAckRouter(deps.emitter, deps.logger));
-  router.use(POSTCLONE_BASE_PATH, postCloneRouter(deps.postClone, deps.logger));
+    });
+  }, { maxBodyBytes: BODY_LIMIT });
 }

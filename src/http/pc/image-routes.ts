@@ -8,14 +8,14 @@
  *   GET  …/image/{file}          restore: a file listed by that manifest
  *   GET  …/image/smb-credentials backup/restore with store=smb: the share and its account (no-store, once)
  * busybox wget cannot PUT (nor POST binary: --post-file stops at the first NUL byte), so the agent
- * sends uploads with busybox nc as a hand-written HTTP/1.0 request. Must be mounted before the
- * agent router, whose catch-all answers 404 to any path it does not know.
+ * sends uploads with busybox nc as a hand-written HTTP/1.0 request. A sub-router: the agent router
+ * (agent-routes.ts) mounts it under /jobs/:job/image and answers its errors.
  */
 import { pipeline } from 'node:stream/promises';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from '../../host/contract';
 import { InputError } from '../../common/domain/errors';
-import { AGENT_BASE_PATH, agentCaller, agentErrorHandler } from './agent-routes';
+import { agentCaller } from './pc-router';
 import type { ImageService } from '../../images/image-service';
 import { ImageIntegrityError, ImageStorageError, ImageTooLargeError } from '../../images/image-types';
 
@@ -34,67 +34,56 @@ export function imageStatusOf(err: unknown): number | null {
   return null;
 }
 
+/** The image store's agent calls, relative to {agent}/jobs/:job/image. */
 export function imageRouter(images: ImageService, logger: Logger): Router {
-  const r = express.Router();
+  const r = express.Router({ mergeParams: true });
   const text = express.text({ type: 'text/*', limit: COMMIT_LIMIT, defaultCharset: 'utf-8' });
-  r.use((_req, res, next) => {
-    res.set('Cache-Control', 'no-store');
-    next();
-  });
+  const job = (req: Request) => String(req.params.job);
 
-  // A job's result ends it: once answered, the staging folders of jobs that no longer run (a
-  // backup that failed half-way, its agent gave up) are removed; the agent router answers it.
-  r.post('/jobs/:job/result', (_req, res, next) => {
-    res.once('finish', () => void images.sweep().catch((e) => logger.warn('image store sweep failed', { error: String(e) })));
-    next();
-  });
-
-  r.post('/jobs/:job/image/commit', text, async (req, res) => {
+  r.post('/commit', text, async (req, res) => {
     if (typeof req.body !== 'string') throw new InputError('body: text/plain expected', 'body');
-    const out = await images.commit(String(req.params.job), agentCaller(req), req.body);
+    const out = await images.commit(job(req), agentCaller(req), req.body);
     res.status(200).type('text/plain').send(`image=${out.image}\nbytes=${out.storedBytes}\ndeleted=${out.deleted.join(',')}\n`);
   });
 
-  // Before /:file. The answer holds the share's password: no-store (set above for every route).
-  r.get('/jobs/:job/image/smb-credentials', (req, res) => {
-    res.status(200).type('text/plain').send(images.smbCredentials(String(req.params.job), agentCaller(req)));
+  // The answer holds the share's password: no-store, as every PC route (pc-router.ts).
+  r.get('/smb-credentials', (req, res) => {
+    res.status(200).type('text/plain').send(images.smbCredentials(job(req), agentCaller(req)));
   });
 
-  r.get('/jobs/:job/image/manifest', async (req, res) => {
-    res.status(200).type('text/plain').send(await images.manifestText(String(req.params.job), agentCaller(req)));
+  r.get('/manifest', async (req, res) => {
+    res.status(200).type('text/plain').send(await images.manifestText(job(req), agentCaller(req)));
   });
 
-  r.get('/jobs/:job/image/manifest.json', async (req, res) => {
-    res.status(200).json(await images.manifest(String(req.params.job), agentCaller(req)));
+  r.get('/manifest.json', async (req, res) => {
+    res.status(200).json(await images.manifest(job(req), agentCaller(req)));
   });
 
-  r.get('/jobs/:job/image/:file', async (req, res) => {
-    const { stream, bytes } = await images.openFile(String(req.params.job), agentCaller(req), String(req.params.file));
+  r.get('/:file', async (req, res) => {
+    const { stream, bytes } = await images.openFile(job(req), agentCaller(req), String(req.params.file));
     res.status(200).type('application/octet-stream').set('Content-Length', String(bytes));
     await pipeline(stream, res).catch((e) => logger.info('image download interrupted', { path: req.path, error: String(e) }));
   });
 
-  r.put('/jobs/:job/image/:file', async (req, res) => {
+  r.put('/:file', async (req, res) => {
     if (!req.is('application/octet-stream')) throw new InputError('Content-Type: application/octet-stream expected', 'body');
     // Not destroyed when the store gives up half-way: the error handler still answers (after draining).
     const body = { [Symbol.asyncIterator]: () => req.iterator({ destroyOnReturn: false }) } as AsyncIterable<Buffer>;
-    const f = await images.upload(String(req.params.job), agentCaller(req), String(req.params.file), body, {
+    const f = await images.upload(job(req), agentCaller(req), String(req.params.file), body, {
       sha256: req.get('x-sha256'),
       contentLength: contentLength(req),
     });
     res.status(201).type('text/plain').send(`file=${f.file}\nbytes=${f.bytes}\nsha256=${f.sha256}\n`);
   });
 
-  const fallback = agentErrorHandler(logger);
+  // The agent router answers (imageStatusOf is its statusOf), once the refused upload's body is read.
   r.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     const status = imageStatusOf(err);
     if (status !== null) logger.warn('image call refused', { status, path: req.path.slice(0, 120), error: String((err as Error).message) });
     if (res.headersSent) return;
     res.set('Connection', 'close');
     afterBody(req, () => {
-      if (res.headersSent || res.destroyed) return;
-      if (status === null) return fallback(err, req, res, next);
-      res.status(status).type('text/plain').send(`error=${String((err as Error).message).replace(/[^A-Za-z0-9 ._:/,()-]/g, '_').slice(0, 200)}\n`);
+      if (!res.headersSent && !res.destroyed) next(err);
     });
   });
   return r;
@@ -117,9 +106,4 @@ function afterBody(req: Request, then: () => void): void {
   req.once('error', done);
   req.once('close', done);
   req.resume();
-}
-
-/** Mount before registerAgentRoutes (see above). */
-export function registerImageRoutes(router: Router, images: ImageService, logger: Logger): void {
-  router.use(AGENT_BASE_PATH, imageRouter(images, logger));
 }

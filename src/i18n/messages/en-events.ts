@@ -50,4 +50,13 @@ export const enEvents: Readonly<Record<keyof typeof frEvents, string>> = {
   'event.schedule.machinesChanged': 'schedule {schedule} disabled, run of {at} skipped: {names} no longer in {parcs} with the same MAC and a DHCP reservation',
   'event.postclone.wrongAddress': '{name}: post-clone call refused from {address}, expected {expected}',
   'event.postclone.joinAgain': '{name}: the domain join account was asked again from {address}: refused, it is given once',
+  'event.emitter.resumed': 'emitter preparation resumed: still waiting for {machine} to acknowledge',
+  'event.emitter.scriptsWritten':
+    'scripts for {machine} written to {location}; it runs them at its next startup (wake it, or restart it if it is on), leaves the domain and acknowledges',
+  'event.emitter.wakeFailed': '{machine}: wake/reboot failed ({error}); restart it by hand',
+  'event.emitter.acknowledged': 'the emitter left the domain and acknowledged: arming the boot plans',
+  'event.emitter.scriptsRemoved': 'emitter scripts removed from {location}',
+  'event.emitter.removeFailed': 'could not remove the emitter scripts ({error}); retried later',
+  'event.postclone.done': '{name}: post-clone done (renamed / rejoined)',
+  'event.postclone.failed': '{name}: post-clone failed (see %SystemRoot%\\Temp\\clonage-postclone.log on the PC)',
 };

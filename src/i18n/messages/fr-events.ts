@@ -55,4 +55,13 @@ export const frEvents = {
   'event.schedule.machinesChanged': 'planification {schedule} désactivée, exécution du {at} sautée : {names} ne sont plus dans {parcs} avec la même adresse MAC et une réservation DHCP',
   'event.postclone.wrongAddress': '{name} : appel post-clonage refusé depuis {address}, adresse attendue {expected}',
   'event.postclone.joinAgain': '{name} : le compte de jonction au domaine a été redemandé depuis {address} : refusé, il n’est donné qu’une fois',
+  'event.emitter.resumed': 'préparation de l’émetteur reprise : on attend encore l’accusé de réception de {machine}',
+  'event.emitter.scriptsWritten':
+    'scripts de {machine} déposés dans {location} ; il les exécute à son prochain démarrage (allumez-le, ou redémarrez-le s’il est allumé), quitte le domaine et accuse réception',
+  'event.emitter.wakeFailed': '{machine} : échec du réveil ou du redémarrage ({error}) ; redémarrez-le à la main',
+  'event.emitter.acknowledged': 'l’émetteur a quitté le domaine et accusé réception : armement des plans de démarrage',
+  'event.emitter.scriptsRemoved': 'scripts de l’émetteur retirés de {location}',
+  'event.emitter.removeFailed': 'impossible de retirer les scripts de l’émetteur ({error}) ; nouvel essai plus tard',
+  'event.postclone.done': '{name} : post-clonage terminé (renommé / réintégré au domaine)',
+  'event.postclone.failed': '{name} : échec du post-clonage (voir %SystemRoot%\\Temp\\clonage-postclone.log sur le poste)',
 } as const;

@@ -49,10 +49,6 @@ export function normaliseDn(dn: string): string {
   return rdns.length === 1 && rdns[0] === '' ? '' : rdns.map(normaliseRdn).join(',');
 }
 
-export function sameDn(a: string, b: string): boolean {
-  return normaliseDn(a) === normaliseDn(b);
-}
-
 /** The first RDN of a DN, or null when it has no `type=value` shape. */
 export function firstRdn(dn: string): Rdn | null {
   const first = splitRdns(dn.trim())[0] ?? '';
