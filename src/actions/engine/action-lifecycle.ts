@@ -20,7 +20,7 @@ export interface WakeTarget {
   readonly ip: Ipv4;
 }
 
-/** Wake-on-LAN / RPC reboot; the real one lives in src/wake (someone else's). */
+/** Wake-on-LAN / RPC reboot: src/wake/action-waker.ts (the composition root passes it in). */
 export interface Waker {
   wake(machine: WakeTarget): Promise<void>;
 }
@@ -125,7 +125,7 @@ export class ActionLifecycle {
           this.fail(actionId, action.type === 'deploy' ? reason(`source image refused: ${why}`, 'event.target.sourceRefused', { why }) : `emitter preparation failed: ${why}`);
         },
       )
-      .catch((e: unknown) => this.core.logger.error('emitter preparation follow-up failed', { actionId, error: String(e) }))
+      .catch((e: unknown) => this.core.logger.error(`${action.type === 'deploy' ? 'source verification' : 'emitter preparation'} follow-up failed`, { actionId, error: String(e) }))
       .finally(() => this.preparing.delete(actionId));
     this.preparing.set(actionId, run);
   }
@@ -229,7 +229,8 @@ export class ActionLifecycle {
     const t = now.getTime();
     for (const a of this.core.store.actionsIn(['preparing'])) {
       if (a.startedAt && plus(a.startedAt, limits.preparingMinutes) < t) {
-        this.fail(a.id, `emitter preparation took more than ${limits.preparingMinutes} minutes`);
+        const stage = a.type === 'deploy' ? 'verification of the source image' : 'emitter preparation';
+        this.fail(a.id, `${stage} took more than ${limits.preparingMinutes} minutes`);
         changed.add(a.id);
       }
     }
