@@ -25,7 +25,7 @@ const MACS: Record<string, string> = {
   '52:54:00:12:00:0c': 's101-pc02',
   '52:54:00:12:00:0d': 's101-pc03',
 };
-const CLONAGE_MENU = ['Nouvelle action', 'Consulter les actions', 'Rapports et sauvegardes', 'Configuration'];
+const CLONAGE_MENU = ['Nouvelle action', 'Consulter les actions', 'Rapports et sauvegardes', 'Images', 'Planifications', 'Configuration'];
 
 /**
  * A clone of PCs outside any Windows domain: no emitter preparation stage, the action is armed at
