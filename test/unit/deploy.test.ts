@@ -209,7 +209,7 @@ describe('multicast deploy, server side', () => {
     expect(Object.keys(good.errors).filter((k) => k.startsWith('deploy'))).toEqual([]);
     const html = await ejs.renderFile(path.join(__dirname, '../../pages/config.ejs'), {
       form: {}, errors: { deployInterface: 'not a valid network interface name' }, csrfToken: 'x', toolkits: [], jobs: [], entries: [],
-      readiness: { overall: 'ok', items: [] }, base: '/modules/clonage',
+      readiness: { overall: 'ok', items: [] }, base: '/modules/clonage', bootModes: [],
       settings: { 'deploy.interface': 'br0', 'deploy.maxBitrate': '', 'deploy.retriesUntilDrop': 30 },
       smb: smbPublicView(current), ...pageI18n('en'),
     });

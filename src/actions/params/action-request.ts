@@ -176,7 +176,7 @@ export async function parseActionRequest(
     // A delegated admin deploys only images of machines of their own parcs (an image holds the
     // source PC's files: another parc's image is not theirs to copy).
     const own = await ctx.machines.machines(ctx.allowed, ctx.allowed);
-    if (!own.some((m) => m.mac?.toString() === params.sourceMac)) errors.add('source', 'source: this image is of a machine outside your parcs');
+    if (!own.some((m) => m.mac?.toString() === params.sourceMac)) errors.add('source', 'source: this image is of a machine outside your parcs', msg('error.source.foreign'));
   }
   const timing = type ? errors.try('start', () => parseTiming(input, type, ctx.now)) : undefined;
   errors.throwIfAny();

@@ -90,4 +90,5 @@ export const enErrors: Readonly<Record<keyof typeof frErrors, string>> = {
   'error.source.badName': 'bad image name',
   'error.source.noStore': 'the server image store is not available',
   'error.source.missing': 'no good image {image} of {mac} on the server',
+  'error.source.foreign': 'this image is of a machine outside your parcs',
 };

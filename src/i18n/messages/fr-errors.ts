@@ -92,4 +92,5 @@ export const frErrors = {
   'error.source.badName': "nom d'image invalide",
   'error.source.noStore': "le stockage des images du serveur n'est pas disponible",
   'error.source.missing': "aucune image valide {image} de {mac} sur le serveur",
+  'error.source.foreign': "cette image est celle d'une machine hors de vos parcs",
 } as const;
