@@ -95,9 +95,19 @@ post_log() {
 boot_facts() {
   local dir=/sys/firmware/efi/efivars var byte
   [ -d /sys/firmware/efi ] || { echo 'firmware=bios&secure_boot=off'; return 0; }
-  [ -d "$dir" ] && [ -z "$(ls "$dir" 2>/dev/null)" ] && mount -t efivarfs efivarfs "$dir" 2>/dev/null
+  if [ -d "$dir" ] && [ -z "$(ls "$dir" 2>/dev/null)" ]; then
+    modprobe efivarfs 2>/dev/null
+    mount -t efivarfs efivarfs "$dir" 2>/dev/null
+  fi
   var=$dir/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c
   byte=$(od -An -tu1 -j4 -N1 "$var" 2>/dev/null | tr -d ' ')
+  # No efivarfs: the kernel said it at boot ("secureboot: Secure boot enabled|disabled").
+  if [ -z "$byte" ]; then
+    case "$(dmesg 2>/dev/null | grep -o 'Secure boot [a-z]*' | head -n 1)" in
+      'Secure boot enabled') byte=1 ;;
+      'Secure boot disabled') byte=0 ;;
+    esac
+  fi
   case "$byte" in
     1) echo 'firmware=uefi&secure_boot=on' ;;
     0) echo 'firmware=uefi&secure_boot=off' ;;
