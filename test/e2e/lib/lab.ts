@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { startTestShell, type TestShell } from '../../helpers/test-shell';
 
@@ -22,12 +23,23 @@ function ip(...args: string[]): void {
   if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
 }
 
+/**
+ * `bios`: SeaBIOS with QEMU's iPXE NIC ROM. `uefi-sb` / `uefi`: OVMF with the Microsoft keys
+ * enrolled (Debian ovmf, .ms variable store), Secure Boot on / off, the NIC without its iPXE ROM
+ * (`romfile=`), so the firmware's own PXE runs as on a real PC (docs/boot.md).
+ */
+export type Firmware = 'bios' | 'uefi-sb' | 'uefi';
+
 export interface VmOptions {
   readonly index: number;
   readonly mac: string;
   readonly disk: string;
   readonly memMiB?: number;
+  readonly firmware?: Firmware;
 }
+
+const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.ms.fd';
+const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.ms.fd';
 
 export class Vm {
   private proc: ChildProcess | null = null;
@@ -48,17 +60,29 @@ export class Vm {
     if (this.proc) throw new Error(`vm${this.opts.index} already running`);
     this.boots++;
     const serial = `${this.serialFile}.${this.boots}`;
-    this.proc = spawn(
-      'qemu-system-x86_64',
-      [
-        '-machine', 'pc,accel=tcg', '-cpu', 'qemu64', '-smp', '1', '-m', String(this.opts.memMiB ?? 256),
-        '-display', 'none', '-monitor', 'none', '-serial', `file:${serial}`, '-no-reboot', '-boot', 'n',
-        '-netdev', `tap,id=n0,ifname=${this.tap},script=no,downscript=no`,
+    const fw = this.opts.firmware ?? 'bios';
+    const common = ['-display', 'none', '-monitor', 'none', '-no-reboot', '-netdev', `tap,id=n0,ifname=${this.tap},script=no,downscript=no`];
+    // UEFI PCs: the serial port is a socket too, so a test can type at the GRUB menu (type()); its
+    // output goes to the file all the same. BIOS PCs keep the plain file.
+    fs.rmSync(this.serialSocket, { force: true });
+    const serialArgs = fw === 'bios'
+      ? ['-serial', `file:${serial}`]
+      : ['-chardev', `socket,id=s0,path=${this.serialSocket},server=on,wait=off,logfile=${serial}`, '-serial', 'chardev:s0'];
+    const args = fw === 'bios'
+      ? [
+        '-machine', 'pc,accel=tcg', '-cpu', 'qemu64', '-smp', '1', '-m', String(this.opts.memMiB ?? 256), '-boot', 'n', ...common, ...serialArgs,
         '-device', `virtio-net-pci,netdev=n0,mac=${this.opts.mac}`,
         '-drive', `file=${this.opts.disk},format=raw,if=virtio,cache=unsafe`,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+      ]
+      : [
+        '-machine', 'q35,smm=on,accel=tcg', '-global', `driver=cfi.pflash01,property=secure,value=${fw === 'uefi-sb' ? 'on' : 'off'}`,
+        '-cpu', 'qemu64', '-smp', '1', '-m', String(this.opts.memMiB ?? 512), ...common, ...serialArgs,
+        '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+        '-drive', `if=pflash,format=raw,unit=1,file=${this.varsFile(fw)}`,
+        '-device', `virtio-net-pci,netdev=n0,mac=${this.opts.mac},romfile=,bootindex=1`,
+        '-drive', `file=${this.opts.disk},format=raw,if=none,id=d0,cache=unsafe`, '-device', 'virtio-blk-pci,drive=d0,bootindex=2',
+      ];
+    this.proc = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     this.proc.stderr?.on('data', (d) => (err += String(d)));
     this.exited = new Promise((resolve) => this.proc!.once('exit', (code) => {
@@ -70,6 +94,31 @@ export class Vm {
 
   get running(): boolean {
     return this.proc !== null;
+  }
+
+  private get serialSocket(): string {
+    return path.join(this.workDir, `vm${this.opts.index}.serial.sock`);
+  }
+
+  /**
+   * The PC's own UEFI variable store, copied once from the .ms template: with Secure Boot on,
+   * OVMF enforces the enrolled Microsoft keys; off, the same keys are there but not enforced
+   * (OVMF_VARS .ms enrols them and turns enforcement on, so `uefi` uses the plain store).
+   */
+  private varsFile(fw: Firmware): string {
+    const file = path.join(this.workDir, `vm${this.opts.index}.vars.fd`);
+    if (!fs.existsSync(file)) fs.copyFileSync(fw === 'uefi-sb' ? OVMF_VARS : OVMF_VARS.replace('.ms.fd', '.fd'), file);
+    return file;
+  }
+
+  /** Types at the PC's serial console (e.g. a GRUB menu): keys as the terminal sends them. */
+  async type(keys: string): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const sock = net.connect(this.serialSocket, () => {
+        sock.end(Buffer.from(keys, 'latin1'), () => resolve());
+      });
+      sock.once('error', reject);
+    });
   }
 
   serial(boot = this.boots): string {
@@ -131,24 +180,26 @@ export class Lab {
     return new Lab(workDir);
   }
 
-  addVm(mac: string, diskFile: string, memMiB?: number): Vm {
+  addVm(mac: string, diskFile: string, memMiB?: number, firmware?: Firmware): Vm {
     const index = this.vms.length;
     ip('tuntap', 'add', 'dev', `tap${index}`, 'mode', 'tap');
     ip('link', 'set', `tap${index}`, 'master', LAB.bridge);
     ip('link', 'set', `tap${index}`, 'up');
-    const vm = new Vm({ index, mac, disk: diskFile, memMiB }, this.workDir);
+    const vm = new Vm({ index, mac, disk: diskFile, memMiB, firmware }, this.workDir);
     this.vms.push(vm);
     return vm;
   }
 
   /** Real dnsmasq with the DHCP module's generated config (DHCP only; our own TFTP server answers). */
-  async startDnsmasq(configFile: string): Promise<void> {
+  async startDnsmasq(configFile: string, opts: { forcePxeClient?: boolean } = {}): Promise<void> {
     const log = path.join(this.workDir, 'dnsmasq.log');
     this.dnsmasq = spawn('dnsmasq', [
       '--keep-in-foreground', `--conf-file=${configFile}`, '--user=root',
       `--dhcp-leasefile=${path.join(this.workDir, 'leases')}`, `--log-facility=${log}`, '--log-dhcp',
-      // iPXE waits for ProxyDHCP offers unless the server says it is the PXE server (lab recipe)
-      '--dhcp-option-force=60,PXEClient',
+      // BIOS iPXE ROMs wait for ProxyDHCP offers unless the server says it is the PXE server (lab
+      // recipe); UEFI firmware (EDK2) then takes the offer for a proxy one and fails with
+      // PXE-E16, so a lab of UEFI PCs leaves it out.
+      ...(opts.forcePxeClient === false ? [] : ['--dhcp-option-force=60,PXEClient']),
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     this.dnsmasq.stderr?.on('data', (d) => (err += String(d)));
@@ -244,4 +295,33 @@ export function writeShellArtifacts(shell: TestShell, workDir: string): void {
   fs.writeFileSync(path.join(workDir, 'shell.log'), shell.logLines.join('\n'));
   const rows = shell.db.prepare('SELECT action_id, name, role, state, stage, percent, exit_code, message, log FROM clonage_targets ORDER BY started_at').all();
   fs.writeFileSync(path.join(workDir, 'targets.json'), JSON.stringify(rows, null, 2));
+}
+
+/**
+ * A GPT disk whose ESP (partition 1, FAT, made with mtools) boots a loader that prints `marker`
+ * on the console and powers the PC off: Debian's signed GRUB as \EFI\BOOT\BOOTX64.EFI (it runs
+ * under Secure Boot when chainloaded by the network GRUB, through shim's verifier) reading
+ * /boot/grub/grub.cfg, found through /.disk/info. The rest of the disk is zeros.
+ */
+export function makeEspDisk(file: string, mib: number, marker: string): void {
+  const run = (cmd: string, args: string[], input?: string) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8', input });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  };
+  fs.writeFileSync(file, '');
+  fs.truncateSync(file, mib << 20);
+  run('sfdisk', ['-q', file], 'label: gpt\nstart=2048, size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n');
+  const esp = `${file}@@1048576`;
+  const tmp = fs.mkdtempSync(path.join(path.dirname(file), 'esp-'));
+  try {
+    fs.writeFileSync(path.join(tmp, 'info'), 'clonage test disk\n');
+    fs.writeFileSync(path.join(tmp, 'grub.cfg'), `echo ${marker}\nsleep 1\nhalt\n`);
+    run('mformat', ['-i', esp, '-T', '32768', '-v', 'ESP', '::']);
+    run('mmd', ['-i', esp, '::/EFI', '::/EFI/BOOT', '::/.disk', '::/boot', '::/boot/grub']);
+    run('mcopy', ['-i', esp, '/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed', '::/EFI/BOOT/BOOTX64.EFI']);
+    run('mcopy', ['-i', esp, path.join(tmp, 'info'), '::/.disk/info']);
+    run('mcopy', ['-i', esp, path.join(tmp, 'grub.cfg'), '::/boot/grub/grub.cfg']);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
