@@ -24,9 +24,7 @@ import type { ActionService } from './actions/engine/action-service';
 import type { Scheduler } from './actions/engine/scheduler';
 import { actionEngine } from './actions/engine/action-engine';
 import type { DeploySources } from './actions/params/deploy-params';
-import { udpcastTuningFrom } from './actions/params/udpcast-tuning';
 import { AgentJobs } from './agent/agent-jobs';
-import { addressCheckFrom } from './agent/agent-caller';
 import { jobBlocker, type JobBlocker, Readiness } from './readiness/readiness';
 import { gatherReadinessFacts } from './readiness/readiness-facts';
 import { ImageLibrary } from './images/image-library';
@@ -39,7 +37,8 @@ import { DeploySender } from './deploy/deploy-sender';
 import { NetlogonEmitterPreparer } from './emitter/netlogon-emitter-preparer';
 import { PostCloneService } from './emitter/postclone-service';
 import { loadNetlogonTemplates } from './emitter/netlogon-template';
-import { netlogonDestinationFrom, scriptOptionsFrom } from './emitter/emitter-settings';
+import { netlogonDestinationFrom } from './emitter/emitter-settings';
+import { ModuleSettings } from './settings/module-settings';
 import type { NetlogonDestination } from './emitter/netlogon-writer';
 import { actionWaker } from './wake/action-waker';
 import { registerPageRoutes } from './http/admin/page-routes';
@@ -102,7 +101,9 @@ export interface RunningModule extends ModuleInstance {
 }
 
 export async function register(host: HostContext, overrides: ModuleOverrides = {}): Promise<RunningModule> {
-  const { db, clock, logger, settings } = host;
+  const { db, clock, logger } = host;
+  // Every setting through the schemas of src/settings/ (typed, declared once).
+  const settings = new ModuleSettings(host.settings);
   migrateClonage(db);
 
   // The action engine's shared core and the ports other features use. The boot side needs
@@ -111,12 +112,12 @@ export async function register(host: HostContext, overrides: ModuleOverrides = {
   const bootPlans = new BootPlanStore(db, clock);
   const core = new ActionCore(db, clock, overrides.bootPlans ?? bootPlans, logger);
   const events = actionEvents(core);
-  const agent = new AgentJobs(core, () => udpcastTuningFrom(settings), () => addressCheckFrom(settings));
+  const agent = new AgentJobs(core, () => settings.udpcastTuning(), () => settings.addressCheck());
   const deploy = new DeployCoordination(core);
 
   // Booting: boot root, TFTP (started first: a PC may be booting right now).
   const toolkits = new ToolkitRegistry(path.join(host.dataDir, 'toolkits'));
-  const boot = new BootService({ host, plans: bootPlans, toolkits, guard: (jobId, address, via) => agent.bootFileAllowed(jobId, address, via) });
+  const boot = new BootService({ host, settings, plans: bootPlans, toolkits, guard: (jobId, address, via) => agent.bootFileAllowed(jobId, address, via) });
   await boot.start();
   try {
     const installer = new ToolkitInstaller({
@@ -141,7 +142,7 @@ export async function register(host: HostContext, overrides: ModuleOverrides = {
       templates: loadNetlogonTemplates(host.moduleRoot),
       baseUrl: () => `${host.network.publicBaseUrl.replace(/\/+$/, '')}${host.web.mountPath}`,
       destination: overrides.netlogonDestination ?? (() => netlogonDestinationFrom(settings, host.dataDir)),
-      scriptOptions: () => scriptOptionsFrom(settings),
+      scriptOptions: () => settings.emitterScript(),
       wakeEmitter: (m) => waker.wake(m),
       pollMs: overrides.emitterPollMs,
     });

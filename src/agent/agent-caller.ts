@@ -29,12 +29,6 @@ export const SESSION_HEADER = 'X-Clonage-Session';
 export const ADDRESS_CHECKS = ['reserved', 'fetcher'] as const;
 export type AddressCheck = (typeof ADDRESS_CHECKS)[number];
 
-export function addressCheckFrom(settings: { getOr<T>(key: string, fallback: T): T }): AddressCheck {
-  const v = settings.getOr<unknown>('agent.addressCheck', 'reserved');
-  // An unusable value must not open the door: anything else is the strict mode.
-  return v === 'fetcher' ? 'fetcher' : 'reserved';
-}
-
 /** The IPv4 of a socket peer (`::ffff:a.b.c.d` unwrapped), or null for anything else. */
 export function peerAddress(raw: string | undefined | null): string | null {
   if (!raw) return null;

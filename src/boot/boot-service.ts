@@ -14,6 +14,7 @@ import type { BootPlanStore } from './boot-plan-store';
 import { assembleBootRoot, type BootRootReport } from './boot-root';
 import { bootReadiness, parseUefiChain, UEFI_CHAIN_SETTING, type BootReadiness, type UefiChain } from './boot-readiness';
 import { menuSettingsFromStore, type MenuSettings } from './menu-settings';
+import { ModuleSettings } from '../settings/module-settings';
 
 export interface BootServiceDeps {
   readonly host: HostContext;
@@ -21,6 +22,8 @@ export interface BootServiceDeps {
   readonly toolkits: ToolkitRegistry;
   /** Whether a job's boot file may go to the asking client (AgentJobs.bootFileAllowed). */
   readonly guard: JobFileGuard;
+  /** Default: the host's settings store, read through the module's schemas. */
+  readonly settings?: ModuleSettings;
 }
 
 /**
@@ -32,6 +35,8 @@ export class BootService {
   private tftp: TftpServer | null = null;
   private lastReport: BootRootReport | null = null;
   readonly bootRoot: string;
+
+  private readonly settings: ModuleSettings;
 
   /**
    * The plans as a client may see them, over TFTP and HTTP (src/http/pc/boot-routes.ts): a job's
@@ -46,6 +51,7 @@ export class BootService {
   };
 
   constructor(private readonly deps: BootServiceDeps) {
+    this.settings = deps.settings ?? new ModuleSettings(deps.host.settings);
     this.bootRoot = path.join(deps.host.dataDir, 'tftproot');
   }
 
@@ -55,7 +61,7 @@ export class BootService {
   }
 
   menuSettings = (): MenuSettings =>
-    menuSettingsFromStore(this.deps.host.settings, this.serverUrl, this.deps.toolkits.installedEntries());
+    menuSettingsFromStore(this.settings, this.serverUrl, this.deps.toolkits.installedEntries());
 
   /** Folder holding <toolkit>/vmlinuz and <toolkit>/initrd.img, served over HTTP too. */
   get toolkitsDir(): string {
@@ -81,8 +87,8 @@ export class BootService {
     });
     this.tftp = new TftpServer({
       source,
-      port: host.settings.getOr<number>('tftp.port', 6969),
-      address: host.settings.getOr<string>('tftp.bindAddress', '0.0.0.0'),
+      port: this.settings.tftp().port,
+      address: this.settings.tftp().bindAddress,
       logger: host.logger,
       clock: host.clock,
     });
@@ -93,11 +99,7 @@ export class BootService {
 
   /** The UEFI chain chosen on the Configuration page (docs/boot.md); a bad stored value falls back to the default. */
   get uefiChain(): UefiChain {
-    try {
-      return parseUefiChain(this.deps.host.settings.getOr<string>(UEFI_CHAIN_SETTING, 'secureboot'));
-    } catch {
-      return 'secureboot';
-    }
+    return this.settings.uefiChain();
   }
 
   /** Per firmware mode: the chain offered and whether its files are in the boot root. */
@@ -125,7 +127,7 @@ export class BootService {
       // script. boot.ipxeHttpScript=false sends BIOS iPXE to pxelinux.0 over TFTP like any PXE
       // ROM; UEFI iPXE always gets the script (its boot file would be iPXE again: a loop).
       ipxeScriptUrl: `${this.serverUrl}/boot/ipxe?mac=\${net0/mac}`,
-      ipxeScriptForBios: host.settings.getOr<boolean>('boot.ipxeHttpScript', true),
+      ipxeScriptForBios: this.settings.menu().ipxeHttpScript,
     });
   }
 

@@ -3,7 +3,8 @@
  * reach it, and which toolkits are installed (so the menu never offers an entry that cannot boot).
  */
 import { InputError } from '../common/domain/errors';
-import type { SettingsStore } from '../host/contract';
+import { MAX_TIMEOUT_SECONDS, MENU_SETTINGS } from '../settings/boot';
+import type { ModuleSettings } from '../settings/module-settings';
 import { checkServerUrl, checkToolkitName } from './boot-plan';
 import { MANUAL_MODES, type ManualMode } from './kernel-args';
 import { isGrubPasswordHash } from './grub-password';
@@ -39,16 +40,16 @@ export interface MenuSettings {
   readonly grubPasswordHash?: string | null;
 }
 
-/** Keys in the module settings (module.json `settings`). */
+/** Keys in the module settings (declared in src/settings/boot.ts). */
 export const MENU_SETTING_KEYS = {
-  mode: 'menu.mode',
-  timeoutSeconds: 'menu.timeoutSeconds',
-  maintenancePasswordHash: 'menu.maintenancePasswordHash',
-  localBoot: 'menu.localBoot',
-  grubPasswordHash: 'menu.maintenancePasswordPbkdf2',
+  mode: MENU_SETTINGS.settings.mode.key,
+  timeoutSeconds: MENU_SETTINGS.settings.timeoutSeconds.key,
+  maintenancePasswordHash: MENU_SETTINGS.settings.maintenancePasswordHash.key,
+  localBoot: MENU_SETTINGS.settings.localBoot.key,
+  grubPasswordHash: MENU_SETTINGS.settings.grubPasswordHash.key,
 } as const;
 
-export const MAX_TIMEOUT_SECONDS = 600;
+export { MAX_TIMEOUT_SECONDS };
 
 /** Validates every field; renderers call it so a bad value can never reach a boot file. */
 export function checkMenuSettings(s: MenuSettings): MenuSettings {
@@ -78,23 +79,15 @@ export function checkMenuSettings(s: MenuSettings): MenuSettings {
 }
 
 /**
- * Reads the menu settings from the module settings store. `serverUrl` comes from the host
- * (publicBaseUrl + mountPath) and `installed` from the toolkit registry, not from settings.
- * Throws InputError on a stored value the config page should never have accepted.
+ * The menu settings as renderers take them. `serverUrl` comes from the host (publicBaseUrl +
+ * mountPath) and `installed` from the toolkit registry, not from settings. Throws InputError on a
+ * stored value the config page should never have accepted.
  */
-export function menuSettingsFromStore(
-  store: SettingsStore,
-  serverUrl: string,
-  installed: MenuSettings['installed'],
-): MenuSettings {
+export function menuSettingsFromStore(settings: ModuleSettings, serverUrl: string, installed: MenuSettings['installed']): MenuSettings {
+  const m = settings.menu();
   return checkMenuSettings({
-    mode: store.getOr<MenuSettings['mode']>(MENU_SETTING_KEYS.mode, 'text'),
-    timeoutSeconds: store.getOr<number>(MENU_SETTING_KEYS.timeoutSeconds, 8),
-    maintenancePasswordHash: store.getOr<string | null>(MENU_SETTING_KEYS.maintenancePasswordHash, null),
-    localBoot: store.getOr<LocalBootMethod>(MENU_SETTING_KEYS.localBoot, 'chain'),
-    grubPasswordHash: store.getOr<string | null>(MENU_SETTING_KEYS.grubPasswordHash, null),
-    serverUrl,
-    installed,
+    mode: m.mode, timeoutSeconds: m.timeoutSeconds, maintenancePasswordHash: m.maintenancePasswordHash, localBoot: m.localBoot,
+    grubPasswordHash: m.grubPasswordHash, serverUrl, installed,
   });
 }
 

@@ -16,6 +16,7 @@ import { isTerminal } from '../actions/model/action-types';
 import type { Deployer, DeployCoordination } from '../actions/engine/deploy-coordination';
 import { reason } from '../actions/engine/action-core';
 import type { Clock, Logger } from '../host/contract';
+import type { ModuleSettings } from '../settings/module-settings';
 import { msg } from '../i18n/module-messages';
 import type { ImageStore } from '../images/image-store';
 import { type SendableStream, sendableStreams, verifyImage } from './image-verify';
@@ -27,7 +28,7 @@ export interface DeploySenderDeps {
   readonly store: ImageStore;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly settings: { getOr<T>(key: string, fallback: T): T };
+  readonly settings: ModuleSettings;
   readonly spawn?: SpawnPort;
   /** udp-sender's path or name (tests: a wrapper). */
   readonly command?: string;

@@ -4,10 +4,10 @@
  * own process group so it can be killed with everything it started; tests wrap it in
  * `ip netns exec`.
  */
-import { MAX_BITRATE_PATTERN } from '../actions/params/udpcast-tuning';
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import type { ModuleMessageKey } from '../i18n/module-messages';
+import { InputError } from '../common/domain/errors';
+import type { ModuleSettings } from '../settings/module-settings';
 import { DeployRefusedError } from './image-verify';
 
 export interface SenderSettings {
@@ -19,34 +19,14 @@ export interface SenderSettings {
   readonly retriesUntilDrop: number;
 }
 
-const IFACE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
-
-/** Per-setting checks, shared with the Configuration page: the error text, or null when valid. */
-export const DEPLOY_SETTING_CHECKS: Readonly<Record<'deploy.interface' | 'deploy.maxBitrate' | 'deploy.retriesUntilDrop', (v: unknown) => string | null>> = {
-  'deploy.interface': (v) => (typeof v === 'string' && IFACE.test(v) && v !== '.' && v !== '..' ? null : 'not a valid network interface name'),
-  'deploy.maxBitrate': (v) => (v === '' || (typeof v === 'string' && MAX_BITRATE_PATTERN.test(v)) ? null : 'expected e.g. 600m or empty'),
-  'deploy.retriesUntilDrop': (v) => (Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 1000 ? null : 'a whole number between 1 and 1000'),
-};
-
-/** The catalog message of each check's failure, for the Configuration page (the checks' English texts stay for the sender's refusal). */
-export const DEPLOY_SETTING_MESSAGES = {
-  'deploy.interface': 'config.error.deployInterface',
-  'deploy.maxBitrate': 'config.error.deployMaxBitrate',
-  'deploy.retriesUntilDrop': 'config.error.deployRetries',
-} as const satisfies Readonly<Record<keyof typeof DEPLOY_SETTING_CHECKS, ModuleMessageKey>>;
-
-/** Reads and validates the deploy.* settings; a bad value refuses the deploy with the reason. */
-export function senderSettingsFrom(settings: { getOr<T>(key: string, fallback: T): T }): SenderSettings {
-  const values = {
-    'deploy.interface': settings.getOr<unknown>('deploy.interface', 'br0'),
-    'deploy.maxBitrate': settings.getOr<unknown>('deploy.maxBitrate', ''),
-    'deploy.retriesUntilDrop': settings.getOr<unknown>('deploy.retriesUntilDrop', 30),
-  };
-  for (const [key, check] of Object.entries(DEPLOY_SETTING_CHECKS)) {
-    const why = check(values[key as keyof typeof values]);
-    if (why) throw new DeployRefusedError(`setting ${key} is ${why.startsWith('not') ? why : `invalid: ${why}`}`);
+/** Reads the deploy.* settings (src/settings/deploy.ts); a bad value refuses the deploy with the key's name. */
+export function senderSettingsFrom(settings: ModuleSettings): SenderSettings {
+  try {
+    return settings.deploy();
+  } catch (e) {
+    if (e instanceof InputError) throw new DeployRefusedError(`setting ${e.message}`);
+    throw e;
   }
-  return { iface: values['deploy.interface'] as string, maxBitrate: values['deploy.maxBitrate'] as string, retriesUntilDrop: values['deploy.retriesUntilDrop'] as number };
 }
 
 /**

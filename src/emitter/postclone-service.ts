@@ -16,13 +16,13 @@ import type { TargetRow } from '../actions/model/action-types';
 import type { ActionEvents, EventLevel } from '../actions/engine/ports';
 import type { MessageRef } from '../common/domain/errors';
 import { GoneError } from '../agent/agent-jobs';
-import { addressCheckFrom } from '../agent/agent-caller';
 import { hashToken, isToken, newToken, tokenMatches } from '../agent/job-identity';
 import { ConflictError, ForbiddenError, InputError, NotFoundError, UnauthorizedError } from '../common/domain/errors';
 import { Mac } from '../common/domain/mac';
 import type { Clock, DhcpApi, Logger } from '../host/contract';
 import { msg } from '../i18n/module-messages';
-import { type JoinCredentials, joinCredentialsFrom, postCloneValidHours, type Settings } from './emitter-settings';
+import type { JoinCredentials } from './emitter-settings';
+import type { ModuleSettings } from '../settings/module-settings';
 import { PreparationStore } from './preparation-store';
 
 export interface PostCloneDeps {
@@ -33,7 +33,7 @@ export interface PostCloneDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly dhcp: Pick<DhcpApi, 'findByMac'>;
-  readonly settings: Settings;
+  readonly settings: ModuleSettings;
 }
 
 export const POSTCLONE_STATUSES = ['ok', 'failed'] as const;
@@ -74,7 +74,7 @@ export class PostCloneService {
     if (!target) throw new NotFoundError('this MAC is not a machine of the action');
     const cloned = target.role === 'sender' ? row.scriptsWrittenAt !== null : target.startedAt !== null;
     if (!cloned) throw new NotFoundError(`${target.name} did not take part in the clone`);
-    if (addressCheckFrom(this.deps.settings) === 'reserved' && address !== target.ip) this.refuse(target, address, target.ip);
+    if (this.deps.settings.addressCheck() === 'reserved' && address !== target.ip) this.refuse(target, address, target.ip);
     return target;
   }
 
@@ -85,7 +85,7 @@ export class PostCloneService {
     // A cancel (which fails the PCs that were running) or a failure ends post-clone at once; only a
     // succeeded clone keeps its tokens for the window in which the clones run their task.
     if (action.state === 'cancelled' || action.state === 'failed') throw new GoneError(`the action ${action.state === 'failed' ? 'failed or was cancelled' : 'was cancelled'}: its post-clone tokens are revoked`);
-    const hours = postCloneValidHours(this.deps.settings);
+    const hours = this.deps.settings.postCloneValidHours();
     if (action.finishedAt && Date.parse(action.finishedAt) + hours * 3_600_000 < this.deps.clock.now().getTime()) {
       throw new GoneError(`the action ended more than ${hours} hours ago`);
     }
@@ -132,7 +132,7 @@ export class PostCloneService {
   /** The join account, once per machine, or null when none is configured (the clones are only renamed). */
   join(machineToken: string | undefined, macInput: unknown, address: string | null = null): JoinCredentials | null {
     const { target, row } = this.machine(machineToken, macInput, address);
-    const creds = joinCredentialsFrom(this.deps.settings);
+    const creds = this.deps.settings.join();
     if (creds) {
       const now = this.deps.clock.now().toISOString();
       const given = this.deps.db.prepare('UPDATE clonage_postclone_machines SET join_given_at = ? WHERE target_id = ? AND join_given_at IS NULL').run(now, row.target_id).changes === 1;

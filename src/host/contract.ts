@@ -43,6 +43,8 @@ export interface SettingsStore {
   getOr<T>(key: string, fallback: T): T;
   set(key: string, value: unknown): void;
   all(): Record<string, unknown>;
+  /** Removes a key the module no longer uses (optional: a host without it keeps the key, set to null). */
+  delete?(key: string): void;
 }
 
 // ---------------------------------------------------------------- directory (LDAP)

@@ -10,6 +10,7 @@ import { enErrors } from './messages/en-errors';
 import { enEvents } from './messages/en-events';
 import { enForms } from './messages/en-forms';
 import { enPages } from './messages/en-pages';
+import { enSettings } from './messages/en-settings';
 import { frErrors } from './messages/fr-errors';
 import { frEvents } from './messages/fr-events';
 import { frForms } from './messages/fr-forms';
@@ -18,11 +19,12 @@ import { frSetup } from './messages/fr-setup';
 import { enSetup } from './messages/en-setup';
 import { frLibrary } from './messages/fr-library';
 import { enLibrary } from './messages/en-library';
+import { frSettings } from './messages/fr-settings';
 import { VALUE_CATALOGS } from '../common/i18n/value-catalogs';
 
-const fr = { ...frPages, ...frForms, ...frErrors, ...frEvents, ...frSetup, ...frLibrary, ...VALUE_CATALOGS.fr };
+const fr = { ...frPages, ...frForms, ...frSettings, ...frErrors, ...frEvents, ...frSetup, ...frLibrary, ...VALUE_CATALOGS.fr };
 export type ModuleMessageKey = keyof typeof fr;
-const en: Readonly<Record<ModuleMessageKey, string>> = { ...enPages, ...enForms, ...enErrors, ...enEvents, ...enSetup, ...enLibrary, ...VALUE_CATALOGS.en };
+const en: Readonly<Record<ModuleMessageKey, string>> = { ...enPages, ...enForms, ...enSettings, ...enErrors, ...enEvents, ...enSetup, ...enLibrary, ...VALUE_CATALOGS.en };
 
 export const MODULE_CATALOGS: Readonly<Record<Locale, Readonly<Record<ModuleMessageKey, string>>>> = { fr, en };
 

@@ -8,13 +8,14 @@ import { readFile, rename as renameFile, statfs, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from '../common/domain/errors';
-import type { Clock, Logger, SettingsStore } from '../host/contract';
+import type { Clock, Logger } from '../host/contract';
 import { msg } from '../i18n/module-messages';
 import { BackupRecords, type BackupRow } from './backup-records';
 import { assertImageName } from './image-names';
 import type { ImageStore } from './image-store';
 import { protectedIds } from './library-schema';
 import { KEEP_ALL, parseRetention, type RetentionPolicy, retentionVictims } from './retention';
+import type { ModuleSettings } from '../settings/module-settings';
 
 /** What retention does to an image at the machine's next backup. */
 export type RetentionStatus = 'protected' | 'kept' | 'next' | 'lastGood';
@@ -48,7 +49,7 @@ export interface ImageLibraryDeps {
   readonly store: ImageStore;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly settings: Pick<SettingsStore, 'getOr'>;
+  readonly settings: ModuleSettings;
 }
 
 /** MACs the caller may see, or null for every machine (system_is_admin). */
@@ -64,7 +65,7 @@ export class ImageLibrary {
   }
 
   private policy(): RetentionPolicy {
-    return parseRetention(this.deps.settings.getOr<unknown>('backup.retention', 'all')) ?? KEEP_ALL;
+    return parseRetention(this.deps.settings.storage().retention) ?? KEEP_ALL;
   }
 
   list(visible: VisibleMacs): LibraryImage[] {

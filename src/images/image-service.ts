@@ -9,7 +9,7 @@ import type { AgentCaller } from '../agent/agent-caller';
 import type { Database } from 'better-sqlite3';
 import { ConflictError, InputError, type MessageRef, NotFoundError } from '../common/domain/errors';
 import { msg } from '../i18n/module-messages';
-import type { Clock, Logger, SettingsStore } from '../host/contract';
+import type { Clock, Logger } from '../host/contract';
 import { type ActionRow, type ActionState, isTerminal, STATES, type TargetRow } from '../actions/model/action-types';
 import type { AuthorizedJob, JobAuthority } from '../actions/engine/ports';
 import { recordAgentImage } from './agent-store-commit';
@@ -18,7 +18,8 @@ import { buildManifest, manifestFiles, parseCommit, renderAgentManifest } from '
 import { assertFileName, isSha256, macDirName, sanitiseImageName } from './image-names';
 import type { ImageStore } from './image-store';
 import { type ImageFile, type ImageManifest, ImageStorageError, ImageStoreError, MAX_TABLE_BYTES } from './image-types';
-import { renderSmbCredentials, smbConfigOf } from './smb-settings';
+import { renderSmbCredentials } from './smb-settings';
+import type { ModuleSettings } from '../settings/module-settings';
 import { describeRetention, KEEP_ALL, parseRetention, retentionVictims } from './retention';
 import { protectedIds } from './library-schema';
 
@@ -27,7 +28,7 @@ export interface ImageServiceDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly store: ImageStore;
-  readonly settings?: Pick<SettingsStore, 'getOr'>;
+  readonly settings?: ModuleSettings;
   /** The job checks of every agent call (AgentJobs). */
   readonly authority: JobAuthority;
   /** Unfinished actions (retention keeps the images a deploy sends). */
@@ -168,10 +169,10 @@ export class ImageService {
    * location: server files are removed here, partition/smb ones by the agent (it gets the names).
    */
   async applyRetention(mac: string, justMadeId: number, location: BackupLocation = 'server'): Promise<string[]> {
-    const raw = this.deps.settings?.getOr<unknown>('backup.retention', 'all') ?? 'all';
+    const raw = this.deps.settings ? this.deps.settings.storage().retention : 'all';
     let policy = parseRetention(raw);
     if (!policy) {
-      this.deps.logger.warn('backup.retention: unusable value, keeping every image', { value: String(raw) });
+      this.deps.logger.warn('backup.retention: unusable value, keeping every image');
       policy = KEEP_ALL;
     }
     const now = this.deps.clock.now();
@@ -208,7 +209,7 @@ export class ImageService {
     return this.deps.authority.once(jobId, caller, ({ target, action }) => {
       const p = action.params;
       if ((p.type !== 'backup' && p.type !== 'restore') || (p.store ?? 'server') !== 'smb') throw new ConflictError('this job does not use the SMB share');
-      const config = this.deps.settings ? smbConfigOf(this.deps.settings) : null;
+      const config = this.deps.settings?.smb() ?? null;
       if (!config) throw new NotFoundError('no SMB share is configured (Configuration page)');
       this.deps.logger.info('smb credentials given to the agent', { jobId, machine: target.name }); // never the password
       return renderSmbCredentials(config, macDirName(target.mac));

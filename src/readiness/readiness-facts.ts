@@ -5,12 +5,13 @@
  */
 import { statfs } from 'node:fs/promises';
 import path from 'node:path';
-import type { DhcpApi, SettingsStore } from '../host/contract';
+import type { DhcpApi } from '../host/contract';
+import type { ModuleSettings } from '../settings/module-settings';
 import type { ReadinessFacts, ToolkitFact } from './readiness';
 
 export interface ReadinessSources {
   readonly toolkits: { list(): readonly ToolkitFact[] };
-  readonly settings: Pick<SettingsStore, 'getOr'>;
+  readonly settings: ModuleSettings;
   /** Per firmware mode (BootService.readiness().modes). */
   readonly bootModes: () => ReadinessFacts['bootModes'];
   readonly tftpPort: () => number;
@@ -19,10 +20,6 @@ export interface ReadinessSources {
   readonly reserveBytes: number;
 }
 
-/** The setting job plans boot (action-service.ts reads the same key with the same default). */
-export function jobToolkitName(settings: Pick<SettingsStore, 'getOr'>): string {
-  return String(settings.getOr<unknown>('toolkit.default', 'clonage') || 'clonage');
-}
 
 /** statfs of the store, or of its nearest existing parent (a fresh server has no images/ yet). */
 async function spaceOf(dir: string): Promise<ReadinessFacts['imageStore']> {
@@ -49,7 +46,7 @@ export async function gatherReadinessFacts(s: ReadinessSources): Promise<Readine
   }
   return {
     toolkits: s.toolkits.list().map((t) => ({ name: t.name, runsJobs: t.runsJobs })),
-    jobToolkit: jobToolkitName(s.settings),
+    jobToolkit: s.settings.jobToolkit(),
     bootModes: s.bootModes(),
     tftpPort: s.tftpPort(),
     dhcp,

@@ -76,9 +76,19 @@ export interface SambaCredentials {
  * value (no CR/LF or other control characters), leading blanks of a value are eaten, and lines
  * are read into a 256-byte buffer, so long values would be silently cut.
  */
+/** An account name Samba tools take (also what the Configuration page accepts). */
+export const SAMBA_USERNAME = /^[A-Za-z0-9][A-Za-z0-9._$-]{0,63}$/;
+/** A workgroup or domain name. */
+export const SAMBA_DOMAIN = /^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$/;
+
+/** 1 to 200 characters, no control character, no leading blank (see parseSambaCredentials). */
+export function isSambaPassword(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= 200 && !/[\x00-\x1f\x7f]/.test(v) && !/^[ \t]/.test(v);
+}
+
 export function parseSambaCredentials(input: { username?: unknown; password?: unknown; domain?: unknown }): SambaCredentials {
   const { username, password, domain } = input;
-  if (typeof username !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._$-]{0,63}$/.test(username)) {
+  if (typeof username !== 'string' || !SAMBA_USERNAME.test(username)) {
     throw new InputError('username: expected 1 to 64 letters, digits, ".", "_", "$" or "-"', 'username');
   }
   if (typeof password !== 'string' || password.length === 0 || password.length > 200) {
@@ -87,7 +97,7 @@ export function parseSambaCredentials(input: { username?: unknown; password?: un
   if (/[\x00-\x1f\x7f]/.test(password)) throw new InputError('password: control characters cannot be passed to Samba tools', 'password');
   if (/^[ \t]/.test(password)) throw new InputError('password: Samba tools drop leading blanks of a password', 'password');
   if (domain !== undefined && domain !== null && domain !== '') {
-    if (typeof domain !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$/.test(domain)) {
+    if (typeof domain !== 'string' || !SAMBA_DOMAIN.test(domain)) {
       throw new InputError('domain: expected a workgroup or domain name', 'domain');
     }
     return { username, password, domain };

@@ -75,6 +75,10 @@ export class SqliteSettingsStore implements SettingsStore {
       .run(this.owner, key, this.encode(key, value));
   }
 
+  delete(key: string): void {
+    this.db.prepare('DELETE FROM shell_settings WHERE owner = ? AND key = ?').run(this.owner, key);
+  }
+
   all(): Record<string, unknown> {
     const rows = this.db.prepare('SELECT key, value FROM shell_settings WHERE owner = ? ORDER BY key').all(this.owner) as {
       key: string;

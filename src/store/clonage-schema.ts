@@ -235,6 +235,19 @@ const MIGRATIONS: Migration[] = [
       );
       CREATE UNIQUE INDEX clonage_postclone_machines_token ON clonage_postclone_machines(token_hash);`,
   },
+  {
+    id: 9,
+    // Why: what each admin chose last in the wizard is a preference of that admin, not a module
+    // setting (it was kept as settings wizard.<login>.<key>; src/http/admin/admin-defaults.ts moves them).
+    name: 'admin_defaults',
+    sql: `
+      CREATE TABLE clonage_admin_defaults (
+        login TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (login, key)
+      );`,
+  },
 ];
 
 export function migrateClonage(db: Database): number[] {

@@ -3,25 +3,20 @@ import type { Waker as ActionWaker, WakeTarget as ActionWakeTarget } from '../ac
 import type { Ipv4 } from '../common/domain/ipv4';
 import { parseWakeDestination, WakeOnLan } from './wake-on-lan';
 import { hostInterfaces, interfaceFor, type InterfaceLister } from './wake-interface';
-import { DefaultWaker, parseWakeMethod, type Rebooter, type Waker } from './waker';
+import { DefaultWaker, type Rebooter, type Waker } from './waker';
 import { RpcReboot } from './rpc-reboot';
-import { parseSambaCredentials } from '../samba/samba-command';
+import { ModuleSettings } from '../settings/module-settings';
 
 /**
  * `net rpc shutdown -r` needs an account allowed to shut the PCs down (SE3 used adminse3). Read
- * from the settings `wake.rpc.username`, `.password`, `.domain` at each wake, so a change on the
+ * from the settings (wake.rpc.*, src/settings/accounts.ts) at each wake, so a change on the
  * configuration applies at once; absent, reboot is reported as unavailable and WoL still runs.
  */
-function rpcRebooter(host: HostContext): Rebooter {
+function rpcRebooter(settings: ModuleSettings): Rebooter {
   return {
     async reboot(ip, req) {
-      const username = host.settings.get<string>('wake.rpc.username');
-      if (!username) throw new Error('remote reboot: no account configured (settings wake.rpc.username / wake.rpc.password)');
-      const credentials = parseSambaCredentials({
-        username,
-        password: host.settings.get<string>('wake.rpc.password'),
-        domain: host.settings.get<string>('wake.rpc.domain'),
-      });
+      const credentials = settings.rpcAccount();
+      if (!credentials) throw new Error('remote reboot: no account configured (Configuration page, wake.rpc.username / wake.rpc.password)');
       await new RpcReboot({ credentials }).reboot(ip, req);
     },
   };
@@ -38,17 +33,18 @@ function rpcRebooter(host: HostContext): Rebooter {
  * have, therefore sends no Wake-on-LAN at all, and says so at start and on each action.
  */
 export function actionWaker(host: HostContext, waker?: Waker, interfaces: InterfaceLister = hostInterfaces): ActionWaker {
+  const settings = new ModuleSettings(host.settings);
   const destinations = host.network.wakeBroadcasts.map((ip) => parseWakeDestination(ip));
   if (waker === undefined) warnUnreachable(host, destinations.map((d) => d.address), interfaces);
   const real =
     waker ??
     new DefaultWaker({
       wol: new WakeOnLan({ destinations, interfaces }),
-      rebooter: rpcRebooter(host),
+      rebooter: rpcRebooter(settings),
     });
   return {
     async wake(machine: ActionWakeTarget): Promise<void> {
-      const method = parseWakeMethod(host.settings.getOr<string>('wake.method', 'wol'));
+      const method = settings.wakeMethod();
       const r = await real.wake(machine, method);
       const fields = { machine: machine.name, method, wol: r.wol, reboot: r.reboot, messages: r.messages };
       if (r.ok) {

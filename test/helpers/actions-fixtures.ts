@@ -12,7 +12,6 @@ import { actionEvents, type ActionEvents } from '../../src/actions/engine/ports'
 import type { Scheduler } from '../../src/actions/engine/scheduler';
 import type { ActionInput } from '../../src/actions/params/action-request';
 import type { EmitterPreparer, WakeTarget, Waker } from '../../src/actions/engine/action-lifecycle';
-import { udpcastTuningFrom } from '../../src/actions/params/udpcast-tuning';
 import { AgentJobs } from '../../src/agent/agent-jobs';
 import { BootPlanStore } from '../../src/boot/boot-plan-store';
 import { Mac } from '../../src/common/domain/mac';
@@ -20,7 +19,7 @@ import { MachineInventory } from '../../src/inventory/machine-inventory';
 import { migrateClonage } from '../../src/store/clonage-schema';
 import { createFakeHost, type FakeHost, USERS } from './fake-host';
 import { InProcessAgents } from './in-process-agents';
-import { addressCheckFrom } from '../../src/agent/agent-caller';
+import { ModuleSettings } from '../../src/settings/module-settings';
 
 export class RecordingWaker implements Waker {
   readonly woken: string[] = [];
@@ -62,11 +61,12 @@ export function makeService(host: FakeHost, opts: EngineOptions = {}): Engine {
   const waker = new RecordingWaker();
   const core = new ActionCore(host.db, host.clock, opts.plans ?? bootPlans, host.logger);
   const events = actionEvents(core);
-  const agent = new AgentJobs(core, () => udpcastTuningFrom(host.settings), () => addressCheckFrom(host.settings));
+  const settings = new ModuleSettings(host.settings);
+  const agent = new AgentJobs(core, () => settings.udpcastTuning(), () => settings.addressCheck());
   const deploy = new DeployCoordination(core);
   const { emitterPreparer, plans: _plans, ...rest } = opts;
   const engine = actionEngine({
-    core, deploy, clock: host.clock, logger: host.logger, settings: host.settings, waker,
+    core, deploy, clock: host.clock, logger: host.logger, settings, waker,
     machines: new MachineInventory(host.directory, host.dhcp),
     access: opts.access ?? { parcsOf: (u) => host.web.parcsOf(u, 'parc_can_clone') },
     emitterPreparer: typeof emitterPreparer === 'function' ? emitterPreparer(events) : emitterPreparer,

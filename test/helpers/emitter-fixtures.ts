@@ -11,6 +11,7 @@ import { loadNetlogonTemplates } from '../../src/emitter/netlogon-template';
 import type { ActionEvents } from '../../src/actions/engine/ports';
 import { createFakeHost, type FakeHost } from './fake-host';
 import { cloneInput, rig, type Rig } from './actions-fixtures';
+import { ModuleSettings } from '../../src/settings/module-settings';
 
 export const TEMPLATES = loadNetlogonTemplates(path.resolve(__dirname, '..', '..'));
 
@@ -73,7 +74,7 @@ export function emitterRig(host = createFakeHost(), dest = new MemoryDestination
   const woken: string[] = [];
   let preparer!: NetlogonEmitterPreparer;
   const r = rig({ emitterPreparer: (events) => (preparer = newPreparer(host, events, dest, woken)) }, host);
-  const postClone = new PostCloneService({ db: host.db, events: r.events, clock: host.clock, logger: host.logger, dhcp: host.dhcp, settings: host.settings });
+  const postClone = new PostCloneService({ db: host.db, events: r.events, clock: host.clock, logger: host.logger, dhcp: host.dhcp, settings: new ModuleSettings(host.settings) });
   return { ...r, dest, preparer, postClone, woken };
 }
 

@@ -1,5 +1,5 @@
 /**
- * Configuration page, storage section (pages/partials/config-storage.ejs): default target and
+ * Configuration page, storage section (declared in src/settings/storage.ts): default target and
  * the SMB share, through the real shell (login, CSRF, system_is_admin). The SMB password is
  * write-only: saved when given, kept when blank, never rendered back (not even after an error).
  */
@@ -14,11 +14,11 @@ describe('configuration page: image storage and SMB share', () => {
   afterAll(async () => shell?.stopAndClean());
   const login = (who: keyof typeof USERS) => loggedIn(shell, who);
   const base = {
-    menuMode: 'text', menuTimeoutSeconds: '5', maintenancePassword: '',
-    cloneDisk: 'sda', cloneCompression: 'zstd', cloneDomain: 'none', cloneMinWait: '5', cloneMaxWait: '10', cloneStartTimeout: '30',
-    cloneAutoReboot: 'success', backupRetention: 'keep-last-3', wakeMethod: 'wol',
-    backupTarget: 'smb', smbServer: 'se3.lycee.local', smbShare: 'sauvegardes$', smbSubdir: 'clonage/postes', smbUser: 'clonage',
-    smbDomain: 'LYCEE', smbPassword: 'S3cret-Pw!',
+    'menu.mode': 'text', 'menu.timeoutSeconds': '5', 'menu.maintenancePasswordHash': '',
+    'clone.disk': 'sda', 'clone.compression': 'zstd', 'clone.domain': 'none', 'clone.minWaitMinutes': '5', 'clone.maxWaitMinutes': '10', 'clone.startTimeoutMinutes': '30',
+    'clone.autoReboot': 'success', 'backup.retention': 'keep-last-3', 'wake.method': 'wol',
+    'backup.target': 'smb', 'smb.server': 'se3.lycee.local', 'smb.share': 'sauvegardes$', 'smb.subdir': 'clonage/postes', 'smb.user': 'clonage',
+    'smb.domain': 'LYCEE', 'smb.password': 'S3cret-Pw!',
   };
   // Raw JSON as stored, except the password: sealed in the database (secret-box.ts), read back opened.
   const setting = (k: string) =>
@@ -34,10 +34,10 @@ describe('configuration page: image storage and SMB share', () => {
       .toEqual(['"smb"', '"se3.lycee.local"', '"clonage/postes"', '"S3cret-Pw!"']);
     const page = await admin.get('/modules/clonage/config');
     expect(page.text).toContain('value="se3.lycee.local"');
-    expect(page.text).toContain('un mot de passe est enregistré');
+    expect(page.text).toContain('une valeur est enregistrée');
     expect(page.text).not.toContain('S3cret-Pw!');
     csrf = await admin.csrf('/modules/clonage/config');
-    expect((await admin.post('/modules/clonage/config', { ...base, smbPassword: '', smbShare: 'images', _csrf: csrf })).status).toBe(303);
+    expect((await admin.post('/modules/clonage/config', { ...base, 'smb.password': '', 'smb.share': 'images', _csrf: csrf })).status).toBe(303);
     expect([setting('smb.share'), setting('smb.password')]).toEqual(['"images"', '"S3cret-Pw!"']);
     // The wizard now offers the SMB share.
     const wizard = await admin.get('/modules/clonage/actions/new/params?parc=salle101&type=backup&machine=s101-pc01');
@@ -69,10 +69,10 @@ describe('configuration page: image storage and SMB share', () => {
   test('invalid values are refused field by field, nothing saved, the typed password not echoed', async () => {
     const admin = await login('admin');
     const csrf = await admin.csrf('/modules/clonage/config');
-    const r = await admin.post('/modules/clonage/config', { ...base, smbServer: 'se3;reboot', smbShare: 'a/b', smbSubdir: '../etc', smbUser: 'a b',
-      smbPassword: 'Other,Pw', backupTarget: 'tape', _csrf: csrf });
+    const r = await admin.post('/modules/clonage/config', { ...base, 'smb.server': 'se3;reboot', 'smb.share': 'a/b', 'smb.subdir': '../etc', 'smb.user': 'a b',
+      'smb.password': 'Other,Pw', 'backup.target': 'tape', _csrf: csrf });
     expect(r.status).toBe(400);
-    for (const f of ['smbServer', 'smbShare', 'smbSubdir', 'smbUser', 'smbPassword', 'backupTarget']) expect(r.text).toContain(`data-field="${f}"`);
+    for (const f of ['smb.server', 'smb.share', 'smb.subdir', 'smb.user', 'smb.password', 'backup.target']) expect(r.text).toContain(`data-field="${f}"`);
     expect(r.text).not.toContain('Other,Pw');
     expect(r.text).not.toContain('S3cret-Pw!');
     expect([setting('smb.server'), setting('smb.password')]).toEqual(['"se3.lycee.local"', '"S3cret-Pw!"']);
@@ -82,7 +82,7 @@ describe('configuration page: image storage and SMB share', () => {
     const tech = await login('tech1');
     expect((await tech.post('/modules/clonage/config', { ...base, _csrf: 'x' })).status).toBe(403);
     const admin = await login('admin');
-    expect((await admin.post('/modules/clonage/config', { ...base, smbPassword: 'Stolen' })).status).toBe(403);
+    expect((await admin.post('/modules/clonage/config', { ...base, 'smb.password': 'Stolen' })).status).toBe(403);
     expect(setting('smb.password')).toBe('"S3cret-Pw!"');
   });
 });

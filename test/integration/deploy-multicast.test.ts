@@ -21,6 +21,7 @@ import { NOTHING_BLOCKS } from '../helpers/fakes';
 import { createFakeHost, type FakeHost, fakeHostApp, labOn, listen } from '../helpers/fake-host';
 import { createTestNet, destroyTestNet, listenUnixWithPeer, type PeerServer, netnsUnavailableReason, pidsInNs, processName, relayTcpToUnix, spawnInNs, type TestNet, waitForExit } from '../helpers/netns';
 import { type LoopDisk, LoopDisks, sha256Of, sumFiles, writeFiles } from '../helpers/backup-loop-disks';
+import { ModuleSettings } from '../../src/settings/module-settings';
 
 const ROOT = path.resolve(__dirname, '../..');
 const AGENT = path.join(ROOT, 'pxe/agent/clonage-agent.sh');
@@ -61,7 +62,7 @@ if (skipReason) console.warn(`multicast deploy in namespaces SKIPPED: ${skipReas
       waker: new RecordingWaker(), blocker: NOTHING_BLOCKS, tickMs: 0, imageStore: { reserveBytes: 0 },
       // The server's udp-sender runs in the bridge namespace (where br0 is), in its own process group.
       deployer: (coordination, store) => (deployer = new DeploySender({
-        coordination, store, clock: host.clock, logger: host.logger, settings: host.settings, pollMs: 200, connectSeconds: 20,
+        coordination, store, clock: host.clock, logger: host.logger, settings: new ModuleSettings(host.settings), pollMs: 200, connectSeconds: 20,
         spawn: (cmd, args) => spawnProcessGroup(IP, ['netns', 'exec', net.bridgeNs, cmd, ...args]),
       })),
     });

@@ -103,7 +103,7 @@ describe('hostile inputs on the pages of the real shell', () => {
       await refused('eleve1', 'GET', M + p, {}, [403]);
     }
     for (const p of [`${M}/actions`, `${M}/actions/${s101Action}/cancel`, `${M}/actions/${s101Action}/start-now`, `${M}/config`, '/dhcp/reservations', '/admin/modules/clonage/disable', '/dhcp/reservations/52:54:00:12:00:0b/delete']) {
-      await refused('eleve1', 'POST', p, { form: { ...CLONE, ...RESERVATION, menuMode: 'text', menuTimeoutSeconds: '5' } }, [403]);
+      await refused('eleve1', 'POST', p, { form: { ...CLONE, ...RESERVATION, 'menu.mode': 'text', 'menu.timeoutSeconds': '5' } }, [403]);
     }
     await refused('eleve1', 'GET', '/dhcp', {}, [403]);
     await refused('eleve1', 'GET', '/admin/modules', {}, [403]);
@@ -130,7 +130,7 @@ describe('hostile inputs on the pages of the real shell', () => {
   it('CSRF: every POST without, with a wrong or with another session\'s token is 403', async () => {
     const posts: [string, Record<string, string | string[]>][] = [
       [`${M}/actions`, CLONE], [`${M}/actions/${s101Action}/cancel`, {}], [`${M}/actions/${s101Action}/start-now`, {}],
-      [`${M}/config`, { menuMode: 'graphical', menuTimeoutSeconds: '3', maintenancePassword: 'abcdefgh12' }],
+      [`${M}/config`, { 'menu.mode': 'graphical', 'menu.timeoutSeconds': '3', 'menu.maintenancePasswordHash': 'abcdefgh12' }],
       ['/dhcp/reservations', RESERVATION], ['/dhcp/reservations/52:54:00:12:00:0b/delete', {}], ['/admin/modules/clonage/disable', {}],
       [`${M}/config/toolkits/clonage/remove`, {}], ['/logout', {}],
     ];
@@ -148,21 +148,21 @@ describe('hostile inputs on the pages of the real shell', () => {
   });
 
   it('configuration page: bad mode, timeout and maintenance passwords are 400 and save nothing', async () => {
-    const ok = { menuMode: 'text', menuTimeoutSeconds: '8' };
+    const ok = { 'menu.mode': 'text', 'menu.timeoutSeconds': '8' };
     for (const p of [...ALL_STRINGS, '-1', '601', '1e2', '0x10', '8.5']) {
-      await refused('admin', 'POST', `${M}/config`, { form: { ...ok, menuMode: p } }, [400]);
-      await refused('admin', 'POST', `${M}/config`, { form: { ...ok, menuTimeoutSeconds: p } }, [400]);
+      await refused('admin', 'POST', `${M}/config`, { form: { ...ok, 'menu.mode': p } }, [400]);
+      await refused('admin', 'POST', `${M}/config`, { form: { ...ok, 'menu.timeoutSeconds': p } }, [400]);
     }
     // the wizard defaults on the same form end up in job descriptions: same rules as an action's fields
-    const defaults = { ...ok, cloneDisk: 'sda', cloneCompression: 'zstd', cloneAutoReboot: 'always', cloneDomain: 'none', cloneMinWait: '10',
-      cloneMaxWait: '15', cloneStartTimeout: '20', backupRetention: 'keep-last-3', wakeMethod: 'wol' };
+    const defaults = { ...ok, 'clone.disk': 'sda', 'clone.compression': 'zstd', 'clone.autoReboot': 'always', 'clone.domain': 'none', 'clone.minWaitMinutes': '10',
+      'clone.maxWaitMinutes': '15', 'clone.startTimeoutMinutes': '20', 'backup.retention': 'keep-last-3', 'wake.method': 'wol' };
     for (const field of Object.keys(defaults).filter((k) => !(k in ok))) {
-      for (const p of field === 'cloneDisk' ? [...ALL_STRINGS, ...BAD_DISKS] : ALL_STRINGS) {
+      for (const p of field === 'clone.disk' ? [...ALL_STRINGS, ...BAD_DISKS] : ALL_STRINGS) {
         await refused('admin', 'POST', `${M}/config`, { form: { ...defaults, [field]: p } }, [400]);
       }
     }
     for (const pw of ['short', 'nine-char', 'new\nline-password', 'tab\there-pw', 'accentué-pw', BIG, 'x'.repeat(65), 'nul\0byte-pw']) {
-      await refused('admin', 'POST', `${M}/config`, { form: { ...ok, maintenancePassword: pw } }, [400]);
+      await refused('admin', 'POST', `${M}/config`, { form: { ...ok, 'menu.maintenancePasswordHash': pw } }, [400]);
     }
     expect((await as.admin.send('POST', `${M}/config`, { form: defaults })).status).toBe(303); // the base was valid
   });

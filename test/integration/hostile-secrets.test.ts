@@ -53,7 +53,7 @@ describe('no cleartext secret in any generated artifact', () => {
   beforeAll(async () => {
     shell = await startTestShell({}, { autoEnable: ['clonage'], beforeStart: installFakeToolkit });
     admin = await Client.as(shell.url, 'admin');
-    expect((await admin.send('POST', `${M}/config`, { form: { menuMode: 'text', menuTimeoutSeconds: '8', maintenancePassword: MAINT } })).status).toBe(303);
+    expect((await admin.send('POST', `${M}/config`, { form: { 'menu.mode': 'text', 'menu.timeoutSeconds': '8', 'menu.maintenancePasswordHash': MAINT } })).status).toBe(303);
     const settings = moduleSettings(shell.db);
     for (const [k, v] of Object.entries({
       'netlogon.destination': 'smb', 'netlogon.smb.server': '127.0.0.1', 'netlogon.smb.port': await closedPort(),

@@ -137,8 +137,8 @@ describe('pages in French and in English', () => {
     ['reports', (c) => c.get(`${M}/reports`), 200],
     ['report', (c) => c.get(`${M}/reports/${MAC.replace(/:/g, '-')}`), 200],
     ['config', (c) => c.get(`${M}/config`), 200],
-    ['config errors', async (c) => c.post(`${M}/config`, { _csrf: await c.csrf('/'), menuMode: 'x', menuTimeoutSeconds: '9999', maintenancePassword: 'é', cloneDisk: 'sda', cloneCompression: 'zstd', cloneAutoReboot: 'always', cloneDomain: 'none', cloneMinWait: '30', cloneMaxWait: '5', cloneStartTimeout: '20', backupRetention: 'x', wakeMethod: 'x',
-      deployInterface: 'eth0; x', deployMaxBitrate: 'fast', deployRetries: '0', backupTarget: 'x', smbServer: 'bad server!', smbShare: '', smbSubdir: '../x', smbUser: 'a b', smbDomain: 'd;', smbPassword: 'a,b' }), 400],
+    ['config errors', async (c) => c.post(`${M}/config`, { _csrf: await c.csrf('/'), 'menu.mode': 'x', 'menu.timeoutSeconds': '9999', 'menu.maintenancePasswordHash': 'é', 'clone.disk': 'sda', 'clone.compression': 'zstd', 'clone.autoReboot': 'always', 'clone.domain': 'none', 'clone.minWaitMinutes': '30', 'clone.maxWaitMinutes': '5', 'clone.startTimeoutMinutes': '20', 'backup.retention': 'x', 'wake.method': 'x',
+      'deploy.interface': 'eth0; x', 'deploy.maxBitrate': 'fast', 'deploy.retriesUntilDrop': '0', 'backup.target': 'x', 'smb.server': 'bad server!', 'smb.share': '', 'smb.subdir': '../x', 'smb.user': 'a b', 'smb.domain': 'd;', 'smb.password': 'a,b' }), 400],
     ['module error page', (c) => c.get(`${M}/reports/not-a-mac`), 400],
   ];
 
@@ -196,7 +196,7 @@ describe('pages in French and in English', () => {
     expect([lostModule.status, lostModule.text.includes('role="alert">Page not found')]).toEqual([404, true]);
     const csrf = await en.post(`${M}/config`, { menuMode: 'text' });
     expect([csrf.status, csrf.text.includes('role="alert">invalid or missing CSRF token: reload the page and try again<')]).toEqual([403, true]);
-    expect((await fr.post(`${M}/config`, { menuMode: 'text' })).text).toContain('role="alert">jeton CSRF absent ou invalide : rechargez la page et recommencez<');
+    expect((await fr.post(`${M}/config`, { 'menu.mode': 'text' })).text).toContain('role="alert">jeton CSRF absent ou invalide : rechargez la page et recommencez<');
     const json = await fetch(`${shell.url}${M}/reports/not-a-mac`, { headers: { accept: 'application/json', 'accept-language': 'fr' } });
     expect(((await json.json()) as { error: string }).error).toBe('not logged in'); // JSON answers stay English, whatever the browser asks
   });
@@ -221,7 +221,7 @@ describe('pages in French and in English', () => {
     expect(await page('wizard store errors')).toMatch(/id="err-storage_part">&quot;auto&quot; or a partition name/);
     expect(await page('wizard deploy errors')).toMatch(/id="err-source">[^<]*MAC/);
     const config = await page('config errors');
-    for (const f of ['deployInterface', 'deployMaxBitrate', 'deployRetries', 'backupTarget', 'smbServer', 'smbSubdir', 'smbUser', 'smbDomain', 'smbPassword']) {
+    for (const f of ['deploy.interface', 'deploy.maxBitrate', 'deploy.retriesUntilDrop', 'backup.target', 'smb.server', 'smb.subdir', 'smb.user', 'smb.domain', 'smb.password']) {
       expect([f, new RegExp(`data-field="${f}"`).test(config)]).toEqual([f, true]);
     }
     expect(config).toContain('Multicast deploy from the server');

@@ -114,9 +114,9 @@ describe('configuration page', () => {
   afterAll(async () => shell?.stopAndClean());
   const login = (who: keyof typeof USERS) => loggedIn(shell, who);
   const form = {
-    menuMode: 'graphical', menuTimeoutSeconds: '5', maintenancePassword: '',
-    cloneDisk: 'sda', cloneCompression: 'lzop', cloneDomain: 'none', cloneMinWait: '5', cloneMaxWait: '10', cloneStartTimeout: '30',
-    cloneAutoReboot: 'success', backupRetention: 'keep-last-3', wakeMethod: 'wol',
+    'menu.mode': 'graphical', 'menu.timeoutSeconds': '5', 'menu.maintenancePasswordHash': '',
+    'clone.disk': 'sda', 'clone.compression': 'lzop', 'clone.domain': 'none', 'clone.minWaitMinutes': '5', 'clone.maxWaitMinutes': '10', 'clone.startTimeoutMinutes': '30',
+    'clone.autoReboot': 'success', 'backup.retention': 'keep-last-3', 'wake.method': 'wol',
   };
   const setting = (k: string) => (shell.db.prepare("SELECT value FROM shell_settings WHERE owner = 'clonage' AND key = ?").get(k) as { value: string }).value;
 
@@ -130,10 +130,10 @@ describe('configuration page', () => {
   test('invalid values are shown next to their field and nothing is saved', async () => {
     const admin = await login('admin');
     const csrf = await admin.csrf('/modules/clonage/config');
-    const r = await admin.post('/modules/clonage/config', { ...form, cloneMaxWait: '2', cloneDisk: 'sda1;reboot', menuMode: 'graphical', _csrf: csrf });
+    const r = await admin.post('/modules/clonage/config', { ...form, 'clone.maxWaitMinutes': '2', 'clone.disk': 'sda1;reboot', 'menu.mode': 'graphical', _csrf: csrf });
     expect(r.status).toBe(400);
-    expect(r.text).toContain('data-field="cloneMaxWait"');
-    expect(r.text).toContain('data-field="cloneDisk"');
+    expect(r.text).toContain('data-field="clone.maxWaitMinutes"');
+    expect(r.text).toContain('data-field="clone.disk"');
     expect(setting('clone.maxWaitMinutes')).toBe('10');
   });
 

@@ -5,10 +5,11 @@ import { parseActionRequest, type ActionInput } from '../../src/actions/params/a
 import { FieldErrors } from '../../src/actions/params/field-errors';
 import { parseCronExpression } from '../../src/actions/params/cron-expression';
 import { jobDescription, renderKeyValues } from '../../src/agent/job-description';
-import { DEFAULT_UDPCAST_TUNING, udpcastTuningFrom } from '../../src/actions/params/udpcast-tuning';
+import { DEFAULT_UDPCAST_TUNING } from '../../src/actions/params/udpcast-tuning';
 import { MachineInventory } from '../../src/inventory/machine-inventory';
 import { LAB, MemoryDhcp, MemoryDirectory, MemorySettings } from '../helpers/fake-host';
 import { cloneInput } from '../helpers/actions-fixtures';
+import { ModuleSettings } from '../../src/settings/module-settings';
 
 const NOW = new Date('2025-03-10T08:00:00Z');
 
@@ -66,7 +67,7 @@ describe('clone parameters', () => {
     s.set('clone.compression', 'gzip');
     s.set('clone.disk', 'nvme0n1');
     s.set('clone.minWaitMinutes', 'soon');
-    expect(paramDefaultsFrom(s)).toEqual({ ...BUILTIN_DEFAULTS, compression: 'gzip', disk: 'nvme0n1', smbReady: false });
+    expect(paramDefaultsFrom(new ModuleSettings(s))).toEqual({ ...BUILTIN_DEFAULTS, compression: 'gzip', disk: 'nvme0n1', smbReady: false });
   });
 });
 
@@ -164,15 +165,15 @@ describe('job description', () => {
   it('sends the udpcast tuning from the settings to the sender only; bad settings fall back to the defaults', () => {
     const action = { type: 'clone', port: 9002, params: parseCloneParams({}, 2) } as never;
     const target = (role: string) => ({ id: 'j_x', role, name: 'pc01' }) as never;
-    const settings = (values: Record<string, unknown>) => ({ getOr: <T,>(k: string, d: T): T => (k in values ? (values[k] as T) : d) });
-    const tuned = udpcastTuningFrom(settings({ 'clone.retriesUntilDrop': 20, 'clone.maxBitrate': '600M' }));
+    const settings = (values: Record<string, unknown>) => new ModuleSettings({ getOr: <T,>(k: string, d: T): T => (k in values ? (values[k] as T) : d) });
+    const tuned = settings({ 'clone.retriesUntilDrop': 20, 'clone.maxBitrate': '600M' }).udpcastTuning();
     expect(tuned).toEqual({ retriesUntilDrop: 20, maxBitrate: '600m' });
     const sender = jobDescription(action, target('sender'), tuned);
     expect(sender).toContain('\nretries_until_drop=20\nmax_bitrate=600m\n');
     expect(jobDescription(action, target('receiver'), tuned)).not.toMatch(/retries_until_drop|max_bitrate/);
     for (const bad of [{ 'clone.retriesUntilDrop': 0 }, { 'clone.retriesUntilDrop': 2.5 }, { 'clone.retriesUntilDrop': '30' }, { 'clone.maxBitrate': '10 m' },
       { 'clone.maxBitrate': '0' }, { 'clone.maxBitrate': '5t' }, { 'clone.maxBitrate': '1m;reboot' }]) {
-      const t = udpcastTuningFrom(settings(bad));
+      const t = settings(bad).udpcastTuning();
       if ('clone.maxBitrate' in bad) expect(t.maxBitrate).toBeNull();
       else expect(t.retriesUntilDrop).toBe(DEFAULT_UDPCAST_TUNING.retriesUntilDrop);
     }

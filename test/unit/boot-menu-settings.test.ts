@@ -2,6 +2,7 @@ import { hashMenuPassword } from '../../src/boot/menu-password';
 import { checkMenuSettings, MENU_SETTING_KEYS, menuSettingsFromStore, toolkitFor } from '../../src/boot/menu-settings';
 import { InputError } from '../../src/common/domain/errors';
 import type { SettingsStore } from '../../src/host/contract';
+import { ModuleSettings } from '../../src/settings/module-settings';
 
 const SERVER = 'http://10.77.0.1:8080/modules/clonage';
 
@@ -18,7 +19,7 @@ function store(values: Record<string, unknown>): SettingsStore {
 
 describe('menuSettingsFromStore', () => {
   it('reads the manifest keys, with defaults', () => {
-    expect(menuSettingsFromStore(store({}), `${SERVER}/`, {})).toEqual({
+    expect(menuSettingsFromStore(new ModuleSettings(store({})), `${SERVER}/`, {})).toEqual({
       mode: 'text',
       timeoutSeconds: 8,
       maintenancePasswordHash: null,
@@ -28,13 +29,12 @@ describe('menuSettingsFromStore', () => {
       grubPasswordHash: null,
     });
     const hash = hashMenuPassword('secret12', 'abcdefgh', 'sha1');
-    const s = menuSettingsFromStore(
-      store({
+    const s = menuSettingsFromStore(new ModuleSettings(store({
         [MENU_SETTING_KEYS.mode]: 'graphical',
         [MENU_SETTING_KEYS.timeoutSeconds]: 0,
         [MENU_SETTING_KEYS.maintenancePasswordHash]: hash,
         [MENU_SETTING_KEYS.localBoot]: 'localboot',
-      }),
+      })),
       SERVER,
       { bootenv: ['shell'] },
     );
@@ -55,7 +55,7 @@ describe('menuSettingsFromStore', () => {
     [MENU_SETTING_KEYS.maintenancePasswordHash, 'cleartext!'],
     [MENU_SETTING_KEYS.localBoot, 'sanboot'],
   ])('refuses a stored %s of %p', (key, value) => {
-    expect(() => menuSettingsFromStore(store({ [key]: value }), SERVER, {})).toThrow(InputError);
+    expect(() => menuSettingsFromStore(new ModuleSettings(store({ [key]: value })), SERVER, {})).toThrow(InputError);
   });
 });
 

@@ -4,7 +4,8 @@
  * damaged image before anything is armed, and the sender service's udp-sender argument arrays
  * and lifecycle through a fake spawn port (sessions, receivers left out, cancel, failures).
  */
-import { smbPublicView } from '../../src/images/smb-settings';
+import { ModuleSettings } from '../../src/settings/module-settings';
+import { configView } from '../../src/settings/config-form';
 import { createHash, randomBytes } from 'crypto';
 import ejs from 'ejs';
 import * as fs from 'fs';
@@ -60,7 +61,7 @@ describe('multicast deploy, server side', () => {
       return { pid: 4242, stdin, stderr: new PassThrough(), exited, kill: (s) => { p.signals.push(s); exit(null); } };
     };
     rig = await startImageRig({
-      deployer: (coordination, store) => (deployer = new DeploySender({ coordination, store, clock: fresh.clock, logger: fresh.logger, settings: fresh.settings,
+      deployer: (coordination, store) => (deployer = new DeploySender({ coordination, store, clock: fresh.clock, logger: fresh.logger, settings: new ModuleSettings(fresh.settings),
         spawn, pollMs: 5, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) })),
     }, fresh);
     ({ host, parts: m, bootPlans, base, agents } = rig);
@@ -172,7 +173,7 @@ describe('multicast deploy, server side', () => {
     await backup('pc01', 'img_a', [randomBytes(100)]);
     host.settings.set('deploy.interface', 'eth0; rm -rf /');
     const d = await deploy(['pc02']);
-    expect(action(d.id)).toMatchObject({ state: 'failed', error: 'source image refused: setting deploy.interface is not a valid network interface name' });
+    expect(action(d.id)).toMatchObject({ state: 'failed', error: 'source image refused: setting deploy.interface: not a valid network interface name' });
   });
 
   it('wizard step 3 lists the good server images in the deploy partial', async () => {
@@ -197,31 +198,32 @@ describe('multicast deploy, server side', () => {
     expect(action(d.id)).toMatchObject({ state: 'failed', error: 'the server restarted during the multicast deploy: its sender is gone' });
   });
 
-  it('configuration page: deploy.* fields checked by the sender rules, rendered from the partial', async () => {
+  it('configuration page: deploy.* fields checked by their declared rules (src/settings/deploy.ts), rendered in their group', async () => {
     const current = { getOr: <T>(_k: string, d: T) => d };
-    const badForm = { deployInterface: 'eth0; reboot', deployMaxBitrate: 'fast', deployRetries: '0' };
+    const badForm = { 'deploy.interface': 'eth0; reboot', 'deploy.maxBitrate': 'fast', 'deploy.retriesUntilDrop': '0' };
     const bad = parseConfigForm(badForm, current, moduleTranslator('en'));
-    expect(bad.errors).toMatchObject({ deployInterface: 'not a valid network interface name', deployMaxBitrate: 'expected e.g. 600m or empty', deployRetries: 'a whole number between 1 and 1000' });
-    // the page's language (French by default): catalog messages, like the other fields
-    expect(parseConfigForm(badForm, current).errors).toMatchObject({ deployInterface: "pas un nom d'interface réseau valide", deployMaxBitrate: 'par exemple 600m, ou vide', deployRetries: 'un nombre entier entre 1 et 1000' });
-    const good = parseConfigForm({ deployInterface: 'enp3s0', deployMaxBitrate: '600m', deployRetries: '50' }, current);
-    expect(good.changes).toMatchObject({ 'deploy.interface': 'enp3s0', 'deploy.maxBitrate': '600m', 'deploy.retriesUntilDrop': 50 });
-    expect(Object.keys(good.errors).filter((k) => k.startsWith('deploy'))).toEqual([]);
+    expect(bad.errors).toEqual({ 'deploy.interface': 'not a valid network interface name', 'deploy.maxBitrate': 'expected e.g. 600m or empty',
+      'deploy.retriesUntilDrop': 'a whole number between 1 and 1000' });
+    expect(parseConfigForm(badForm, current, moduleTranslator('fr')).errors).toEqual({ 'deploy.interface': "pas un nom d'interface réseau valide",
+      'deploy.maxBitrate': 'par exemple 600m, ou vide', 'deploy.retriesUntilDrop': 'un nombre entier entre 1 et 1000' });
+    const good = parseConfigForm({ 'deploy.interface': 'enp3s0', 'deploy.maxBitrate': '600m', 'deploy.retriesUntilDrop': '50' }, current, moduleTranslator('fr'));
+    expect(good).toEqual({ changes: { 'deploy.interface': 'enp3s0', 'deploy.maxBitrate': '600m', 'deploy.retriesUntilDrop': 50 }, errors: {} });
+    const { t } = pageI18n('en');
     const html = await ejs.renderFile(path.join(__dirname, '../../pages/config.ejs'), {
-      form: {}, errors: { deployInterface: 'not a valid network interface name' }, csrfToken: 'x', toolkits: [], jobs: [], entries: [],
-      readiness: { overall: 'ok', items: [] }, base: '/modules/clonage', bootModes: [],
-      settings: { 'deploy.interface': 'br0', 'deploy.maxBitrate': '', 'deploy.retriesUntilDrop': 30 },
-      smb: smbPublicView(current), ...pageI18n('en'),
+      form: {}, errors: {}, csrfToken: 'x', toolkits: [], jobs: [], entries: [], tested: null, clearSuffix: ':clear', needsServer: () => false,
+      groups: configView(current, t, {}, { 'deploy.interface': 'not a valid network interface name' }), ...pageI18n('en'),
+      readiness: { overall: 'ok', items: [] }, base: '/modules/clonage', jobToolkit: 'clonage', bootModes: [],
     });
-    expect(html).toMatch(/<input name="deployInterface" value="br0"[^>]*><\/label><span class="field-error" data-field="deployInterface">not a valid/);
-    expect(html).toMatch(/name="deployRetries" type="number" min="1" max="1000" value="30"/);
+    expect(html).toMatch(/<fieldset id="settings-deploy">/);
+    expect(html).toMatch(/name="deploy.interface" value="br0"[^>]*>[\s\S]{0,200}<span class="field-error" data-field="deploy.interface">not a valid/);
+    expect(html).toMatch(/name="deploy.retriesUntilDrop" value="30" type="number" min="1" max="1000"/);
   });
 
   it('argument arrays: interface, port, exact receiver count, connect grace, retries, bitrate', () => {
-    const s = senderSettingsFrom({ getOr: <T>(k: string, d: T) => (({ 'deploy.interface': 'br0', 'deploy.maxBitrate': '600m' }) as Record<string, unknown>)[k] as T ?? d });
+    const s = senderSettingsFrom(new ModuleSettings({ getOr: <T>(k: string, d: T) => (({ 'deploy.interface': 'br0', 'deploy.maxBitrate': '600m' }) as Record<string, unknown>)[k] as T ?? d }));
     expect(udpSenderArgs(s, { port: 9004, receivers: 3, connectSeconds: 60 })).toEqual([
       '--interface', 'br0', '--portbase', '9004', '--nokbd', '--min-receivers', '3', '--max-wait', '60', '--retries-until-drop', '30', '--max-bitrate', '600m']);
-    expect(() => senderSettingsFrom({ getOr: <T>(k: string, d: T) => (k === 'deploy.maxBitrate' ? ('fast' as T) : d) })).toThrow(/maxBitrate/);
+    expect(() => senderSettingsFrom(new ModuleSettings({ getOr: <T>(k: string, d: T) => (k === 'deploy.maxBitrate' ? ('fast' as T) : d) }))).toThrow(/maxBitrate/);
   });
 
   it('sessions: one udp-sender per partition once every receiver is ready, pieces on stdin, in order', async () => {

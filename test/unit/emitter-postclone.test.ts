@@ -12,10 +12,10 @@ import { moduleTranslator } from '../../src/i18n/module-messages';
 import { pageI18n } from '../../src/i18n/page-i18n';
 import { ConflictError, ForbiddenError, InputError, NotFoundError, UnauthorizedError } from '../../src/common/domain/errors';
 import { Hostname } from '../../src/common/domain/hostname';
-import { joinCredentialsFrom } from '../../src/emitter/emitter-settings';
 import { MemorySettings } from '../helpers/fake-host';
 import { admin, armedJob, MACS } from '../helpers/actions-fixtures';
 import { domainClone, emitterRig, type EmitterRig, settle, tokensIn } from '../helpers/emitter-fixtures';
+import { ModuleSettings } from '../../src/settings/module-settings';
 
 describe('post-clone service', () => {
   let r: EmitterRig;
@@ -133,7 +133,7 @@ describe('post-clone service', () => {
     expect(() => r.postClone.join(undefined, MACS.pc01, IP.pc01)).toThrow(UnauthorizedError);
     expect(r.host.logger.lines.join('\n')).not.toContain('S3cret');
     const s = new MemorySettings({ 'postclone.join.domain': 'D', 'postclone.join.username': 'u', 'postclone.join.password': 'a\nb' });
-    expect(() => joinCredentialsFrom(s)).toThrow(InputError);
+    expect(() => new ModuleSettings(s).join()).toThrow(InputError);
   });
 
   it('done records one event per machine; a bad status is 400; the machine token is dead afterwards', () => {
@@ -172,16 +172,16 @@ describe('clone parameter domain (SE3 type_os)', () => {
 
   it('takes its default from the clone.domain setting (a bad value falls back to none)', () => {
     const s = new MemorySettings({ 'clone.domain': 'windows-domain' });
-    expect(paramDefaultsFrom(s).domain).toBe('windows-domain');
-    expect(cloneDomainOf(parseCloneParams({}, 1, paramDefaultsFrom(s)))).toBe('windows-domain');
-    expect(paramDefaultsFrom(new MemorySettings({ 'clone.domain': 'xp' })).domain).toBe('none');
-    expect(paramDefaultsFrom(new MemorySettings({})).domain).toBe('none');
+    expect(paramDefaultsFrom(new ModuleSettings(s)).domain).toBe('windows-domain');
+    expect(cloneDomainOf(parseCloneParams({}, 1, paramDefaultsFrom(new ModuleSettings(s))))).toBe('windows-domain');
+    expect(paramDefaultsFrom(new ModuleSettings(new MemorySettings({ 'clone.domain': 'xp' }))).domain).toBe('none');
+    expect(paramDefaultsFrom(new ModuleSettings(new MemorySettings({}))).domain).toBe('none');
   });
 
   it('is a clone field of the wizard: form value, input, summary row, step 3 select', async () => {
     expect(FIELDS_OF.clone).toContain('domain');
     expect(FIELDS_OF.backup).not.toContain('domain');
-    const defaults = paramDefaultsFrom(new MemorySettings({ 'clone.domain': 'windows-domain' }));
+    const defaults = paramDefaultsFrom(new ModuleSettings(new MemorySettings({ 'clone.domain': 'windows-domain' })));
     expect(formValues({}, defaults, 2).domain).toBe('windows-domain');
     expect(formValues({ domain: 'none' }, defaults, 2).domain).toBe('none');
     expect(inputFromForm({ type: 'clone', domain: 'windows-domain' }).params).toMatchObject({ domain: 'windows-domain' });

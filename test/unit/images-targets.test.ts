@@ -13,6 +13,7 @@ import type { ModuleParts } from '../../src/index';
 import { type FakeHost, MemorySettings, USERS } from '../helpers/fake-host';
 import { type ImageRig, startImageRig } from '../helpers/image-rig';
 import type { InProcessAgents } from '../helpers/in-process-agents';
+import { ModuleSettings } from '../../src/settings/module-settings';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const now = new Date('2025-03-10T10:00:00Z');
@@ -51,10 +52,10 @@ describe('store and storage_part parameters', () => {
   });
 
   it('the default store is the backup.target setting, server when it is unusable', () => {
-    expect(paramDefaultsFrom(new MemorySettings({ 'backup.target': 'partition' })).store).toBe('partition');
-    expect(paramDefaultsFrom(new MemorySettings({ 'backup.target': 'tape' })).store).toBe('server');
-    expect(paramDefaultsFrom(new MemorySettings({})).store).toBe(BUILTIN_DEFAULTS.store);
-    const d = paramDefaultsFrom(new MemorySettings({ 'backup.target': 'partition' }));
+    expect(paramDefaultsFrom(new ModuleSettings(new MemorySettings({ 'backup.target': 'partition' }))).store).toBe('partition');
+    expect(paramDefaultsFrom(new ModuleSettings(new MemorySettings({ 'backup.target': 'tape' }))).store).toBe('server');
+    expect(paramDefaultsFrom(new ModuleSettings(new MemorySettings({}))).store).toBe(BUILTIN_DEFAULTS.store);
+    const d = paramDefaultsFrom(new ModuleSettings(new MemorySettings({ 'backup.target': 'partition' })));
     expect(parseActionParams('backup', {}, { ...ctx, defaults: d })).toMatchObject({ store: 'partition', storagePart: 'auto' });
   });
 });

@@ -4,7 +4,8 @@
  * composition root (src/index.ts) builds the core and the features first, then this; the
  * engine's unit tests build it the same way with fakes for the features.
  */
-import type { Clock, Logger, SettingsStore } from '../../host/contract';
+import type { Clock, Logger } from '../../host/contract';
+import type { ModuleSettings } from '../../settings/module-settings';
 import type { ActionCore } from './action-core';
 import { ActionLifecycle, type EmitterPreparer, type StageTimeouts, type Waker } from './action-lifecycle';
 import { ActionSchedules } from './action-schedules';
@@ -20,7 +21,7 @@ export interface ActionEngineDeps {
   readonly deploy: DeployCoordination;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly settings: Pick<SettingsStore, 'getOr'>;
+  readonly settings: ModuleSettings;
   readonly machines: MachineSource;
   readonly access: ActionAccess;
   readonly waker: Waker;
@@ -46,7 +47,7 @@ export function actionEngine(d: ActionEngineDeps): ActionEngine {
   const { core, clock, logger, settings } = d;
   const lifecycle = new ActionLifecycle(core, {
     waker: d.waker, emitterPreparer: d.emitterPreparer, deployer: d.deployer,
-    toolkit: () => String(settings.getOr<unknown>('toolkit.default', 'clonage') || 'clonage'),
+    toolkit: () => settings.toolkit(),
     timeouts: () => stageTimeouts(settings, d.timeouts),
     blocker: d.blocker,
   });

@@ -53,8 +53,6 @@ export interface StageTimeouts {
   readonly activeSilenceMinutes: number;
 }
 
-export const DEFAULT_TIMEOUTS: StageTimeouts = { preparingMinutes: 40, armedMinutes: 60, silenceMinutes: 30, activeSilenceMinutes: 5 };
-
 const MINUTE = 60_000;
 const plus = (iso: string, minutes: number) => Date.parse(iso) + minutes * MINUTE;
 

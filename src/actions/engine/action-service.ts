@@ -5,7 +5,8 @@
  * the agents' side src/agent/agent-jobs.ts; all three share ActionCore (one transaction per change).
  */
 import { ConflictError, ForbiddenError, NotFoundError } from '../../common/domain/errors';
-import type { Clock, HostUser, Logger, SettingsStore } from '../../host/contract';
+import type { Clock, HostUser, Logger } from '../../host/contract';
+import { ModuleSettings } from '../../settings/module-settings';
 import { type ActionCore, reason } from './action-core';
 import { msg } from '../../i18n/module-messages';
 import type { ActionListener } from './action-bus';
@@ -35,7 +36,7 @@ export interface ActionServiceDeps {
   readonly machines: MachineSource;
   readonly access: ActionAccess;
   /** Module settings: the wizard's clone.* defaults. */
-  readonly settings?: Pick<SettingsStore, 'getOr'>;
+  readonly settings?: ModuleSettings;
   /** Good server images (a deploy's source). */
   readonly sources?: DeploySources;
   /** The server-side multicast sender: a cancelled deploy stops it. */
@@ -46,15 +47,14 @@ export interface ActionServiceDeps {
 
 export type Created = { readonly kind: 'action'; readonly id: string } | { readonly kind: 'schedule'; readonly id: string };
 
-const NO_SETTINGS: Pick<SettingsStore, 'getOr'> = { getOr: <T>(_k: string, fallback: T) => fallback };
 
 export class ActionService {
   private readonly core: ActionCore;
-  private readonly settings: Pick<SettingsStore, 'getOr'>;
+  private readonly settings: ModuleSettings;
 
   constructor(private readonly deps: ActionServiceDeps) {
     this.core = deps.core;
-    this.settings = deps.settings ?? NO_SETTINGS;
+    this.settings = deps.settings ?? new ModuleSettings();
   }
 
   /** Checks an input without storing anything (wizard step 4 shows the result). */

@@ -4,9 +4,10 @@
  * lost and fails stages that lasted too long. Everything is read from the database and the `now`
  * passed in, so recover() at start picks up where a previous process stopped.
  */
-import type { Clock, Logger, SettingsStore } from '../../host/contract';
+import type { Clock, Logger } from '../../host/contract';
+import type { ModuleSettings } from '../../settings/module-settings';
 import type { ActionCore } from './action-core';
-import { type ActionLifecycle, DEFAULT_TIMEOUTS, type StageTimeouts } from './action-lifecycle';
+import type { ActionLifecycle, StageTimeouts } from './action-lifecycle';
 import { ActionSchedules } from './action-schedules';
 import type { DeployCoordination, Deployer } from './deploy-coordination';
 import { insertAction } from './action-intake';
@@ -28,14 +29,14 @@ export interface SchedulerDeps {
   readonly logger: Logger;
 }
 
-/** Stage timeouts: the settings (minutes, positive integers), else the defaults; `overrides` first (tests). */
-export function stageTimeouts(settings: Pick<SettingsStore, 'getOr'>, overrides: Partial<StageTimeouts> = {}): StageTimeouts {
-  const minutes = (v: unknown, d: number) => (Number.isInteger(v) && (v as number) > 0 ? (v as number) : d);
+/** Stage timeouts: the settings (src/settings/clone.ts; an unusable value is its default); `overrides` first (tests). */
+export function stageTimeouts(settings: ModuleSettings, overrides: Partial<StageTimeouts> = {}): StageTimeouts {
+  const a = settings.actions();
   return {
-    preparingMinutes: overrides.preparingMinutes ?? minutes(settings.getOr('emitter.ackTimeoutMinutes', 0), DEFAULT_TIMEOUTS.preparingMinutes),
-    armedMinutes: overrides.armedMinutes ?? minutes(settings.getOr('action.armedTimeoutMinutes', 0), DEFAULT_TIMEOUTS.armedMinutes),
-    silenceMinutes: overrides.silenceMinutes ?? minutes(settings.getOr('action.silenceTimeoutMinutes', 0), DEFAULT_TIMEOUTS.silenceMinutes),
-    activeSilenceMinutes: overrides.activeSilenceMinutes ?? minutes(settings.getOr('action.activeSilenceMinutes', 0), DEFAULT_TIMEOUTS.activeSilenceMinutes),
+    preparingMinutes: overrides.preparingMinutes ?? a.preparingMinutes,
+    armedMinutes: overrides.armedMinutes ?? a.armedMinutes,
+    silenceMinutes: overrides.silenceMinutes ?? a.silenceMinutes,
+    activeSilenceMinutes: overrides.activeSilenceMinutes ?? a.activeSilenceMinutes,
   };
 }
 

@@ -7,13 +7,12 @@
  */
 import { type ActionParams, type ActionType, AUTO_REBOOTS, COMPRESSIONS } from '../model/action-types';
 import { FieldErrorCollector } from './field-errors';
-import { smbConfigOf } from '../../images/smb-settings';
+import type { ModuleSettings } from '../../settings/module-settings';
 import {
-  BUILTIN_DEFAULTS, CLONE_DOMAINS, defaultImageName, DISK_PATTERN, MAX_WAIT_MINUTES, type ParamDefaults, parseAutoReboot,
-  parseCloneParams, parseCompression, parseDisk, parseImageName, type Raw,
+  BUILTIN_DEFAULTS, defaultImageName, type ParamDefaults, parseAutoReboot, parseCloneParams, parseCompression, parseDisk, parseImageName, type Raw,
 } from './clone-params';
 import { type DeploySources, parseDeployParams } from './deploy-params';
-import { parseStoragePart, parseStore, type Store, storeDefaultFrom } from './store-params';
+import { parseStoragePart, parseStore, type Store } from './store-params';
 
 /** Parameters of any type. `receivers` matters for clones only. */
 export function parseActionParams(
@@ -59,23 +58,11 @@ function storeFields(raw: Raw, errors: FieldErrorCollector, d: ParamDefaults, di
   return { store, storagePart: storagePart ?? 'auto' };
 }
 
-/** Reads clone defaults from settings, falling back field by field when a value is unusable. */
-export function paramDefaultsFrom(settings: { getOr<T>(key: string, fallback: T): T }): ParamDefaults {
-  const pick = <T>(key: string, fallback: T, ok: (v: unknown) => boolean): T => {
-    const v = settings.getOr<unknown>(key, fallback);
-    return ok(v) ? (v as T) : fallback;
-  };
-  const minutes = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_WAIT_MINUTES;
-  const b = BUILTIN_DEFAULTS;
+/** The wizard's defaults: the clone settings (an unusable value is its declared default), the backup target, the share. */
+export function paramDefaultsFrom(settings: ModuleSettings): ParamDefaults {
+  const c = settings.clone();
   return {
-    domain: pick('clone.domain', b.domain, (v) => (CLONE_DOMAINS as readonly unknown[]).includes(v)),
-    compression: pick('clone.compression', b.compression, (v) => (COMPRESSIONS as readonly unknown[]).includes(v)),
-    disk: pick('clone.disk', b.disk, (v) => typeof v === 'string' && DISK_PATTERN.test(v)),
-    minWaitMinutes: pick('clone.minWaitMinutes', b.minWaitMinutes, minutes),
-    maxWaitMinutes: pick('clone.maxWaitMinutes', b.maxWaitMinutes, minutes),
-    startTimeoutMinutes: pick('clone.startTimeoutMinutes', b.startTimeoutMinutes, minutes),
-    autoReboot: pick('clone.autoReboot', b.autoReboot, (v) => (AUTO_REBOOTS as readonly unknown[]).includes(v)),
-    store: storeDefaultFrom(settings),
-    smbReady: smbConfigOf(settings) !== null,
+    domain: c.domain, compression: c.compression, disk: c.disk, minWaitMinutes: c.minWaitMinutes, maxWaitMinutes: c.maxWaitMinutes,
+    startTimeoutMinutes: c.startTimeoutMinutes, autoReboot: c.autoReboot, store: settings.storage().target, smbReady: settings.smb() !== null,
   };
 }

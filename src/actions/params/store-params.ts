@@ -61,10 +61,3 @@ export function parseStoragePart(raw: Raw, disk: string | undefined): string {
 export function partitionDisk(part: string): string {
   return /^(?:nvme|mmcblk)/.test(part) ? part.replace(/p\d+$/, '') : part.replace(/\d+$/, '');
 }
-
-/** The `backup.target` setting, or `server` when it is unusable. */
-export function storeDefaultFrom(settings: { getOr<T>(key: string, fallback: T): T }): Store {
-  const v = settings.getOr<unknown>('backup.target', 'server');
-  return isStore(v) ? v : 'server';
-}
-

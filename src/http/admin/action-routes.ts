@@ -10,8 +10,8 @@ import type { ActionService } from '../../actions/engine/action-service';
 import type { Scheduler } from '../../actions/engine/scheduler';
 import { paramDefaultsFrom } from '../../actions/params/action-params';
 import { deploySourceChoices, type DeploySources } from '../../actions/params/deploy-params';
-import { smbConfigOf } from '../../images/smb-settings';
-import { adminDefaults, rememberAdminDefaults } from './admin-defaults';
+import { AdminDefaults } from './admin-defaults';
+import { ModuleSettings } from '../../settings/module-settings';
 import { fieldErrorsOf } from '../../actions/params/field-errors';
 import { pageI18n, requestT, withPageI18n } from '../../i18n/page-i18n';
 import { userOf, wrap } from './admin-kit';
@@ -44,6 +44,10 @@ function actionId(req: Request): string {
 /** Registers the routes on the module router. */
 export function registerActionRoutes(deps: ActionRouteDeps): void {
   const { host, service, inventory } = deps;
+  const settings = new ModuleSettings(host.settings);
+  const defaults = new AdminDefaults(host.db, host.settings);
+  const moved = defaults.importLegacy();
+  if (moved) host.logger.info('wizard preferences moved out of the module settings', { count: moved });
   const web = withPageI18n(host.web);
   const r = web.router;
   const base = web.mountPath;
@@ -68,8 +72,8 @@ export function registerActionRoutes(deps: ActionRouteDeps): void {
       fields: sel.type ? FIELDS_OF[sel.type] : [],
       deploySources: sel.type === 'deploy' ? await deploySourceChoices(deps.sources, await web.parcsOf(user(req), 'parc_can_clone'), inventory) : [],
       canRecur: canRecur(sel.type),
-      values: formValues(body, paramDefaultsFrom(adminDefaults(host.settings, user(req).login)), receivers),
-      smbReady: smbConfigOf(host.settings) !== null,
+      values: formValues(body, paramDefaultsFrom(defaults.settingsFor(user(req).login)), receivers),
+      smbReady: settings.smb() !== null,
       errors: {},
       summary: [],
       ...extra,
@@ -95,7 +99,7 @@ export function registerActionRoutes(deps: ActionRouteDeps): void {
         return;
       }
       const created = await service.create(user(req), input);
-      rememberAdminDefaults(host.settings, user(req).login, body);
+      defaults.remember(user(req).login, body);
       if (created.kind === 'schedule') {
         const t = requestT(web, req);
         const cron = input.cron === undefined ? '' : String(input.cron);

@@ -12,6 +12,7 @@ import type { MachineInventory } from '../../inventory/machine-inventory';
 import { translateRef, type ModuleTranslate } from '../../i18n/module-messages';
 import { requestT, withPageI18n } from '../../i18n/page-i18n';
 import { userOf, visibleMacs } from './visible-macs';
+import { ModuleSettings } from '../../settings/module-settings';
 
 type AsyncHandler = (req: Request, res: Response) => Promise<void>;
 const wrap = (h: AsyncHandler): RequestHandler => (req: Request, res: Response, next: NextFunction) => {
@@ -53,7 +54,7 @@ export function registerImageLibraryRoutes(deps: { host: HostContext; library: I
     const images = library.list(visible).filter((i) => !machine || i.machine === machine);
     await web.render(req, res, 'images', {
       title: t('title.images'), images, machine, stores: await library.stores(), base,
-      policy: retentionInWords(t, host.settings.getOr<unknown>('backup.retention', 'all')),
+      policy: retentionInWords(t, new ModuleSettings(host.settings).storage().retention ?? 'all'),
     });
   }));
 
