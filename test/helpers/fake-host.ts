@@ -51,6 +51,9 @@ export class MemorySettings implements SettingsStore {
   set(key: string, value: unknown): void {
     this.values.set(key, value);
   }
+  delete(key: string): void {
+    this.values.delete(key);
+  }
   all(): Record<string, unknown> {
     return Object.fromEntries(this.values);
   }

@@ -89,7 +89,8 @@ describe('ModuleSettings: typed readers', () => {
   it('reads typed values with the declared defaults', () => {
     const s = new ModuleSettings();
     expect(s.clone()).toMatchObject({ disk: 'sda', compression: 'zstd', minWaitMinutes: 10, retriesUntilDrop: 60, maxBitrate: null });
-    expect(s.actions()).toEqual({ preparingMinutes: 40, armedMinutes: 60, silenceMinutes: 30 });
+    expect(s.actions()).toEqual({ preparingMinutes: 40, armedMinutes: 60, silenceMinutes: 30, activeSilenceMinutes: 5 });
+    expect(s.addressCheck()).toBe('reserved');
     expect(s.toolkit()).toBe('clonage');
     expect(s.tftp()).toEqual({ port: 6969, bindAddress: '0.0.0.0' });
     expect(s.smb()).toBeNull();
@@ -103,6 +104,7 @@ describe('ModuleSettings: typed readers', () => {
     expect(() => of({ 'deploy.maxBitrate': 'fast' }).deploy()).toThrow(/deploy\.maxBitrate/);
     expect(() => of({ 'toolkit.default': '../evil' }).toolkit()).toThrow(InputError);
     expect(of({ 'backup.retention': 'forever' }).storage()).toEqual({ target: 'server', retention: null });
+    expect(of({ 'agent.addressCheck': 'open' }).addressCheck()).toBe('reserved');
   });
 
   it('accounts: rpc, join all-or-none, smb share', () => {
