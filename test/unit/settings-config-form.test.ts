@@ -7,6 +7,7 @@ import { configView, parseConfigForm } from '../../src/settings/config-form';
 import { manifestDefaults } from '../../src/settings/schema';
 import { moduleTranslator } from '../../src/i18n/module-messages';
 import { verifyMenuPassword } from '../../src/boot/menu-password';
+import { verifyGrubPassword } from '../../src/boot/grub-password';
 import { migrateClonage } from '../../src/store/clonage-schema';
 import { AdminDefaults } from '../../src/http/admin/admin-defaults';
 import { paramDefaultsFrom } from '../../src/actions/params/action-params';
@@ -57,6 +58,10 @@ describe('parseConfigForm', () => {
     const hash = changes['menu.maintenancePasswordHash'] as string;
     expect(hash).toMatch(/^\$6\$/);
     expect(verifyMenuPassword('secret12', hash)).toBe(true);
+    // the network GRUB gets its own PBKDF2 hash of the same password; clearing clears both
+    expect(verifyGrubPassword('secret12', changes['menu.maintenancePasswordPbkdf2'] as string)).toBe(true);
+    expect(parseConfigForm({ 'menu.maintenancePasswordHash:clear': '1' }, stored(), fr).changes)
+      .toEqual({ 'menu.maintenancePasswordHash': null, 'menu.maintenancePasswordPbkdf2': null });
   });
 });
 
