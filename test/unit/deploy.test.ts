@@ -211,7 +211,6 @@ describe('multicast deploy, server side', () => {
     const { t } = pageI18n('en');
     const html = await ejs.renderFile(path.join(__dirname, '../../pages/config.ejs'), {
       form: {}, errors: {}, csrfToken: 'x', toolkits: [], jobs: [], entries: [], tested: null, clearSuffix: ':clear', needsServer: () => false,
-      readiness: { overall: 'ok', items: [] }, base: '/modules/clonage', jobToolkit: 'clonage',
       groups: configView(current, t, {}, { 'deploy.interface': 'not a valid network interface name' }), ...pageI18n('en'),
       readiness: { overall: 'ok', items: [] }, base: '/modules/clonage', jobToolkit: 'clonage', bootModes: [],
     });
