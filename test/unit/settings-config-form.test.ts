@@ -54,12 +54,12 @@ describe('parseConfigForm', () => {
   });
 
   it('the maintenance password is stored as a hash only', () => {
-    const { changes } = parseConfigForm({ 'menu.maintenancePasswordHash': 'secret12' }, stored(), fr);
+    const { changes } = parseConfigForm({ 'menu.maintenancePasswordHash': 'secret1234' }, stored(), fr);
     const hash = changes['menu.maintenancePasswordHash'] as string;
     expect(hash).toMatch(/^\$6\$/);
-    expect(verifyMenuPassword('secret12', hash)).toBe(true);
+    expect(verifyMenuPassword('secret1234', hash)).toBe(true);
     // the network GRUB gets its own PBKDF2 hash of the same password; clearing clears both
-    expect(verifyGrubPassword('secret12', changes['menu.maintenancePasswordPbkdf2'] as string)).toBe(true);
+    expect(verifyGrubPassword('secret1234', changes['menu.maintenancePasswordPbkdf2'] as string)).toBe(true);
     expect(parseConfigForm({ 'menu.maintenancePasswordHash:clear': '1' }, stored(), fr).changes)
       .toEqual({ 'menu.maintenancePasswordHash': null, 'menu.maintenancePasswordPbkdf2': null });
   });
