@@ -151,8 +151,16 @@ describe('login form token, type confusion, flash messages', () => {
     '/jobs/:job/log': '/modules/clonage/api/agent/jobs/j/log',
     '/jobs/:job/result': '/modules/clonage/api/agent/jobs/j/result',
     '/jobs/:job/report': '/modules/clonage/api/agent/jobs/j/report',
-    '/jobs/:job/image/commit': '/modules/clonage/api/agent/jobs/j/image/commit',
-    '/jobs/:job/image/:file': '/modules/clonage/api/agent/jobs/j/image/part.img',
+    // the image routes are a sub-router mounted at /jobs/:job/image
+    '/commit': '/modules/clonage/api/agent/jobs/j/image/commit',
+    '/:file': '/modules/clonage/api/agent/jobs/j/image/part.img',
+    '/config/accounts/:account/test': '/modules/clonage/config/accounts/netlogon/test',
+    '/images/:id/delete': '/modules/clonage/images/1/delete',
+    '/images/:id/rename': '/modules/clonage/images/1/rename',
+    '/images/:id/protect': '/modules/clonage/images/1/protect',
+    '/schedules/:id/pause': '/modules/clonage/schedules/1/pause',
+    '/schedules/:id/resume': '/modules/clonage/schedules/1/resume',
+    '/schedules/:id/delete': '/modules/clonage/schedules/1/delete',
     '/ack': '/modules/clonage/api/emitter/ack',
     '/done': '/modules/clonage/api/postclone/done',
   };
