@@ -37,7 +37,7 @@ describe('UEFI PC with Secure Boot on: shim → network GRUB → signed kernel',
   const tftpSince = (from: number, file: string) => shell.logLines.slice(from).some((l) => l.includes('"msg":"tftp: sent"') && l.includes(`"file":"${file}"`));
   const setMenu = async (timeout: number) => {
     const csrf = await admin.csrf(`${M}/config`);
-    const r = await admin.post(`${M}/config`, { _csrf: csrf, menuMode: 'text', menuTimeoutSeconds: String(timeout), maintenancePassword: PASSWORD });
+    const r = await admin.post(`${M}/config`, { _csrf: csrf, 'menu.mode': 'text', 'menu.timeoutSeconds': String(timeout), 'menu.maintenancePasswordHash': PASSWORD });
     expect([r.status, r.text.slice(0, 300)]).toEqual([303, expect.any(String)]);
   };
 
@@ -140,6 +140,7 @@ describe('UEFI PC with Secure Boot on: shim → network GRUB → signed kernel',
     const events = shell.db.prepare("SELECT message FROM clonage_events WHERE action_id = ? AND message_key = 'event.agent.firmware'").all(actionId) as { message: string }[];
     expect(events.map((e) => e.message)).toEqual([expect.stringMatching(new RegExp(`^${PC.name}: firmware UEFI, Secure Boot: `))]);
     const page = await admin.get(actionPath);
-    expect(page.text).toContain('firmware UEFI, Secure Boot');
+    // the page reads the event's catalog message, in the admin's language (French)
+    expect(page.text).toContain(`${PC.name} : micrologiciel UEFI, Secure Boot : `);
   }, 900_000);
 });
