@@ -199,10 +199,13 @@ export function tftpPortOf(logLines: readonly string[]): number {
   throw new Error('no TFTP port in the log');
 }
 
-/** A plain RFC 1350 read (512-byte blocks): the file's text, or `{ error }` with the TFTP error code. */
-export async function tftpGet(port: number, file: string): Promise<string | { error: number }> {
+/**
+ * A plain RFC 1350 read (512-byte blocks): the file's text, or `{ error }` with the TFTP error code.
+ * `local`: the client's own address (another loopback address plays another PC).
+ */
+export async function tftpGet(port: number, file: string, local = '127.0.0.1'): Promise<string | { error: number }> {
   const sock = dgram.createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => sock.bind(0, local, () => r()));
   const chunks: Buffer[] = [];
   try {
     return await new Promise<string | { error: number }>((resolve, reject) => {

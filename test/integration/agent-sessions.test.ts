@@ -5,12 +5,12 @@
  * client binds the local address it plays, so the server sees exactly that peer address
  * (`agent.addressCheck = reserved`, the default). 127.0.0.9 is "another PC of the network".
  */
-import dgram from 'node:dgram';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { Server } from 'node:http';
 import { register } from '../../src/index';
+import { tftpGet } from '../helpers/hostile';
 import type { ModuleInstance } from '../../src/host/contract';
 import { createFakeHost, type FakeHost, fakeHostApp, labOn, listen } from '../helpers/fake-host';
 import { BootPlanStore } from '../../src/boot/boot-plan-store';
@@ -39,32 +39,6 @@ function from(local: string, url: string, o: { method?: string; headers?: Record
     req.on('error', reject);
     req.end(o.body);
   });
-}
-
-/** A plain TFTP read of one file from a chosen local address: its text, or `{ error }`. */
-async function tftpFrom(local: string, port: number, file: string): Promise<string | { error: number }> {
-  const sock = dgram.createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, local, () => r()));
-  const chunks: Buffer[] = [];
-  try {
-    return await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`TFTP ${file}: no answer`)), 5000);
-      sock.on('message', (msg, rinfo) => {
-        const op = msg.readUInt16BE(0);
-        if (op === 5) return (clearTimeout(timer), resolve({ error: msg.readUInt16BE(2) }));
-        const block = msg.readUInt16BE(2);
-        if (block === chunks.length + 1) chunks.push(msg.subarray(4));
-        const ack = Buffer.alloc(4);
-        ack.writeUInt16BE(4, 0);
-        ack.writeUInt16BE(block, 2);
-        sock.send(ack, rinfo.port, '127.0.0.1');
-        if (msg.length < 516) (clearTimeout(timer), resolve(Buffer.concat(chunks).toString('latin1')));
-      });
-      sock.send(Buffer.concat([Buffer.from([0, 1]), Buffer.from(`${file}\0octet\0`, 'latin1')]), port, '127.0.0.1');
-    });
-  } finally {
-    sock.close();
-  }
 }
 
 describe('agent sessions and reserved addresses (issue 12, V1)', () => {
@@ -125,8 +99,8 @@ describe('agent sessions and reserved addresses (issue 12, V1)', () => {
     expect(stolen.text).not.toContain(j.token);
     expect(stolen.text).toContain('boot plan "local"');
     const cfg = `pxelinux.cfg/01-${MAC.pc01.replace(/:/g, '-')}`;
-    expect(await tftpFrom(PC.pc01, tftpPort, cfg)).toContain(`clonage.token=${j.token}`);
-    const viaTftp = await tftpFrom(STRANGER, tftpPort, cfg);
+    expect(await tftpGet(tftpPort, cfg, PC.pc01)).toContain(`clonage.token=${j.token}`);
+    const viaTftp = await tftpGet(tftpPort, cfg, STRANGER);
     expect(typeof viaTftp === 'string' && !viaTftp.includes(j.token)).toBe(true);
     expect(events('event.agent.bootFile')).toEqual([
       `pc01: the job's boot file was asked by ${STRANGER} instead of ${PC.pc01} (http): a local boot was served`,
