@@ -180,7 +180,7 @@ export async function register(host: HostContext, overrides: ModuleOverrides = {
     await scheduler.recover(clock.now());
     void preparer.sweep();
     void images.sweep().catch((e) => logger.warn('image store sweep failed', { error: String(e) }));
-    scheduler.start(overrides.tickMs ?? 15_000);
+    scheduler.start(overrides.tickMs ?? settings.actions().checkSeconds * 1000);
     logger.info('clonage module started');
 
     const parts: ModuleParts = {

@@ -67,6 +67,11 @@ export const ACTION_SETTINGS = group({
     /** While data moves (not a waiting stage) a PC is silent this long at most (the shorter of the two applies). */
     activeSilenceMinutes: int('action.activeSilenceMinutes', 5, 1, DAY, { label: 'settings.actions.activeSilence', error: 'settings.error.range' }),
     /**
+     * How often the server applies the limits above and starts due schedules: a limit fires at most
+     * this late. Read once at the module's start.
+     */
+    checkSeconds: int('action.checkIntervalSeconds', 15, 1, 300, { label: 'settings.actions.checkInterval', error: 'settings.error.range' }),
+    /**
      * `reserved`: the job fetch, later agent calls and token-carrying boot files only from the
      * target's reserved IP; `fetcher`: from the address that fetched the job (PCs behind NAT).
      */

@@ -76,6 +76,9 @@ export interface RestartableShell extends Shell {
 }
 
 /** The shell as test-shell.ts configures it, but on a data dir the caller owns (restart tests). */
+/** The shell's periodic tick every second (default 15 s): tests that wait for it wait less. */
+export const FAST_TICK = { 'action.checkIntervalSeconds': 1 } as const;
+
 export async function startShellOn(dataDir: string, clock: Clock, settings: Record<string, unknown> = {}): Promise<RestartableShell> {
   // Agent calls from loopback: bound to the fetching address (see startTestShell).
   return startTestShell({ moduleSettings: { clonage: { 'tftp.port': 0, 'tftp.bindAddress': '127.0.0.1', 'agent.addressCheck': 'fetcher', ...settings } } }, { dataDir, clock, autoEnable: ['clonage'] });

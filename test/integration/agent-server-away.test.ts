@@ -1,7 +1,8 @@
 /**
  * The server away while the REAL agent works (issue 18): the module's socket is closed in the
  * middle of an upload or of a restore's write phase (the request in flight is cut, new ones are
- * refused) and comes back 8 s later, as after a restart on the same data. The agent (busybox sh,
+ * refused) and comes back 5 s later (after the agent's tries at 1 and 3 s, before the one at
+ * 7 s), as after a restart on the same data. The agent (busybox sh,
  * partclone, nc, wget in a network namespace) retries with backoff, resumes at the piece that
  * failed, and delivers its log and result: the backup is recorded whole, the restore writes the
  * disk byte for byte. Server-side resumption after a real restart: faults-restart.test.ts.
@@ -25,7 +26,7 @@ if (skipReason) console.warn(`server-away tests SKIPPED: ${skipReason}`);
   let sums: Record<string, string>;
   let trigger: ((req: { method?: string; url?: string }) => boolean) | null = null;
   let away: Promise<void> | null = null;
-  let awayMs = 8000;
+  let awayMs = 5000;
   const imageDir = (image: string) => path.join(h.host.dataDir, 'images', '02-00-00-00-00-01', image);
 
   beforeAll(async () => {
@@ -52,7 +53,7 @@ if (skipReason) console.warn(`server-away tests SKIPPED: ${skipReason}`);
     await h?.stop();
   });
 
-  test('backup: the upload of a piece is cut and the server stays away 8 s; the agent resumes at that piece, the image is recorded whole', async () => {
+  test('backup: the upload of a piece is cut and the server stays away 5 s; the agent resumes at that piece, the image is recorded whole', async () => {
     trigger = (req) => req.method === 'PUT' && /\/image\/sda1\.pc\.003$/.test(req.url ?? '');
     const r = await h.runJob('backup', { disk: 'sda', compression: 'none', image: 'img_away' }, devDir);
     await away;
@@ -89,7 +90,7 @@ if (skipReason) console.warn(`server-away tests SKIPPED: ${skipReason}`);
     expect(h.host.db.prepare("SELECT COUNT(*) AS n FROM clonage_backups WHERE image = 'img_gone'").get()).toEqual({ n: 0 });
   }, 300000);
 
-  test('restore: a piece download is cut in the write phase and the server stays away 8 s; the disk is restored whole', async () => {
+  test('restore: a piece download is cut in the write phase and the server stays away 5 s; the disk is restored whole', async () => {
     execFileSync('dd', ['if=/dev/zero', `of=${disk.loop}`, 'bs=1M', 'count=64', 'conv=fsync'], { stdio: 'ignore' });
     execFileSync('partx', ['-d', disk.loop]);
     let seen = 0; // each piece is read twice: verified first, then written
@@ -104,7 +105,7 @@ if (skipReason) console.warn(`server-away tests SKIPPED: ${skipReason}`);
   }, 300000);
 
   test('away longer than the retry time: the agent gives up with the reason and boots nothing it half wrote', async () => {
-    awayMs = 20000; // longer than the agent's retries (3 s) for the piece, its log and its result
+    awayMs = 12000; // longer than the agent's retries (3 s each) for the piece, its log and its result
     let seen = 0;
     trigger = (req) => req.method === 'GET' && /\/image\/sda1\.pc\.001$/.test(req.url ?? '') && ++seen === 2;
     const r = await h.runJob('restore', { disk: 'sda', image: 'img_away' }, devDir, { env: { CLONAGE_RETRY_SECONDS: '3' } });

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  actionState, agent, allBootFiles, Client, createAction, emitterScripts, FakeClock, installFakeToolkit, jobOf, moduleSettings, raw,
+  actionState, agent, allBootFiles, Client, createAction, emitterScripts, FAST_TICK, FakeClock, installFakeToolkit, jobOf, moduleSettings, raw,
   type RestartableShell, scriptsWritten, startShellOn, targetStates, until,
 } from '../helpers/hostile';
 
@@ -36,15 +36,15 @@ describe('shell stopped and restarted on the same data dir in the middle of acti
   const restart = async (minutes: number) => {
     await shell.stop();
     clock.advanceMinutes(minutes);
-    shell = await startShellOn(dataDir, clock);
+    shell = await startShellOn(dataDir, clock, FAST_TICK);
     expect(armedInvariant(shell).plans).toEqual(armedInvariant(shell).armedTargets);
   };
 
   beforeAll(async () => {
     installFakeToolkit(dataDir);
-    shell = await startShellOn(dataDir, clock, { 'action.silenceTimeoutMinutes': 2 });
+    shell = await startShellOn(dataDir, clock, { ...FAST_TICK, 'action.silenceTimeoutMinutes': 2 });
     const admin = await Client.as(shell.url, 'admin');
-    // one at a time: a creation during a running tick is picked up by the next periodic tick only (≤ 15 s)
+    // one at a time: a creation during a running tick is picked up by the next periodic tick only (≤ 1 s here)
     ids.domain = await createAction(admin, { type: 'clone', parc: 'cdi', emitter: 'cdi-pc04', machine: ['cdi-pc05'], domain: 'windows-domain' });
     await until(() => scriptsWritten(shell.db, ids.domain), 'domain emitter scripts', 20_000);
     for (const [key, form] of [

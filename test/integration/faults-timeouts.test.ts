@@ -1,5 +1,5 @@
 /**
- * Server-level faults handled by the REAL shell's own periodic tick (every 15 s of real time),
+ * Server-level faults handled by the REAL shell's own periodic tick (every second of real time here: `action.checkIntervalSeconds`),
  * with a fake clock moved past the limits:
  *  - an emitter that never acknowledges (Windows-domain clone, emitter.ackTimeoutMinutes = 1):
  *    the action fails, no plan is ever armed, the scripts are removed, a late ack changes nothing;
@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  actionState, agent, allBootFiles, Client, createAction, emitterScripts, FakeClock, installFakeToolkit, jobOf, raw, removedEvent,
+  actionState, agent, allBootFiles, Client, createAction, emitterScripts, FAST_TICK, FakeClock, installFakeToolkit, jobOf, raw, removedEvent,
   type RestartableShell, scriptsWritten, snapshot, startShellOn, targetStates, until,
 } from '../helpers/hostile';
 
@@ -33,7 +33,7 @@ describe('timeouts applied by the running shell: emitter never acknowledging, re
 
   beforeAll(async () => {
     installFakeToolkit(dataDir);
-    shell = await startShellOn(dataDir, clock, { 'emitter.ackTimeoutMinutes': 1 });
+    shell = await startShellOn(dataDir, clock, { ...FAST_TICK, 'emitter.ackTimeoutMinutes': 1 });
     const admin = await Client.as(shell.url, 'admin');
     ids.domain = await createAction(admin, { type: 'clone', parc: 'cdi', emitter: 'cdi-pc01', machine: ['cdi-pc02'], domain: 'windows-domain' });
     await until(() => scriptsWritten(shell.db, ids.domain), 'emitter scripts', 20_000);
@@ -52,7 +52,7 @@ describe('timeouts applied by the running shell: emitter never acknowledging, re
       clock.advanceMinutes(4);
       for (const n of ['s101-pc01', 's101-pc02']) expect((await progress(n, String(step * 10))).status).toBe(204);
     }
-    // the next periodic tick (≤ 15 s of real time) sees: 36 min of silence > 30, preparing for 36 min > 1
+    // the next periodic tick (≤ 1 s of real time) sees: 36 min of silence > 30, preparing for 36 min > 1
     await until(() => targetStates(shell.db, ids.clone)['s101-pc03'] === 'failed' && actionState(shell.db, ids.domain) === 'failed'
       && actionState(shell.db, ids.senderLost) === 'failed', 'the periodic tick', 25_000);
     await until(() => removedEvent(shell.db, ids.domain), 'scripts removed', 10_000);

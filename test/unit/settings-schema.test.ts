@@ -89,7 +89,7 @@ describe('ModuleSettings: typed readers', () => {
   it('reads typed values with the declared defaults', () => {
     const s = new ModuleSettings();
     expect(s.clone()).toMatchObject({ disk: 'sda', compression: 'zstd', minWaitMinutes: 10, retriesUntilDrop: 60, maxBitrate: null });
-    expect(s.actions()).toEqual({ preparingMinutes: 40, armedMinutes: 60, silenceMinutes: 30, activeSilenceMinutes: 5 });
+    expect(s.actions()).toEqual({ preparingMinutes: 40, armedMinutes: 60, silenceMinutes: 30, activeSilenceMinutes: 5, checkSeconds: 15 });
     expect(s.addressCheck()).toBe('reserved');
     expect(s.toolkit()).toBe('clonage');
     expect(s.tftp()).toEqual({ port: 6969, bindAddress: '0.0.0.0' });

@@ -26,6 +26,7 @@ export const enSettings: Readonly<Record<keyof typeof frSettings, string>> = {
   'settings.actions.armed': 'Wait for the computers to boot from the network (minutes)',
   'settings.actions.silence': 'Longest silence of a computer during a job (minutes)',
   'settings.actions.activeSilence': 'Longest silence of a computer while data moves (minutes)',
+  'settings.actions.checkInterval': 'How often limits and schedules are checked (seconds; applies at the next start)',
   'settings.agent.addressCheck': "Where the computers' calls may come from",
   'settings.agent.addressCheck.reserved': "only from the computer's reserved address",
   'settings.agent.addressCheck.fetcher': 'from the address that fetched the job (computers behind NAT)',

@@ -24,6 +24,7 @@ export const frSettings = {
   'settings.actions.armed': 'Attente du démarrage réseau des postes (minutes)',
   'settings.actions.silence': "Silence maximal d'un poste pendant une tâche (minutes)",
   'settings.actions.activeSilence': "Silence maximal d'un poste pendant un transfert (minutes)",
+  'settings.actions.checkInterval': 'Intervalle de vérification des délais et des planifications (secondes ; pris en compte au prochain démarrage)',
   'settings.agent.addressCheck': 'Origine des appels des postes',
   'settings.agent.addressCheck.reserved': "uniquement depuis l'adresse r\u00e9serv\u00e9e du poste",
   'settings.agent.addressCheck.fetcher': "depuis l'adresse qui a r\u00e9cup\u00e9r\u00e9 la t\u00e2che (postes derri\u00e8re un NAT)",
