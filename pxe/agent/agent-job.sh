@@ -83,9 +83,8 @@ check_job_values() {
     sender|receiver|report|backup|restore|memtest|deploy) ;;
     *) REFUSAL="bad role"; return 1 ;;
   esac
-  if [ -n "$J_DISK" ] || [ "$J_ROLE" = sender ] || [ "$J_ROLE" = receiver ] || [ "$J_ROLE" = deploy ]; then
-    valid_disk "$J_DISK" || { REFUSAL="bad disk"; return 1; }
-  fi
+  # No disk named: the agent chooses the first fixed disk (resolve_disk, agent-disks.sh).
+  [ -z "$J_DISK" ] || valid_disk "$J_DISK" || { REFUSAL="bad disk"; return 1; }
   if [ -n "$J_PORT" ] || [ "$J_ROLE" = sender ] || [ "$J_ROLE" = receiver ] || [ "$J_ROLE" = deploy ]; then
     is_number "$J_PORT" 5 && [ "$J_PORT" -ge 1024 ] && [ "$J_PORT" -le 65534 ] &&
       [ $((J_PORT % 2)) = 0 ] || { REFUSAL="bad port"; return 1; }
@@ -119,7 +118,7 @@ check_image_values() {
 manual_job() {
   job_defaults
   J_ROLE=$CL_MANUAL
-  J_DISK=${CL_DISK:-$(first_disk)}
+  J_DISK=$CL_DISK   # empty: chosen by resolve_disk
   J_PORT=${CL_PORT:-9002}
   J_COMPRESSION=${CL_COMPRESSION:-none}
   J_MIN_RECEIVERS=$CL_RECEIVERS

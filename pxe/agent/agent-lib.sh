@@ -5,6 +5,8 @@
 # ---- settings, read once from the environment (tests and init set them; the server sets none).
 CMDLINE_FILE=${CLONAGE_CMDLINE:-/proc/cmdline}
 DEV_DIR=${CLONAGE_DEV_DIR:-/dev}
+SYS_DIR=${CLONAGE_SYS_DIR:-/sys}              # disk detection (agent-disks.sh)
+MOUNTS_FILE=${CLONAGE_MOUNTS:-/proc/mounts}
 REBOOT_CMD=${CLONAGE_REBOOT_CMD:-reboot -f}
 POWEROFF_CMD=${CLONAGE_POWEROFF_CMD:-poweroff -f}
 WORK=${CLONAGE_WORK_DIR:-/tmp/clonage}
@@ -119,9 +121,9 @@ guess_iface() {
   echo "$iface"
 }
 
-# The whole disks of the machine (tests: the plain-letter names under CLONAGE_DEV_DIR).
+# The whole disks of the machine (tests without a sysfs tree: the plain-letter names under CLONAGE_DEV_DIR).
 list_disks() {
-  if [ "$DEV_DIR" = /dev ]; then ls /sys/block 2>/dev/null | grep -E "$DISK_NAMES"
+  if [ "$DEV_DIR" = /dev ] || [ -n "${CLONAGE_SYS_DIR:-}" ]; then ls "$SYS_DIR/block" 2>/dev/null | grep -E "$DISK_NAMES"
   else ls "$DEV_DIR" 2>/dev/null | grep -E '^[a-z]+$'
   fi
 }

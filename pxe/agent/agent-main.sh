@@ -1,7 +1,8 @@
 # Loaded by clonage-agent.sh: the agent's flow. The command line, then either manual mode
 # (maintenance menu, no server) or a server job: fetch, check, run, report, reboot as told.
 # Globals set here for every other file: SERVER JOB TOKEN SESSION BASE (the job's URL) IFACE; the
-# roles set DISK_TOUCHED once they start writing the job's disk (restore, deploy, receiver).
+# roles set DISK_TOUCHED once they start writing the job's disk (restore, deploy, receiver);
+# resolve_disk (agent-disks.sh) sets J_DISK and DISK_NOTE when the job named no disk.
 
 agent_main() {
   mkdir -p "$WORK" || exit "$EXIT_BOOT_LOCAL"
@@ -26,7 +27,7 @@ run_manual() {
   esac
   manual_job
   check_job_values || boot_local "bad manual values"
-  log "manual mode: role=$J_ROLE disk=$J_DISK port=$J_PORT compression=$J_COMPRESSION"
+  log "manual mode: role=$J_ROLE disk=${J_DISK:-auto} port=$J_PORT compression=$J_COMPRESSION"
   run_role
   rc=$?
   if [ "$rc" = 0 ]; then log "manual $J_ROLE: success"; exit "$EXIT_OK"; fi
@@ -53,11 +54,11 @@ run_server_job() {
     post_result failed "$EXIT_BAD_JOB" "agent refused the job: $REFUSAL" > /dev/null
     boot_local "malformed job: $REFUSAL"
   fi
-  log "job accepted: role=$J_ROLE disk=$J_DISK port=$J_PORT compression=$J_COMPRESSION"
+  log "job accepted: role=$J_ROLE disk=${J_DISK:-auto} port=$J_PORT compression=$J_COMPRESSION"
   FAIL_MSG= DISK_TOUCHED=
   run_role
   rc=$?
-  if [ "$rc" = 0 ]; then status=succeeded msg="$J_ROLE finished"; else status=failed msg="$J_ROLE failed: ${FAIL_MSG:-exit $rc}"; fi
+  if [ "$rc" = 0 ]; then status=succeeded msg="$J_ROLE finished${J_DISK:+ on $J_DISK}${DISK_NOTE:+, $DISK_NOTE}"; else status=failed msg="$J_ROLE failed: ${FAIL_MSG:-exit $rc}"; fi
   log "result: $status (exit $rc)"
   finish_job "$status" "$rc" "$msg"
 }

@@ -2,6 +2,7 @@
 # progress, and the report. Only reached with a job whose values all passed check_job_values.
 
 run_role() {
+  resolve_disk || return
   case "$J_ROLE" in
     sender|receiver)
       wait_block_device "$DEV_DIR/$J_DISK" file || fail_with "$EXIT_NO_DISK" "disk $J_DISK not found" || return
@@ -156,7 +157,7 @@ dropped_receivers() {
 }
 
 # Report: partition tables, filesystems and free space, as "### title" sections of text.
-report_disks() { if [ -n "$J_DISK" ]; then echo "$J_DISK"; else list_disks; fi; }
+report_disks() { if [ -n "$J_DISK" ]; then echo "$J_DISK"; else list_disks; fi; }   # every disk, USB ones too
 write_report() {
   local d p fs
   echo "### agent"
@@ -165,6 +166,8 @@ write_report() {
     valid_disk "$d" || continue
     echo "### disk $d"
     echo "size=$(disk_size "$DEV_DIR/$d")"
+    disk_report_lines "$d"
+    [ "$d" != "$AUTO_DISK" ] || echo "auto=yes"
     echo "### sfdisk -d $d"
     sfdisk -d "$DEV_DIR/$d" 2>&1
   done
@@ -193,6 +196,7 @@ write_report() {
   done
 }
 run_report() {
+  AUTO_DISK=$(detect_disk)   # the disk a job without a disk would take
   write_report > "$WORK/report.txt" 2>&1
   if [ -n "$CL_MANUAL" ]; then cat "$WORK/report.txt" >&2; return 0; fi
   with_retry "report" http_post /report text/plain "$WORK/report.txt" "$WORK/report.out" ||

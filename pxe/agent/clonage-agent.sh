@@ -17,6 +17,7 @@
 AGENT_DIR=${CLONAGE_AGENT_DIR:-$(dirname "$0")}
 for agent_file in \
   agent-lib.sh \
+  agent-disks.sh \
   agent-job.sh \
   agent-http.sh \
   agent-image.sh \

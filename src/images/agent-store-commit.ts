@@ -41,7 +41,8 @@ export function agentVerifiedManifest(d: CommitDraft, ctx: AgentCommitContext): 
 /** Parses, checks and records; returns the row id and the manifest. Throws InputError when refused. */
 export function recordAgentImage(text: string, ctx: AgentCommitContext): { id: number; manifest: ImageManifest } {
   const draft = parseCommit(text);
-  if (draft.disk.name !== ctx.disk) throw new InputError(`disk ${draft.disk.name} is not the job's disk ${ctx.disk}`, 'manifest');
+  // '' : the agent chose the disk (the first fixed one); the manifest names it.
+  if (ctx.disk !== '' && draft.disk.name !== ctx.disk) throw new InputError(`disk ${draft.disk.name} is not the job's disk ${ctx.disk}`, 'manifest');
   if (draft.store?.kind !== ctx.location) throw new InputError(`the manifest does not say "store ${ctx.location} …"`, 'manifest');
   if (ctx.storagePart && ctx.storagePart !== 'auto' && draft.store.where !== ctx.storagePart) {
     throw new InputError(`storage partition ${draft.store.where} is not the job's ${ctx.storagePart}`, 'manifest');

@@ -109,7 +109,7 @@ export class ImageService {
     let listed: ImageFile[];
     try {
       const draft = parseCommit(text);
-      if (draft.disk.name !== action.params.disk) throw new InputError(`disk ${draft.disk.name} is not the job's disk ${action.params.disk}`, 'manifest');
+      if (action.params.disk !== '' && draft.disk.name !== action.params.disk) throw new InputError(`disk ${draft.disk.name} is not the job's disk ${action.params.disk}`, 'manifest');
       listed = [draft.table, ...(draft.head ? [draft.head] : []), ...draft.partitions.flatMap((p) => p.chunks)];
       await this.deps.store.verify(staging, listed);
       const tableText = await this.deps.store.readText(staging, draft.table.file, MAX_TABLE_BYTES);

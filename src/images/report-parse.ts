@@ -22,6 +22,12 @@ export interface ReportPartition {
 export interface ReportDisk {
   readonly name: string;
   readonly sizeBytes: number | null;
+  /** Where it sits (pxe/agent/agent-disks.sh disk_bus): nvme, sata, scsi, virtio, mmc, usb, ide, other. */
+  readonly bus: string | null;
+  readonly model: string | null;
+  readonly removable: boolean;
+  /** The disk a job without a disk name would take on this PC. */
+  readonly auto: boolean;
   readonly label: string | null;
   readonly sectorSize: number;
   readonly partitions: ReportPartition[];
@@ -47,7 +53,7 @@ export interface ParsedReport {
 }
 
 type MutablePart = { -readonly [K in keyof ReportPartition]: ReportPartition[K] };
-type MutableDisk = { name: string; sizeBytes: number | null; label: string | null; sectorSize: number; partitions: MutablePart[] };
+type MutableDisk = { -readonly [K in keyof ReportDisk]: ReportDisk[K] } & { partitions: MutablePart[] };
 
 const base = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 const num = (v: string | undefined) => (v !== undefined && /^\d{1,18}$/.test(v) ? Number(v) : null);
@@ -76,7 +82,7 @@ export function parseReport(text: string): ParsedReport {
   const storeImages: StoreImage[] = [];
   const disk = (name: string): MutableDisk => {
     let d = disks.get(name);
-    if (!d) disks.set(name, (d = { name, sizeBytes: null, label: null, sectorSize: 512, partitions: [] }));
+    if (!d) disks.set(name, (d = { name, sizeBytes: null, bus: null, model: null, removable: false, auto: false, label: null, sectorSize: 512, partitions: [] }));
     return d;
   };
   const part = (name: string): MutablePart | undefined => parts.get(name);
@@ -84,8 +90,16 @@ export function parseReport(text: string): ParsedReport {
     const diskName = /^disk ([a-z0-9]{1,16})$/.exec(s.title)?.[1];
     const sfdiskOf = /^sfdisk -d ([a-z0-9]{1,16})$/.exec(s.title)?.[1];
     if (diskName) {
-      const size = s.lines.map((l) => /^size=(\d{1,18})$/.exec(l.trim())?.[1]).find(Boolean);
-      disk(diskName).sizeBytes = num(size);
+      const d = disk(diskName);
+      for (const l of s.lines.map((x) => x.trim())) {
+        const kv = /^([a-z]{1,12})=(.{0,80})$/.exec(l);
+        if (!kv) continue;
+        if (kv[1] === 'size') d.sizeBytes = num(kv[2]);
+        else if (kv[1] === 'bus' && /^[a-z]{1,10}$/.test(kv[2])) d.bus = kv[2];
+        else if (kv[1] === 'model' && kv[2] !== 'unknown') d.model = kv[2];
+        else if (kv[1] === 'removable') d.removable = kv[2] === '1';
+        else if (kv[1] === 'auto') d.auto = kv[2] === 'yes';
+      }
     } else if (sfdiskOf) {
       const d = disk(sfdiskOf);
       for (const l of s.lines) {

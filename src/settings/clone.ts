@@ -3,7 +3,7 @@
  * engine's timeouts and toolkit. Values an action takes are checked again by the action parsers.
  */
 import { AUTO_REBOOTS, COMPRESSIONS } from '../actions/model/action-types';
-import { CLONE_DOMAINS, DISK_PATTERN, MAX_WAIT_MINUTES } from '../actions/params/clone-params';
+import { AUTO_DISK, CLONE_DOMAINS, DISK_PATTERN, MAX_WAIT_MINUTES } from '../actions/params/clone-params';
 import { TOOLKIT_NAME_PATTERN } from '../boot/boot-plan';
 import { ADDRESS_CHECKS } from '../agent/agent-caller';
 import type { ModuleMessageKey } from '../i18n/module-messages';
@@ -21,7 +21,8 @@ export const CLONE_SETTINGS = group({
   id: 'clone',
   legend: 'config.wizardDefaults',
   settings: {
-    disk: text('clone.disk', 'sda', (v) => DISK_PATTERN.test(v), { label: 'label.disk', error: 'settings.error.disk', maxLength: 12 }),
+    /** '' (the default): each PC's agent takes its first fixed disk; else a disk name for every PC. */
+    disk: text('clone.disk', AUTO_DISK, (v) => v === AUTO_DISK || DISK_PATTERN.test(v), { label: 'label.disk', error: 'settings.error.disk', maxLength: 12 }),
     compression: choice('clone.compression', 'zstd', ORDER.map((value) => ({ value, label: COMPRESSION_LABELS[value] })),
       { label: 'label.compression', error: 'config.error.refused' }),
     domain: choice('clone.domain', 'none', CLONE_DOMAINS.map((value) => ({ value, label: DOMAIN_LABELS[value] })), { label: 'label.domain', error: 'config.error.refused' }),

@@ -31,6 +31,6 @@ describe('wizard defaults remembered per admin', () => {
     const tech = await login('tech1');
     const other = (await step3(tech)).text;
     expect(other).toMatch(/<option selected>zstd<\/option>/);
-    expect(other).toMatch(/name="disk"[^>]*value="sda"/);
+    expect(other).toMatch(/name="disk" value="" placeholder="automatique \(le premier disque fixe de chaque PC\)"/);
   });
 });

@@ -24,9 +24,17 @@ function fieldOf(f: () => unknown): string | undefined {
 }
 
 describe('clone parameters', () => {
+  it('disk: blank asks for the first fixed disk, absent takes the default, a name must be a whole disk', () => {
+    const d = { ...BUILTIN_DEFAULTS, disk: 'sdb' };
+    expect(parseCloneParams({ disk: '  ' }, 1, d).disk).toBe('');
+    expect(parseCloneParams({}, 1, d).disk).toBe('sdb');
+    expect(parseCloneParams({ disk: 'nvme0n1' }, 1, d).disk).toBe('nvme0n1');
+    for (const bad of ['sda1', 'auto', '/dev/sda', 'nvme0n1p2', 'mmcblk0boot0']) expect([bad, fieldOf(() => parseCloneParams({ disk: bad }, 1, d))]).toEqual([bad, 'disk']);
+  });
+
   it('takes the defaults, min_receivers = number of receivers', () => {
     expect(parseCloneParams({}, 3)).toEqual({
-      type: 'clone', disk: 'sda', compression: 'zstd', minReceivers: 3, minWaitMinutes: 10, maxWaitMinutes: 15, startTimeoutMinutes: 20, autoReboot: 'always',
+      type: 'clone', disk: '', compression: 'zstd', minReceivers: 3, minWaitMinutes: 10, maxWaitMinutes: 15, startTimeoutMinutes: 20, autoReboot: 'always',
     });
   });
 
@@ -73,7 +81,7 @@ describe('clone parameters', () => {
 
 describe('other types', () => {
   it('backup: default image name from the clock, image names restricted', () => {
-    expect(parseActionParams('backup', {}, { receivers: 1, now: NOW })).toMatchObject({ image: 'image_20250310', disk: 'sda' });
+    expect(parseActionParams('backup', {}, { receivers: 1, now: NOW })).toMatchObject({ image: 'image_20250310', disk: '' });
     expect(fieldOf(() => parseActionParams('backup', { image: '../etc' }, { receivers: 1, now: NOW }))).toBe('image');
     expect(fieldOf(() => parseActionParams('backup', { image: 'a b' }, { receivers: 1, now: NOW }))).toBe('image');
   });
@@ -156,7 +164,7 @@ describe('job description', () => {
     const action = { type: 'clone', port: 9002, params } as never;
     const target = (role: string) => ({ id: 'j_x', role, name: 'pc01' }) as never;
     expect(jobDescription(action, target('sender'))).toBe(
-      'job=j_x\nrole=sender\nname=pc01\ndisk=sda\nport=9002\ncompression=zstd\nmin_receivers=2\nmin_wait=600\nmax_wait=900\nretries_until_drop=60\nauto_reboot=always\n',
+      'job=j_x\nrole=sender\nname=pc01\ndisk=\nport=9002\ncompression=zstd\nmin_receivers=2\nmin_wait=600\nmax_wait=900\nretries_until_drop=60\nauto_reboot=always\n',
     );
     expect(jobDescription(action, target('receiver'))).toContain('start_timeout=1200\n');
     expect(jobDescription(action, target('receiver'))).not.toContain('min_receivers');

@@ -121,7 +121,7 @@ describe('multicast deploy, server side', () => {
     expect(await errorsOf(v({ source: `${macOf('pc01')}/img_a`, max_wait: '30', start_timeout: '20' }))).toMatchObject({ start_timeout: expect.stringMatching(/at least max_wait/) });
     expect(await errorsOf(v({ source: `${macOf('pc01')}/img_a`, min_receivers: '3' }))).toMatchObject({ min_receivers: expect.stringMatching(/between 1 and 2/) });
     const ok = await v({ source: `${macOf('pc01')}/img_a` });
-    expect(ok.params).toMatchObject({ type: 'deploy', sourceMac: '02:00:00:00:00:01', image: 'img_a', disk: 'sda', minReceivers: 2 });
+    expect(ok.params).toMatchObject({ type: 'deploy', sourceMac: '02:00:00:00:00:01', image: 'img_a', disk: '', minReceivers: 2 });
     expect(ok.targets.map((t) => t.role)).toEqual(['deploy', 'deploy']);
     // prof's parc is salle2: pc01 (salle1) is not theirs, neither is its image.
     expect(await errorsOf(v({ source: `${macOf('pc01')}/img_a` }, USERS.prof.user, ['salle2'], ['pc05']))).toMatchObject({ source: 'source: this image is of a machine outside your parcs' });
@@ -134,7 +134,7 @@ describe('multicast deploy, server side', () => {
     const d = await deploy(['pc03']);
     const plan = d.plans[0]!;
     const job = agents.fetchJob(plan.jobId, plan.token);
-    expect(job).toBe(`job=${plan.jobId}\nrole=deploy\nname=pc03\ndisk=sda\nport=${action(d.id).port}\nstart_timeout=120\nsource=02-00-00-00-00-01\nimage=img_a\nstore=server\nauto_reboot=always\n`);
+    expect(job).toBe(`job=${plan.jobId}\nrole=deploy\nname=pc03\ndisk=\nport=${action(d.id).port}\nstart_timeout=120\nsource=02-00-00-00-00-01\nimage=img_a\nstore=server\nauto_reboot=always\n`);
     const url = `${base}/modules/clonage/api/agent/jobs/${plan.jobId}/image`;
     const manifest = await (await get(`${url}/manifest`, agents.sessionOf(plan.jobId))).text();
     expect(manifest).toMatch(/^clonage-image 1\nimage img_a\n[\s\S]*\nend 1\n/);

@@ -154,7 +154,7 @@ describe('image store agent endpoints', () => {
     finish(b);
     const j = await runningJob('report' as 'backup', 'pc01');
     agents.report(j.jobId, j.session, [
-      '### agent', 'job=x iface=eth0', '### disk sda', 'size=209715200', '### sfdisk -d sda', 'label: dos', 'device: /dev/sda', 'unit: sectors', 'sector-size: 512', '',
+      '### agent', 'job=x iface=eth0', '### disk sda', 'size=209715200', 'bus=nvme', 'model=Samsung SSD 980 <b>', 'removable=0', 'auto=yes', '### disk sdb', 'size=0', 'bus=usb', 'removable=1', '### sfdisk -d sda', 'label: dos', 'device: /dev/sda', 'unit: sectors', 'sector-size: 512', '',
       '/dev/sda1 : start=        2048, size=      163840, type=83, bootable', '/dev/sda2 : start=      165888, size=      243712, type=7',
       '### partitions', '### blkid', '/dev/sda1: UUID="u1" TYPE="ext4"', '/dev/sda2: LABEL="Windows" TYPE="ntfs"',
       '### df', 'Filesystem 1K-blocks Used Available Use% Mounted on', '/dev/sda1 79285 14000 60000 19% sda1 ext4', ''].join('\n'));
@@ -164,6 +164,9 @@ describe('image store agent endpoints', () => {
     const page = await (await fetch(`${base}/modules/clonage/reports/02-00-00-00-00-01`)).text();
     expect(page).toMatch(/<tr data-partition="sda1"><td>sda1 \*<\/td><td class="num">83\.9 Mo<\/td>/);
     expect(page).toMatch(/data-field="fs">ntfs</);
+    // Every disk with its bus, model and table; the one a job without disk takes; the USB one removable.
+    expect(page).toMatch(/Disque sda — 209\.7 Mo, table dos<\/h3>\s*<p class="disk-facts" data-bus="nvme">Bus nvme, modèle Samsung SSD 980 &lt;b&gt; — le disque qu’une action sans disque nommé prend sur ce PC<\/p>/);
+    expect(page).toMatch(/<p class="disk-facts" data-bus="usb">Bus usb, modèle — — amovible \(jamais pris par défaut\)<\/p>/);
     expect(page).toMatch(/data-field="free">61\.4 Mo</);
     expect(page).toMatch(/data-image="img_a" data-status="succeeded"/);
     expect(page).toContain('sda1 ext4 (11.1 Mo / 83.9 Mo)');

@@ -44,10 +44,12 @@ describe('store and storage_part parameters', () => {
     }
     expect(Object.keys(fieldsOf(() => parseActionParams('backup', { store: ['server', 'smb'] }, ctx)))).toContain('store');
     for (const part of ['sda', 'sda0', 'sda5;ls', '../sda5', 'nvme0n1', 'CLONAGE', 'sdb5', 'sda5 ', 'mmcblk0', 'sda1234']) {
-      expect({ part, f: Object.keys(fieldsOf(() => parseActionParams('restore', { store: 'partition', storage_part: part }, ctx))) })
+      expect({ part, f: Object.keys(fieldsOf(() => parseActionParams('restore', { disk: 'sda', store: 'partition', storage_part: part }, ctx))) })
         .toEqual({ part, f: part === 'sda5 ' ? [] : ['storage_part'] });
     }
     expect(() => parseStoragePart({ storage_part: 'sdb5' }, 'sda')).toThrow(/sdb5 is not a partition of the disk sda/);
+    // The disk left to the agent: it checks the partition against the disk it chose.
+    expect(parseStoragePart({ storage_part: 'sdb5' }, '')).toBe('sdb5');
     expect([partitionDisk('sda5'), partitionDisk('nvme0n1p5'), partitionDisk('mmcblk0p2')]).toEqual(['sda', 'nvme0n1', 'mmcblk0']);
   });
 
@@ -97,7 +99,7 @@ describe('agent-written images: commit over HTTP', () => {
   });
 
   it('refused: a manifest without its store line, another disk, a cut body; no row', async () => {
-    const j = await runningJob('backup', { image: 'img_b', store: 'partition' });
+    const j = await runningJob('backup', { image: 'img_b', store: 'partition', disk: 'sda' });
     expect(j.job).toContain('store=partition\nstorage_part=auto\n');
     expect((await commit(j.url, j.session, manifest('img_b', ''))).status).toBe(400);
     expect((await commit(j.url, j.session, manifest('img_b').replace('disk sda ', 'disk sdb '))).status).toBe(400);

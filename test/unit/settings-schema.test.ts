@@ -88,7 +88,7 @@ describe('ModuleSettings: typed readers', () => {
 
   it('reads typed values with the declared defaults', () => {
     const s = new ModuleSettings();
-    expect(s.clone()).toMatchObject({ disk: 'sda', compression: 'zstd', minWaitMinutes: 10, retriesUntilDrop: 60, maxBitrate: null });
+    expect(s.clone()).toMatchObject({ disk: '', compression: 'zstd', minWaitMinutes: 10, retriesUntilDrop: 60, maxBitrate: null });
     expect(s.actions()).toEqual({ preparingMinutes: 40, armedMinutes: 60, silenceMinutes: 30, activeSilenceMinutes: 5, checkSeconds: 15 });
     expect(s.addressCheck()).toBe('reserved');
     expect(s.toolkit()).toBe('clonage');
@@ -99,7 +99,8 @@ describe('ModuleSettings: typed readers', () => {
   });
 
   it('lenient readers fall back per field; strict ones name the key', () => {
-    expect(of({ 'clone.disk': 'sda1', 'clone.compression': 'gzip' }).clone()).toMatchObject({ disk: 'sda', compression: 'gzip' });
+    expect(of({ 'clone.disk': 'sda1', 'clone.compression': 'gzip' }).clone()).toMatchObject({ disk: '', compression: 'gzip' });
+    expect(of({ 'clone.disk': 'nvme0n1' }).clone()).toMatchObject({ disk: 'nvme0n1' });
     expect(() => of({ 'menu.mode': 'gfx' }).menu()).toThrow(/menu\.mode/);
     expect(() => of({ 'deploy.maxBitrate': 'fast' }).deploy()).toThrow(/deploy\.maxBitrate/);
     expect(() => of({ 'toolkit.default': '../evil' }).toolkit()).toThrow(InputError);

@@ -61,10 +61,13 @@ export interface ParamDefaults {
   readonly smbReady?: boolean;
 }
 
+/** The disk value that lets each PC's agent choose its first fixed disk (the job's `disk=` is empty). */
+export const AUTO_DISK = '';
+
 export const BUILTIN_DEFAULTS: ParamDefaults = {
   domain: 'none',
   compression: 'zstd',
-  disk: 'sda',
+  disk: AUTO_DISK,
   minWaitMinutes: 10,
   maxWaitMinutes: 15,
   startTimeoutMinutes: 20,
@@ -92,8 +95,15 @@ function scalar(raw: Raw, field: string): string | undefined {
   return s === '' ? undefined : s;
 }
 
+/**
+ * A whole disk, or '' for "the PC's first fixed disk", which the agent detects (NVMe, SATA, virtio,
+ * eMMC; never USB or removable: pxe/agent/agent-disks.sh). A field sent blank asks for that; a
+ * field not sent at all takes the setting's default (itself '' unless the admin named a disk).
+ */
 export function parseDisk(raw: Raw, fallback: string): string {
+  if (typeof raw.disk === 'string' && raw.disk.trim() === '') return AUTO_DISK;
   const v = scalar(raw, 'disk') ?? fallback;
+  if (v === AUTO_DISK) return v;
   if (!DISK_PATTERN.test(v)) {
     throw new InputError(`disk: "${v.slice(0, 20)}" is not a whole disk (sda, hdb, vda, nvme0n1, mmcblk0)`, 'disk', msg('error.disk', { value: v.slice(0, 20) }));
   }

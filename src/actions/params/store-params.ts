@@ -51,7 +51,8 @@ export function parseStoragePart(raw: Raw, disk: string | undefined): string {
   if (!isStoragePart(v)) {
     throw new InputError('storage_part: "auto" or a partition name (sda5, nvme0n1p5, mmcblk0p2)', 'storage_part', msg('error.storagePart'));
   }
-  if (v !== 'auto' && disk !== undefined && partitionDisk(v) !== disk) {
+  // A disk left to the agent: it checks the partition is on the disk it chose (agent-dirstore.sh).
+  if (v !== 'auto' && disk !== undefined && disk !== '' && partitionDisk(v) !== disk) {
     throw new InputError(`storage_part: ${v} is not a partition of the disk ${disk}`, 'storage_part', msg('error.storagePartDisk', { part: v, disk }));
   }
   return v;

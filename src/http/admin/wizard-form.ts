@@ -117,21 +117,21 @@ export function summaryOf(r: ActionRequest, t: ModuleTranslate, when: (d: Date) 
   const p = r.params;
   if (p.type === 'clone') {
     rows.push({ label: t('summary.domain'), value: t(`domain.${cloneDomainOf(p)}`) });
-    rows.push({ label: t('label.disk'), value: p.disk }, { label: t('label.compression'), value: p.compression });
+    rows.push({ label: t('label.disk'), value: p.disk || t('summary.autoDisk') }, { label: t('label.compression'), value: p.compression });
     rows.push({ label: t('summary.minReceivers'), value: String(p.minReceivers) });
     rows.push({
       label: t('summary.waits'),
       value: t('summary.waitsValue', { min: p.minWaitMinutes, max: p.maxWaitMinutes, timeout: p.startTimeoutMinutes }),
     });
   } else if (p.type === 'deploy') {
-    rows.push({ label: t('summary.sourceImage'), value: `${p.image} (${p.sourceMac})` }, { label: t('label.disk'), value: p.disk });
+    rows.push({ label: t('summary.sourceImage'), value: `${p.image} (${p.sourceMac})` }, { label: t('label.disk'), value: p.disk || t('summary.autoDisk') });
     rows.push({ label: t('summary.minReceivers'), value: String(p.minReceivers) });
     rows.push({
       label: t('summary.waits'),
       value: t('summary.waitsValue', { min: p.minWaitMinutes, max: p.maxWaitMinutes, timeout: p.startTimeoutMinutes }),
     });
   } else if (p.type === 'backup' || p.type === 'restore') {
-    rows.push({ label: t('label.disk'), value: p.disk }, { label: t('label.image'), value: p.image || t('summary.newestImage') });
+    rows.push({ label: t('label.disk'), value: p.disk || t('summary.autoDisk') }, { label: t('label.image'), value: p.image || t('summary.newestImage') });
     if (p.type === 'backup') rows.push({ label: t('label.compression'), value: p.compression });
     rows.push({ label: t('summary.store'), value: t(`store.${p.store ?? 'server'}`) });
     if (p.store === 'partition') {

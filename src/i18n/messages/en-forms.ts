@@ -42,6 +42,7 @@ export const enForms: Readonly<Record<keyof typeof frForms, string>> = {
   'summary.waits': 'Wait min / max / give up',
   'summary.waitsValue': '{min} / {max} / {timeout} min',
   'summary.newestImage': 'the newest',
+  'summary.autoDisk': 'automatic (each PC\'s first fixed disk)',
   'summary.sourceImage': 'Source image',
   'summary.store': 'Storage',
   'summary.storagePart': 'Storage partition',

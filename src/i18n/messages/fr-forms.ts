@@ -43,6 +43,7 @@ export const frForms = {
   'summary.waits': 'Attente min / max / abandon',
   'summary.waitsValue': '{min} / {max} / {timeout} min',
   'summary.newestImage': 'la plus récente',
+  'summary.autoDisk': 'automatique (le premier disque fixe de chaque PC)',
   'summary.sourceImage': 'Image source',
   'summary.store': 'Stockage',
   'summary.storagePart': 'Partition de stockage',
