@@ -50,6 +50,9 @@ import { imageRouter } from './http/pc/image-routes';
 import { EMITTER_BASE_PATH, emitterAckRouter, POSTCLONE_BASE_PATH, postCloneRouter } from './http/pc/emitter-routes';
 import { BOOT_BASE_PATH, bootRouter } from './http/pc/boot-routes';
 import { errorMiddleware } from './http/error-middleware';
+import { ApiTokens } from './http/api/api-tokens';
+import { API_BASE_PATH, apiRouter } from './http/api/api-router';
+import { registerTokenRoutes } from './http/admin/token-routes';
 
 /** What a test or another host may put in place of the defaults. */
 export interface ModuleOverrides {
@@ -156,6 +159,7 @@ export async function register(host: HostContext, overrides: ModuleOverrides = {
     });
     const scheduleAdmin = new ScheduleAdmin({ db, schedules, clock, logger, parcsOf: (user) => host.web.parcsOf(user, 'parc_can_clone') });
     const library = new ImageLibrary({ db, store: imageStore, clock, logger, settings });
+    const tokens = new ApiTokens(db, clock, logger);
     const streams = new ActionStreams(actions, { heartbeatMs: overrides.heartbeatMs, throttleMs: overrides.streamThrottleMs });
 
     // Every route of the module. PCs (no session, text/plain, src/http/pc/):
@@ -174,6 +178,12 @@ export async function register(host: HostContext, overrides: ModuleOverrides = {
     registerScheduleRoutes(host, scheduleAdmin);
     registerImageLibraryRoutes({ host, library, inventory });
     registerConfigRoutes(host, toolkits, installer, readiness, () => boot.readiness());
+    registerTokenRoutes(host, tokens);
+    // The REST API (API tokens, or a session with its CSRF header; JSON errors; src/http/api/):
+    router.use(API_BASE_PATH, apiRouter({
+      web: host.web, db, tokens, inventory, readiness, actions, store: core.store, scheduler, streams, library, schedules: scheduleAdmin,
+      onTickError: (e) => logger.error('tick after an API call failed', { error: String(e) }),
+    }));
     router.use(errorMiddleware(host.web, logger));
 
     // Start: a restart never leaves plans armed for dead jobs, then the timer.

@@ -3,6 +3,7 @@ import type { HostWeb, Logger } from '../host/contract';
 import { ClonageError, httpStatusOf, InputError } from '../common/domain/errors';
 import { translateRef } from '../i18n/module-messages';
 import { requestT, withPageI18n } from '../i18n/page-i18n';
+import { API_BASE_PATH, apiErrorBody } from './api/api-errors';
 
 /**
  * The module's single translation of typed errors to HTTP. Agent and API calls get JSON (or plain
@@ -22,6 +23,12 @@ export function errorMiddleware(hostWeb: HostWeb, logger: Logger) {
     // catalog, which the module cannot read: the host's own error page shows it in the reader's language.
     if (!api && err instanceof ClonageError && err.ref && translated === null) return next(err);
     res.status(status);
+    if (req.path.startsWith(`${API_BASE_PATH}/`)) {
+      // the REST API: {error: {code, field, message}} in the caller's language (src/http/api/api-errors.ts)
+      if (status === 401) res.set('WWW-Authenticate', 'Bearer');
+      res.set('Cache-Control', 'no-store').json(apiErrorBody(err, status, t));
+      return;
+    }
     if (req.path.startsWith('/api/agent/')) {
       res.type('text').send(`error=${message.replace(/[^A-Za-z0-9 ._:/-]/g, '_')}\n`);
       return;

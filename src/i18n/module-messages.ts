@@ -20,11 +20,13 @@ import { enSetup } from './messages/en-setup';
 import { frLibrary } from './messages/fr-library';
 import { enLibrary } from './messages/en-library';
 import { frSettings } from './messages/fr-settings';
+import { frApi } from './messages/fr-api';
+import { enApi } from './messages/en-api';
 import { VALUE_CATALOGS } from '../common/i18n/value-catalogs';
 
-const fr = { ...frPages, ...frForms, ...frSettings, ...frErrors, ...frEvents, ...frSetup, ...frLibrary, ...VALUE_CATALOGS.fr };
+const fr = { ...frPages, ...frForms, ...frSettings, ...frErrors, ...frEvents, ...frSetup, ...frLibrary, ...frApi, ...VALUE_CATALOGS.fr };
 export type ModuleMessageKey = keyof typeof fr;
-const en: Readonly<Record<ModuleMessageKey, string>> = { ...enPages, ...enForms, ...enSettings, ...enErrors, ...enEvents, ...enSetup, ...enLibrary, ...VALUE_CATALOGS.en };
+const en: Readonly<Record<ModuleMessageKey, string>> = { ...enPages, ...enForms, ...enSettings, ...enErrors, ...enEvents, ...enSetup, ...enLibrary, ...enApi, ...VALUE_CATALOGS.en };
 
 export const MODULE_CATALOGS: Readonly<Record<Locale, Readonly<Record<ModuleMessageKey, string>>>> = { fr, en };
 

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import cookieParser from 'cookie-parser';
 import type { Directory, Logger } from '../host/contract';
 import type { Authenticator } from './directory/authenticator';
@@ -36,9 +36,7 @@ export function createShellApp(deps: ShellAppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(cookieParser());
-  app.use(express.urlencoded({ extended: false, limit: '256kb' }));
-  app.use(express.json({ limit: '256kb' }));
-  app.use(textFieldsOnly);
+  app.use(formParsers());
   app.use((_req, res, next) => {
     res.set('X-Frame-Options', 'DENY');
     res.set('X-Content-Type-Options', 'nosniff');
@@ -198,10 +196,9 @@ export function createPcApp(deps: Pick<ShellAppDeps, 'web' | 'modules' | 'logger
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  app.use(express.urlencoded({ extended: false, limit: '256kb' }));
-  app.use(express.json({ limit: '256kb' }));
-  app.use(textFieldsOnly);
-  app.use('/modules/:moduleId', (req, res, next) => (/^\/(api|boot)(\/|$)/.test(req.path) ? deps.modules.dispatch(req, res, next) : next()));
+  app.use(formParsers());
+  // a module's REST API (/api/v1/…) is for admins: never served on the PCs' network
+  app.use('/modules/:moduleId', (req, res, next) => (/^\/(api|boot)(\/|$)/.test(req.path) && !MODULE_API.test(req.originalUrl) ? deps.modules.dispatch(req, res, next) : next()));
   app.use((_req: Request, res: Response) => {
     res.status(404).type('text').send('Not found');
   });
@@ -243,6 +240,15 @@ async function authenticate(deps: ShellAppDeps, login: string, password: string)
   }
   if (!(await deps.authenticator.authenticate(login, password))) return null;
   return { login, displayName: login };
+}
+
+/** A module's versioned REST API: JSON typed by the module itself (numbers, booleans), parsed and bounded there. */
+const MODULE_API = /^\/modules\/[^/?]+\/api\/v\d+(\/|\?|$)/;
+
+/** The body parsers of pages and PC calls (form fields are text), skipped for a module's REST API. */
+function formParsers(): RequestHandler[] {
+  const parsers: RequestHandler[] = [express.urlencoded({ extended: false, limit: '256kb' }), express.json({ limit: '256kb' }), textFieldsOnly];
+  return parsers.map((p) => (req, res, next) => (MODULE_API.test(req.originalUrl) ? next() : p(req, res, next)));
 }
 
 /**

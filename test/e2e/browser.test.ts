@@ -25,7 +25,7 @@ const MACS: Record<string, string> = {
   '52:54:00:12:00:0c': 's101-pc02',
   '52:54:00:12:00:0d': 's101-pc03',
 };
-const CLONAGE_MENU = ['Nouvelle action', 'Consulter les actions', 'Rapports et sauvegardes', 'Images', 'Planifications', 'Configuration'];
+const CLONAGE_MENU = ['Nouvelle action', 'Consulter les actions', 'Rapports et sauvegardes', 'Images', 'Planifications', "Jetons d'API", 'Configuration'];
 
 /**
  * A clone of PCs outside any Windows domain: no emitter preparation stage, the action is armed at
@@ -352,7 +352,7 @@ describe('admin pages in a real browser', () => {
     await see.attr(page.locator('html'), 'lang', 'en');
     await see.text(page.locator('h1'), 'Home');
     const englishMenu = menu(page).locator('h2:text-is("Workstation cloning") + ul a');
-    await see.text(englishMenu, ['New action', 'Actions', 'Reports and backups', 'Images', 'Schedules', 'Configuration']);
+    await see.text(englishMenu, ['New action', 'Actions', 'Reports and backups', 'Images', 'Schedules', 'API tokens', 'Configuration']);
     await see.visible(page.locator('header').getByRole('button', { name: 'Log out' }));
     await shot('english-home');
 

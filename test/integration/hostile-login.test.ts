@@ -161,6 +161,8 @@ describe('login form token, type confusion, flash messages', () => {
     '/schedules/:id/pause': '/modules/clonage/schedules/1/pause',
     '/schedules/:id/resume': '/modules/clonage/schedules/1/resume',
     '/schedules/:id/delete': '/modules/clonage/schedules/1/delete',
+    '/tokens': '/modules/clonage/tokens',
+    '/tokens/:id/revoke': '/modules/clonage/tokens/0123456789abcdef/revoke',
     '/ack': '/modules/clonage/api/emitter/ack',
     '/done': '/modules/clonage/api/postclone/done',
   };
@@ -221,7 +223,9 @@ describe('a PC listener apart from the admin one (listen.pc)', () => {
     const pc = new Client(pcUrl);
     expect((await pc.send('GET', '/modules/clonage/boot/ipxe?mac=52:54:00:12:00:0b')).text).toMatch(/^#!ipxe/);
     expect((await pc.send('POST', '/modules/clonage/api/agent/jobs/j_x/progress', { form: { percent: '1' } })).status).toBe(401);
-    for (const p of ['/login', '/', '/admin/modules', '/dhcp', '/static/shell.css', '/modules/clonage/actions', '/modules/clonage/config', '/modules/clonage/reports']) {
+    for (const p of ['/login', '/', '/admin/modules', '/dhcp', '/static/shell.css', '/modules/clonage/actions', '/modules/clonage/config', '/modules/clonage/reports',
+      // the REST API is for admins: not on the PCs' network either
+      '/modules/clonage/api/v1/openapi.json', '/modules/clonage/api/v1/parcs']) {
       expect([p, (await pc.send('GET', p)).status]).toEqual([p, 404]);
     }
     expect((await pc.send('POST', '/login', { form: { login: 'admin', password: USERS.admin.password } })).status).toBe(404);

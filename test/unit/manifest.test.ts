@@ -22,7 +22,7 @@ describe('module.json', () => {
   test('every menu entry has an EJS page in pages/', () => {
     // the route → view mapping is checked end to end in test/integration/shell.test.ts;
     // here: the page files the menu's routes render exist
-    const views: Record<string, string> = { '/actions/new': 'wizard', '/actions': 'actions', '/reports': 'reports', '/images': 'images', '/schedules': 'schedules', '/config': 'config' };
+    const views: Record<string, string> = { '/actions/new': 'wizard', '/actions': 'actions', '/reports': 'reports', '/images': 'images', '/schedules': 'schedules', '/tokens': 'tokens', '/config': 'config' };
     for (const e of readManifest(ROOT).menu) {
       expect(views[e.path]).toBeDefined();
       expect(fs.existsSync(path.join(ROOT, 'pages', `${views[e.path]}.ejs`))).toBe(true);

@@ -24,6 +24,12 @@ export interface SseOptions {
 
 type Event = ActionUpdate['events'][number];
 
+/** Events as the page shows them: in the reader's language when they carry a catalog message (SSE and REST API). */
+export function shownEvents(locale: Locale, events: readonly Event[]) {
+  const i18n = pageI18n(locale);
+  return events.map(({ ref, ...e }) => ({ ...e, message: i18n.event({ message: e.message, ref }) }));
+}
+
 /** The live part of a view: no event list and no logs (sent once in the snapshot). */
 function liveView(v: ActionView) {
   return { ...v, events: [], targets: v.targets.map((t) => ({ ...t, logTail: '' })) };
@@ -44,8 +50,7 @@ export class ActionStreams {
     });
     res.flushHeaders();
     const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    const i18n = pageI18n(locale);
-    const shown = (events: readonly Event[]) => events.map(({ ref, ...e }) => ({ ...e, message: i18n.event({ message: e.message, ref }) }));
+    const shown = (events: readonly Event[]) => shownEvents(locale, events);
     const first = this.source.snapshot(actionId);
     send('snapshot', { ...first, events: shown(first.events) });
     let pendingEvents: Event[] = [];

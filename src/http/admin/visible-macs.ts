@@ -15,7 +15,12 @@ export function userOf(web: Pick<HostWeb, 'currentUser'>, req: Request): HostUse
  * machine (system_is_admin): what reports and images pages may show and change.
  */
 export async function visibleMacs(web: Pick<HostWeb, 'currentUser' | 'parcsOf'>, inventory: MachineInventory, req: Request): Promise<Set<string> | null> {
-  const allowed = await web.parcsOf(userOf(web, req), 'parc_can_clone');
+  return visibleMacsOf(web, inventory, userOf(web, req));
+}
+
+/** The same for a known user (the REST API's caller). */
+export async function visibleMacsOf(web: Pick<HostWeb, 'parcsOf'>, inventory: MachineInventory, user: HostUser): Promise<Set<string> | null> {
+  const allowed = await web.parcsOf(user, 'parc_can_clone');
   if (allowed === 'all') return null;
   const machines = await inventory.machines(allowed, allowed);
   return new Set(machines.flatMap((m) => (m.mac ? [m.mac.toString()] : [])));

@@ -1,0 +1,103 @@
+/**
+ * Action routes of the API: list, create (the wizard's parsing: same rules, same messages),
+ * get, live events (the action page's SSE stream), cancel, start now, retry the failed PCs.
+ * Every call goes through ActionService with the caller, which checks every parc is theirs.
+ */
+import type { Request, Response, Router } from 'express';
+import { InputError, NotFoundError } from '../../common/domain/errors';
+import { msg } from '../../i18n/module-messages';
+import { ACTION_ID_PATTERN } from '../../agent/job-identity';
+import { listActions, parseActionListFilter, type ActionListRow } from '../../consult/action-list';
+import type { ActionView } from '../../actions/model/action-view';
+import type { ActionInput } from '../../actions/params/action-request';
+import { inputFromForm, PARAM_FIELDS } from '../admin/wizard-form';
+import { shownEvents } from '../admin/sse-stream';
+import { apiUser } from './token-auth';
+import type { ApiDeps } from './api-deps';
+
+/** Fields of an action body: the wizard's field names, with `machines` for its checkboxes. */
+export const ACTION_BODY_FIELDS = ['type', 'parc', 'emitter', 'machines', 'start', 'start_at', 'cron', ...PARAM_FIELDS] as const;
+const LIST_FILTERS = ['type', 'state', 'parc', 'machine', 'from', 'to'];
+
+/** An API body → the wizard's input, through the wizard's own mapping (inputFromForm). Unknown fields are refused. */
+export function actionInputOf(body: Readonly<Record<string, unknown>>): ActionInput {
+  for (const k of Object.keys(body)) {
+    if (!(ACTION_BODY_FIELDS as readonly string[]).includes(k)) throw new InputError(`${k.slice(0, 40)}: unknown field`, k.slice(0, 40), msg('api.field', { field: k.slice(0, 40) }));
+  }
+  // The wizard's number fields are text; a JSON number is written the way a form would send it.
+  const form: Record<string, unknown> = Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v === 'number' && Number.isFinite(v) ? String(v) : v]));
+  form.machine = form.machines;
+  delete form.machines;
+  return inputFromForm(form);
+}
+
+export function actionIdOf(req: Request): string {
+  const id = String(req.params.id);
+  if (!ACTION_ID_PATTERN.test(id)) throw new NotFoundError('no such action', msg('missing.action'));
+  return id;
+}
+
+function listRow(r: ActionListRow) {
+  return {
+    id: r.id, type: r.type, state: r.state, parcs: r.parcs, machines: r.machines, createdBy: r.created_by, createdAt: r.created_at,
+    startAt: r.start_at, finishedAt: r.finished_at, counts: { targets: r.targets, succeeded: r.succeeded, failed: r.failed },
+  };
+}
+
+/** An action as the page shows it, events in the caller's language. */
+export function actionJson(req: Request, deps: Pick<ApiDeps, 'web'>, v: ActionView) {
+  return { ...v, events: shownEvents(deps.web.locale(req), v.events) };
+}
+
+export function registerApiActionRoutes(api: Router, deps: ApiDeps): void {
+  const { web, actions } = deps;
+  const tick = () => void deps.scheduler.tick().catch(deps.onTickError);
+  const view = async (req: Request, res: Response, id: string) => actionJson(req, deps, await actions.view(id, apiUser(res)));
+
+  api.get('/actions', async (req, res) => {
+    const q = req.query as Record<string, unknown>;
+    const unknown = Object.keys(q).find((k) => !LIST_FILTERS.includes(k));
+    if (unknown) throw new InputError(`${unknown.slice(0, 40)}: unknown filter`, unknown.slice(0, 40), msg('api.badQuery', { field: unknown.slice(0, 40) }));
+    const filter = parseActionListFilter(q);
+    res.json(listActions(deps.db, await web.parcsOf(apiUser(res), 'parc_can_clone'), filter).map(listRow));
+  });
+
+  api.post('/actions', async (req, res) => {
+    const created = await actions.create(apiUser(res), actionInputOf(req.body as Record<string, unknown>));
+    if (created.kind === 'schedule') {
+      const schedule = (await deps.schedules.list(apiUser(res))).find((s) => s.id === created.id);
+      res.status(201).json({ schedule });
+      return;
+    }
+    tick();
+    res.status(201).json({ action: await view(req, res, created.id) });
+  });
+
+  api.get('/actions/:id', async (req, res) => {
+    res.json({ action: await view(req, res, actionIdOf(req)) });
+  });
+
+  api.get('/actions/:id/events', async (req, res) => {
+    const id = actionIdOf(req);
+    await actions.assertCanManage(id, apiUser(res));
+    deps.streams.serve(id, web.locale(req), req, res);
+  });
+
+  api.post('/actions/:id/cancel', async (req, res) => {
+    const id = actionIdOf(req);
+    await actions.cancel(id, apiUser(res));
+    res.json({ action: await view(req, res, id) });
+  });
+
+  api.post('/actions/:id/start', async (req, res) => {
+    const id = actionIdOf(req);
+    const receivers = await actions.startNow(id, apiUser(res));
+    res.json({ receivers, action: await view(req, res, id) });
+  });
+
+  api.post('/actions/:id/retry-failed', async (req, res) => {
+    const created = await actions.retryFailed(actionIdOf(req), apiUser(res));
+    tick();
+    res.status(201).json({ action: await view(req, res, created) });
+  });
+}
