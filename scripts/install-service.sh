@@ -5,6 +5,7 @@
 #   /etc/clonage/clonage.env    optional secrets read by systemd as root (0600)
 #   /var/lib/clonage            data: SQLite, images, boot root (0700, owned by the service user)
 #   /etc/systemd/system/clonage.service
+#   /usr/bin/clonage            the command line (docs/cli.md): a wrapper running dist/src/cli/main.js
 # The service runs as the system user `clonage` with CAP_NET_BIND_SERVICE only (TFTP on 69).
 #
 # Usage: scripts/install-service.sh [install]   [--root DIR] [--no-systemctl] [--ldap-url URL --base-dn DN]
@@ -27,7 +28,7 @@ while [ $# -gt 0 ]; do
     --no-systemctl) SYSTEMCTL=0 ;;
     --ldap-url) LDAP_URL=${2:?--ldap-url needs a URL}; shift ;;
     --base-dn) BASE_DN=${2:?--base-dn needs a DN}; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-service: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -44,6 +45,7 @@ APP=$ROOT/usr/lib/clonage
 ETC=$ROOT/etc/clonage
 DATA=$ROOT/var/lib/clonage
 UNIT=$ROOT/etc/systemd/system/clonage.service
+CLI=$ROOT/usr/bin/clonage
 say() { echo "install-service: $*"; }
 systemctl_() { if [ "$SYSTEMCTL" = 1 ]; then systemctl "$@"; fi; }
 
@@ -52,7 +54,8 @@ do_uninstall() {
   rm -f "$UNIT"
   systemctl_ daemon-reload
   rm -rf "$APP" "$APP.new" "$APP.old"
-  say "removed the service and $APP"
+  remove_cli
+  say "removed the service, $APP and $CLI"
   if [ "$PURGE" = 1 ]; then
     rm -rf "$ETC" "$DATA"
     remove_user
@@ -81,6 +84,19 @@ remove_user() {
       [ -f "$ROOT/etc/$f" ] && sed -i "/^$SVC_USER:/d" "$ROOT/etc/$f"
     done
   fi
+}
+
+# the CLI on the PATH; the paths inside are the installed system's, not --root's
+install_cli() {
+  install -d -m 0755 "$(dirname "$CLI")"
+  printf '#!/bin/sh\n# clonage command line (docs/cli.md), written by install-service.sh\nexec /usr/bin/node /usr/lib/clonage/dist/src/cli/main.js "$@"\n' > "$CLI.new"
+  chmod 0755 "$CLI.new"
+  mv "$CLI.new" "$CLI"
+}
+
+remove_cli() {
+  # only our wrapper: never a file another package put there
+  if grep -q 'written by install-service.sh' "$CLI" 2> /dev/null; then rm -f "$CLI"; fi
 }
 
 # numeric ids from the target's passwd (with --root they are not the running system's)
@@ -183,6 +199,8 @@ do_install() {
   mv "$APP.new" "$APP"
   rm -rf "$APP.old"
   say "application in $APP (version $(node -p 'require(process.argv[1]).version' "$APP/package.json"))"
+  install_cli
+  say "command line in $CLI (clonage --help; docs/cli.md)"
 
   install -d -m 0755 "$(dirname "$UNIT")"
   install -m 0644 "$SRC/scripts/systemd/clonage.service" "$UNIT"

@@ -87,6 +87,13 @@ function emptyRoot(): string {
     expect(installLog).toMatch(/created the system user clonage/);
   });
 
+  test('puts the clonage command line on the PATH: a wrapper running the installed application', () => {
+    expect(fs.statSync(at('usr/bin/clonage')).mode & 0o777).toBe(0o755);
+    expect(fs.readFileSync(at('usr/bin/clonage'), 'utf8')).toMatch(/^#!\/bin\/sh\n(#.*\n)*exec \/usr\/bin\/node \/usr\/lib\/clonage\/dist\/src\/cli\/main\.js "\$@"\n$/);
+    // the installed copy runs (its paths are the real system's, so it is started by its installed path under --root)
+    expect(run('node', [at('usr/lib/clonage/dist/src/cli/main.js'), '--help'])).toMatch(/^Usage: clonage <command>/);
+  });
+
   test('systemd-analyze verifies the unit and rates its exposure low', () => {
     expect(run('systemd-analyze', ['verify', unitFile()]).trim()).toBe('');
     // --threshold: fails above 2.5 on systemd's 0-10 exposure scale
@@ -164,6 +171,7 @@ function emptyRoot(): string {
     run('bash', [INSTALL, 'uninstall', '--root', root, '--no-systemctl']);
     expect(fs.existsSync(at('usr/lib/clonage'))).toBe(false);
     expect(fs.existsSync(unitFile())).toBe(false);
+    expect(fs.existsSync(at('usr/bin/clonage'))).toBe(false);
     expect(fs.existsSync(at('etc/clonage/config.json'))).toBe(true);
     expect(fs.existsSync(at('var/lib/clonage/modules/clonage/images/keep-me/manifest.json'))).toBe(true);
     run('bash', [INSTALL, 'uninstall', '--purge', '--root', root, '--no-systemctl']);
