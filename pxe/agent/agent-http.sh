@@ -118,10 +118,13 @@ boot_facts() {
 # Prints the server's reboot answer (always|never|halt), or nothing when it cannot be had.
 # `dropped`: a sender's receivers that udp-sender gave up on (addresses, comma-separated).
 # `once`: a single try (the server was already away for the whole retry time).
+# A failed job that started writing its disk says `disk=incomplete`: the server then keeps the PC
+# off that disk (its network boot shows DISQUE INCOMPLET until the job is relaunched).
 post_result() { # status exit_code message [dropped [once]]
   local line
   printf 'status=%s&exit_code=%s&message=%s&%s' "$1" "$2" "$(form_escape "$3")" "$(boot_facts)" > "$WORK/result.form"
   [ -z "${4:-}" ] || printf '&dropped=%s' "$4" >> "$WORK/result.form"
+  [ "$1" = succeeded ] || [ -z "${DISK_TOUCHED:-}" ] || printf '&disk=incomplete' >> "$WORK/result.form"
   if [ "${5:-}" = once ]; then set -- http_post; else set -- with_retry result http_post; fi
   "$@" /result application/x-www-form-urlencoded "$WORK/result.form" "$WORK/result.out" || {
     log "result not accepted (HTTP ${HTTP_STATUS:-none})"

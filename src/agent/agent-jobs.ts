@@ -168,6 +168,9 @@ export class AgentJobs implements JobAuthority {
     const rawMessage = field(fields, 'message');
     const message = rawMessage === undefined ? null : cleanAgentText(rawMessage, 4096).replace(/\s+/g, ' ').slice(0, 500);
     const dropped = addressList(field(fields, 'dropped'), 'dropped');
+    // The agent knows whether it started writing its disk (DISK_TOUCHED): `disk=incomplete`.
+    const disk = field(fields, 'disk');
+    if (disk !== undefined && disk !== 'incomplete') throw new InputError('disk: incomplete or absent', 'disk');
     const boot = bootFacts(fields);
     return this.guarded(() => this.core.change(() => {
       const { target, action } = this.auth.forSession(jobId, caller, 'result');
@@ -181,7 +184,7 @@ export class AgentJobs implements JobAuthority {
       const why = message
         ? reason(`exit code ${code}: ${message}`, 'event.target.resultMessage', { code, message })
         : reason(`exit code ${code}`, 'event.target.result', { code });
-      this.core.moveTarget(target, status, why, { exitCode, message }, status === 'failed' ? 'error' : 'info');
+      this.core.moveTarget(target, status, why, { exitCode, message }, status === 'failed' ? 'error' : 'info', disk === 'incomplete' ? 'incomplete' : 'untouched');
       if (target.role === 'sender' && dropped.length) this.core.failDroppedReceivers(action.id, dropped);
       if (status === 'failed' && target.role === 'sender') this.core.failReceiversWithoutSender(action.id);
       this.core.settle(action.id);

@@ -7,13 +7,15 @@
  * what SE3's syslog-grepping cron failed to guarantee (se3-reference.md §7, stale PXE files).
  * disarm()/disarmJob() delete the row (the MAC goes back to the default menu);
  * purgeConsumed() forgets old consumed rows the same way.
+ * A consumed job whose disk was left partly written becomes an `incomplete` plan
+ * (markIncomplete): served, never purged, until a new plan is armed for that MAC or it is disarmed.
  */
 import type { Database, Statement } from 'better-sqlite3';
 import { ConflictError } from '../common/domain/errors';
 import { Mac } from '../common/domain/mac';
 import type { Clock } from '../host/contract';
 import { migrate, type Migration } from '../common/store/migrations';
-import { checkJobId, jobPlan, localPlan, menuPlan, type BootPlan } from './boot-plan';
+import { checkJobId, incompletePlan, jobPlan, localPlan, menuPlan, type BootPlan } from './boot-plan';
 
 export const BOOT_MIGRATION_OWNER = 'clonage.boot';
 
@@ -38,6 +40,31 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX clonage_boot_plans_job ON clonage_boot_plans(job_id) WHERE job_id IS NOT NULL;
     `,
   },
+  {
+    // SQLite cannot change a CHECK: the table is rebuilt. Nothing references it.
+    id: 2,
+    name: 'incomplete-disk plans',
+    sql: `
+      CREATE TABLE clonage_boot_plans_v2 (
+        mac TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('local','menu','job','incomplete')),
+        job_id TEXT,
+        token TEXT,
+        toolkit TEXT,
+        label TEXT,
+        created_at TEXT NOT NULL,
+        consumed_at TEXT,
+        CHECK ((kind = 'job') = (job_id IS NOT NULL AND toolkit IS NOT NULL AND label IS NOT NULL) OR kind = 'incomplete'),
+        CHECK (kind <> 'incomplete' OR (job_id IS NOT NULL AND toolkit IS NULL AND label IS NULL)),
+        CHECK (kind = 'job' OR (token IS NULL AND consumed_at IS NULL)),
+        CHECK ((consumed_at IS NULL) = (token IS NOT NULL) OR kind <> 'job')
+      );
+      INSERT INTO clonage_boot_plans_v2 SELECT mac, kind, job_id, token, toolkit, label, created_at, consumed_at FROM clonage_boot_plans;
+      DROP TABLE clonage_boot_plans;
+      ALTER TABLE clonage_boot_plans_v2 RENAME TO clonage_boot_plans;
+      CREATE UNIQUE INDEX clonage_boot_plans_job ON clonage_boot_plans(job_id) WHERE job_id IS NOT NULL;
+    `,
+  },
 ];
 
 export interface ArmedPlan {
@@ -59,7 +86,7 @@ interface Row {
 
 export class BootPlanStore {
   private readonly q: Record<
-    'upsert' | 'get' | 'row' | 'consume' | 'disarm' | 'disarmJob' | 'list' | 'consumedJob' | 'purge',
+    'upsert' | 'get' | 'row' | 'consume' | 'incomplete' | 'disarm' | 'disarmJob' | 'list' | 'consumedJob' | 'purge',
     Statement
   >;
 
@@ -75,6 +102,10 @@ export class BootPlanStore {
       // One statement: two agents racing for the same job cannot both see "not consumed".
       consume: db.prepare(`UPDATE clonage_boot_plans SET consumed_at = ?, token = NULL
         WHERE mac = ? AND kind = 'job' AND job_id = ? AND consumed_at IS NULL`),
+      // Only the MAC's own consumed plan of that job: a plan armed since (a new job) is kept.
+      incomplete: db.prepare(`UPDATE clonage_boot_plans SET kind = 'incomplete', token = NULL, toolkit = NULL, label = NULL,
+          consumed_at = NULL, created_at = ?
+        WHERE mac = ? AND job_id = ? AND kind = 'job' AND consumed_at IS NOT NULL`),
       disarm: db.prepare('DELETE FROM clonage_boot_plans WHERE mac = ?'),
       disarmJob: db.prepare('DELETE FROM clonage_boot_plans WHERE job_id = ?'),
       list: db.prepare(`SELECT ${cols} FROM clonage_boot_plans WHERE consumed_at IS NULL ORDER BY mac`),
@@ -95,7 +126,7 @@ export class BootPlanStore {
         this.q.upsert.run({
           mac: mac.toString(),
           kind: plan.kind,
-          job_id: job?.jobId ?? null,
+          job_id: job?.jobId ?? (plan.kind === 'incomplete' ? plan.jobId : null),
           token: job?.token ?? null,
           toolkit: job?.toolkit ?? null,
           label: job?.label ?? null,
@@ -135,6 +166,15 @@ export class BootPlanStore {
     return this.q.consume.run(this.clock.now().toISOString(), mac.toString(), jobId).changes === 1;
   }
 
+  /**
+   * Job `jobId` (consumed by this MAC) left its disk partly written: the MAC gets the `incomplete`
+   * plan instead of booting that disk. False when another plan was armed for the MAC since.
+   */
+  markIncomplete(mac: Mac, jobId: string): boolean {
+    checkJobId(jobId);
+    return this.q.incomplete.run(this.clock.now().toISOString(), mac.toString(), jobId).changes === 1;
+  }
+
   /** Forgets the MAC's plan, armed or consumed: the MAC boots the default menu again. */
   disarm(mac: Mac): boolean {
     return this.q.disarm.run(mac.toString()).changes > 0;
@@ -166,6 +206,8 @@ function toPlan(r: Row): BootPlan {
       return menuPlan();
     case 'job':
       return jobPlan({ jobId: r.job_id, token: r.token, toolkit: r.toolkit, label: r.label });
+    case 'incomplete':
+      return incompletePlan(r.job_id);
     default:
       throw new Error(`clonage_boot_plans: unknown kind ${JSON.stringify(r.kind)} for ${r.mac}`);
   }

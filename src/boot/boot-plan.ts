@@ -4,6 +4,10 @@
  * - `local`: boot the local disk at once.
  * - `menu`:  show the default menu (which itself falls back to the local disk).
  * - `job`:   boot an installed toolkit (kernel + initrd) whose agent runs job `jobId`.
+ * - `incomplete`: job `jobId` failed after it started writing the disk (restore, deploy, clone
+ *   receiver): the disk is partly written, so the PC must not boot it. Its boot file says so on
+ *   the screen and boots from the network again a minute later, so a job armed meanwhile
+ *   ("relancer les postes en échec") runs without anyone touching the PC.
  *
  * Every value that ends up in a boot file or on a kernel command line is checked here, once,
  * against a closed character set: no spaces, quotes, newlines, '$', ';' or braces can get through,
@@ -35,7 +39,9 @@ export type JobBootPlan = {
   readonly label: string;
 } & Checked;
 
-export type BootPlan = LocalBootPlan | MenuBootPlan | JobBootPlan;
+export type IncompleteBootPlan = { readonly kind: 'incomplete'; readonly jobId: string } & Checked;
+
+export type BootPlan = LocalBootPlan | MenuBootPlan | JobBootPlan | IncompleteBootPlan;
 export type BootPlanKind = BootPlan['kind'];
 
 export interface JobPlanInput {
@@ -51,6 +57,10 @@ export function localPlan(): LocalBootPlan {
 
 export function menuPlan(): MenuBootPlan {
   return Object.freeze({ kind: 'menu' }) as MenuBootPlan;
+}
+
+export function incompletePlan(jobId: unknown): IncompleteBootPlan {
+  return Object.freeze({ kind: 'incomplete', jobId: checkJobId(jobId) }) as IncompleteBootPlan;
 }
 
 export function jobPlan(input: JobPlanInput): JobBootPlan {

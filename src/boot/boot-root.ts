@@ -48,8 +48,8 @@ export const SECURE_BOOT_FILES: readonly (readonly [string, 'shimDirs' | 'grubEf
   ['grubx64.efi', 'grubEfiDirs', 'grubnetx64.efi.signed'],
 ];
 
-/** What the rendered configs use: the loader, its core module, both menus, chain.c32 and their libraries. */
-export const SYSLINUX_MODULES = ['ldlinux.c32', 'menu.c32', 'vesamenu.c32', 'libutil.c32', 'libcom32.c32', 'chain.c32'];
+/** What the rendered configs use: the loader, its core module, both menus, chain.c32, reboot.c32 (the incomplete-disk screen) and their libraries. */
+export const SYSLINUX_MODULES = ['ldlinux.c32', 'menu.c32', 'vesamenu.c32', 'libutil.c32', 'libcom32.c32', 'chain.c32', 'reboot.c32'];
 /** iPXE for BIOS (chained from the PXE ROM) and UEFI (full drivers, or the firmware's NIC driver). */
 const IPXE_FILES = ['undionly.kpxe', 'ipxe.efi', 'snponly.efi'];
 

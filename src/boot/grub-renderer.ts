@@ -16,7 +16,8 @@
  * user name and password (password_pbkdf2) before opening it.
  */
 import type { Mac } from '../common/domain/mac';
-import type { BootPlan, JobBootPlan } from './boot-plan';
+import type { BootPlan, IncompleteBootPlan, JobBootPlan } from './boot-plan';
+import { INCOMPLETE_LINES, INCOMPLETE_RETRY_SECONDS, INCOMPLETE_TITLE, RETRY_LABEL } from './incomplete-screen';
 import { jobKernelArgs, manualKernelArgs, type ManualMode } from './kernel-args';
 import { checkMenuSettings, isInstalled, MAINTENANCE_ENTRIES, toolkitFor, type MaintenanceEntry, type MenuSettings } from './menu-settings';
 
@@ -67,6 +68,8 @@ export function renderGrubForPlan(plan: BootPlan, mac: Mac, input: MenuSettings)
         return renderLocal(s, `job ${plan.jobId}: toolkit "${plan.toolkit}" is not installed, booting the local disk instead`);
       }
       return renderJob(plan, mac, s);
+    case 'incomplete':
+      return renderIncomplete(plan, mac, s);
   }
 }
 
@@ -89,6 +92,30 @@ function renderJob(plan: JobBootPlan, mac: Mac, s: MenuSettings): string {
     ...indent(kernelLines(plan.toolkit, [...jobKernelArgs(s.serverUrl, plan), bootIf(mac)])),
     '}',
     ...localEntry(),
+  ]);
+}
+
+/**
+ * The partly written disk: never booted. The entries say so and what to do; on timeout `reboot`
+ * (in Debian's signed grubnetx64) restarts the PC, which boots from the network again and runs
+ * a job armed meanwhile. No local-disk entry; the Maintenance submenu stays.
+ */
+function renderIncomplete(plan: IncompleteBootPlan, mac: Mac, s: MenuSettings): string {
+  const say = [INCOMPLETE_TITLE, ...INCOMPLETE_LINES].map((l) => `  echo '${l}'`);
+  return finish([
+    GENERATED,
+    `# boot plan "incomplete": job ${plan.jobId} left the disk partly written, it must not be booted.`,
+    ...lockLines(s),
+    'set clonage_plan=incomplete',
+    'set timeout_style=menu',
+    `set timeout=${INCOMPLETE_RETRY_SECONDS}`,
+    'set default=retry',
+    `menuentry '${RETRY_LABEL}' --id retry --unrestricted {`,
+    '  reboot',
+    '}',
+    // GRUB has no disabled entry: the title and what to do are entries that print the whole text.
+    ...[INCOMPLETE_TITLE, INCOMPLETE_LINES[1]].flatMap((l, i) => [`menuentry '${l}' --id info${i} --unrestricted {`, ...say, '  sleep 10', '}']),
+    ...maintenanceMenu(s, mac),
   ]);
 }
 

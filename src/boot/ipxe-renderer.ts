@@ -9,7 +9,8 @@
  * boot through iPXE get their maintenance jobs armed from the admin page instead (docs/boot.md).
  * Only the harmless memory test is offered, on BIOS (memtest86+'s .bin is not an EFI image).
  */
-import type { BootPlan, JobBootPlan } from './boot-plan';
+import type { BootPlan, IncompleteBootPlan, JobBootPlan } from './boot-plan';
+import { INCOMPLETE_LINES, INCOMPLETE_RETRY_SECONDS, INCOMPLETE_TITLE } from './incomplete-screen';
 import { jobKernelArgs } from './kernel-args';
 import { checkMenuSettings, isInstalled, toolkitFor, type MenuSettings } from './menu-settings';
 
@@ -33,6 +34,8 @@ export function renderIpxeForPlan(plan: BootPlan, input: MenuSettings): string {
         ]);
       }
       return renderJob(plan, s);
+    case 'incomplete':
+      return renderIncomplete(plan, s);
   }
 }
 
@@ -83,6 +86,28 @@ function renderJob(plan: JobBootPlan, s: MenuSettings): string {
     'echo clonage: the boot environment could not be loaded, booting the local disk',
     'sleep 5',
     ...localBoot(),
+  ]);
+}
+
+/**
+ * The partly written disk: never booted. The screen says so; a minute later (or at a key) the
+ * PC fetches its script again, so a job armed meanwhile runs; the server away: it waits again.
+ */
+function renderIncomplete(plan: IncompleteBootPlan, s: MenuSettings): string {
+  const bar = '='.repeat(72);
+  return finish([
+    '#!ipxe',
+    GENERATED,
+    `# boot plan "incomplete": job ${plan.jobId} left the disk partly written, it must not be booted.`,
+    '',
+    ':screen',
+    'echo',
+    `echo ${bar}`,
+    `echo ${INCOMPLETE_TITLE}`,
+    ...INCOMPLETE_LINES.map((l) => `echo ${l}`),
+    `echo ${bar}`,
+    `prompt --timeout ${INCOMPLETE_RETRY_SECONDS * 1000} Nouvel essai dans ${INCOMPLETE_RETRY_SECONDS} secondes, une touche : tout de suite ||`,
+    `chain --replace --autofree ${s.serverUrl}/boot/ipxe?mac=\${net0/mac} || goto screen`,
   ]);
 }
 

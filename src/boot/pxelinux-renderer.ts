@@ -6,7 +6,8 @@
  * Paths are relative to the TFTP root, where pxelinux.0 and the .c32 modules live
  * (src/boot/boot-root.ts); kernels are under toolkits/<name>/.
  */
-import type { BootPlan, JobBootPlan } from './boot-plan';
+import type { BootPlan, IncompleteBootPlan, JobBootPlan } from './boot-plan';
+import { INCOMPLETE_LINES, INCOMPLETE_RETRY_SECONDS, INCOMPLETE_TITLE, RETRY_LABEL } from './incomplete-screen';
 import { jobKernelArgs, manualKernelArgs, type ManualMode } from './kernel-args';
 import {
   checkMenuSettings,
@@ -57,6 +58,8 @@ export function renderPxelinuxForPlan(plan: BootPlan, input: MenuSettings): stri
         return renderLocal(settings, `job ${plan.jobId}: toolkit "${plan.toolkit}" is not installed, booting the local disk instead`);
       }
       return renderJob(plan, settings);
+    case 'incomplete':
+      return renderIncomplete(plan, settings);
   }
 }
 
@@ -105,6 +108,33 @@ function renderJob(plan: JobBootPlan, s: MenuSettings): string {
     '',
     `LABEL ${plan.label}`,
     ...indent(kernelLines(plan.toolkit, jobKernelArgs(s.serverUrl, plan))),
+  ]);
+}
+
+/**
+ * The partly written disk: never booted. The menu says so and what to do; on timeout reboot.c32
+ * restarts the PC, which boots from the network again (a job armed meanwhile then runs). No
+ * local-disk entry; the Maintenance menu stays (a technician may need the shell).
+ */
+function renderIncomplete(plan: IncompleteBootPlan, s: MenuSettings): string {
+  const info = INCOMPLETE_LINES.flatMap((l, i) => ['', `LABEL info${i + 1}`, ...indent([`MENU LABEL ${l}`, 'MENU DISABLE'])]);
+  return finish([
+    GENERATED,
+    `# boot plan "incomplete": job ${plan.jobId} left the disk partly written, it must not be booted.`,
+    `UI ${s.mode === 'graphical' ? 'vesamenu.c32' : 'menu.c32'}`,
+    ...LOCKED,
+    `TIMEOUT ${timeoutTenths(INCOMPLETE_RETRY_SECONDS)}`,
+    `TOTALTIMEOUT ${TOTAL_TIMEOUT_TENTHS}`,
+    'ONTIMEOUT retry',
+    `MENU TITLE ${INCOMPLETE_TITLE}`,
+    'MENU AUTOBOOT Nouvel essai dans # seconde{,s}...',
+    'MENU PASSPROMPT Mot de passe de maintenance',
+    ...info,
+    '',
+    'LABEL retry',
+    ...indent([`MENU LABEL ^${RETRY_LABEL}`, 'MENU DEFAULT', 'COM32 reboot.c32']),
+    '',
+    ...maintenanceMenu(s),
   ]);
 }
 

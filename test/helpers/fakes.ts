@@ -47,6 +47,9 @@ export class FixedBootPlans implements PlanSource {
     this.disarmed.push(jobId);
     return true;
   }
+  markIncomplete(): boolean {
+    return false;
+  }
   planFor(): BootPlan {
     return this.plan;
   }
@@ -64,6 +67,9 @@ export class EmptyBootPlans implements PlanSource {
   disarmJob(): boolean {
     return false;
   }
+  markIncomplete(): boolean {
+    return false;
+  }
   planFor(): BootPlan {
     return localPlan();
   }
@@ -74,6 +80,7 @@ export class BrokenBootPlans implements PlanSource {
   get = fail;
   consume = fail;
   disarmJob = fail;
+  markIncomplete = fail;
   planFor = fail;
 }
 

@@ -189,7 +189,7 @@ describeNs('clonage agent + udpcast in network namespaces', () => {
     const rr = await r1.done;
     expect(sha256(path.join(d1, 'sda'))).not.toBe(source);
     const result = server.callsOf(ids.r1, 'result');
-    expect(result.map((c) => [c.form.status, c.form.exit_code])).toEqual([['failed', '8']]);
+    expect(result.map((c) => [c.form.status, c.form.exit_code, c.form.disk])).toEqual([['failed', '8', 'incomplete']]);
     expect(result[0].form.message).toMatch(/receiver failed: udp-receiver exit/);
     expect(rr.code).toBe(1);
     expect(rr.stderr).toMatch(/DISQUE INCOMPLET : sda a ete ecrit en partie/);

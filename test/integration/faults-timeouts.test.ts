@@ -82,8 +82,10 @@ describe('timeouts applied by the running shell: emitter never acknowledging, re
 
   it('the lost receiver failed alone; the sender and the other receiver finish and succeed', async () => {
     expect(targetStates(shell.db, ids.clone)).toEqual({ 's101-pc01': 'running', 's101-pc02': 'running', 's101-pc03': 'failed' });
-    const msg = (shell.db.prepare('SELECT message FROM clonage_events WHERE target_id = ? ORDER BY id DESC LIMIT 1').get(jobs['s101-pc03'].jobId) as { message: string }).message;
-    expect(msg).toMatch(/no news from the agent for 5 minutes; last known: stage transfer, 1%/);
+    const msgs = (shell.db.prepare('SELECT message FROM clonage_events WHERE target_id = ? ORDER BY id').all(jobs['s101-pc03'].jobId) as { message: string }[]).map((e) => e.message);
+    // The silence, then (it got bytes) its PC kept off its partly written disk.
+    expect(msgs.slice(-2)).toEqual([expect.stringMatching(/no news from the agent for 5 minutes; last known: stage transfer, 1%/),
+      expect.stringMatching(/^s101-pc03: disk partly written; the PC no longer boots it/)]);
     for (const n of ['s101-pc02', 's101-pc01']) {
       const r = await agent(shell.url, 'POST', `${jobs[n].jobId}/result`, jobs[n].token, { form: { status: 'succeeded', exit_code: '0' } });
       expect([n, r.status, r.text]).toEqual([n, 200, 'reboot=always\n']);
@@ -107,10 +109,12 @@ describe('timeouts applied by the running shell: emitter never acknowledging, re
     expect((await agent(shell.url, 'GET', jobs['cdi-pc05'].jobId, jobs['cdi-pc05'].token)).status).toBe(410);
   });
 
-  it('no boot file serves a job any more: lost PCs that reboot boot their disk or the menu', async () => {
+  it('no boot file serves a job any more: lost PCs that reboot boot the menu, or the incomplete-disk screen when they got bytes', async () => {
     const files = await allBootFiles(shell);
     expect(Object.entries(files).filter(([, t]) => t.includes('clonage.token=')).map(([n]) => n)).toEqual([]);
-    expect(files[`pxelinux.cfg/01-${MAC['s101-pc03'].replace(/:/g, '-')}`]).toMatch(/boot plan "local"/);
-    expect(shell.db.prepare('SELECT COUNT(*) AS n FROM clonage_boot_plans WHERE consumed_at IS NULL').get()).toEqual({ n: 0 });
+    const lost = files[`pxelinux.cfg/01-${MAC['s101-pc03'].replace(/:/g, '-')}`];
+    expect(lost).toMatch(/boot plan "incomplete"/);
+    expect(lost).not.toMatch(/chain\.c32|LOCALBOOT/);
+    expect(shell.db.prepare("SELECT kind, COUNT(*) AS n FROM clonage_boot_plans WHERE consumed_at IS NULL GROUP BY kind").all()).toEqual([{ kind: 'incomplete', n: 1 }]);
   });
 });

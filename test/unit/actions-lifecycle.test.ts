@@ -114,7 +114,8 @@ describe('action lifecycle', () => {
     r.agents.progress(rcv.jobId, rcv.token, { stage: 'transfer', percent: '20', bytes: '2000' });
     await r.service.cancel(id, admin);
     expect(states(r, id)).toEqual({ pc01: 'cancelled', pc02: 'failed', pc03: 'cancelled' });
-    expect(armedMacs(r)).toEqual([]);
+    // No job left armed; the receiver stopped mid-transfer is kept off its partly written disk.
+    expect(r.bootPlans.listArmed().map((p) => [p.mac.toString(), p.plan.kind])).toEqual([[MACS.pc02, 'incomplete']]);
     const events = (await r.service.view(id, admin)).events.map((e) => e.message);
     expect(events.some((m) => m.includes('pc02 (receiver): running → failed — cancelled by admin: udpcast is stopped, the disk is partly written'))).toBe(true);
     expect(() => r.agents.progress(rcv.jobId, rcv.token, { stage: 'transfer', percent: '21', bytes: '2100' })).toThrow(GoneError);

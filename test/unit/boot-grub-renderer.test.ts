@@ -1,4 +1,4 @@
-import { jobPlan, localPlan, menuPlan } from '../../src/boot/boot-plan';
+import { incompletePlan, jobPlan, localPlan, menuPlan } from '../../src/boot/boot-plan';
 import { hashGrubPassword } from '../../src/boot/grub-password';
 import { renderGrubForPlan, renderGrubMain } from '../../src/boot/grub-renderer';
 import type { MenuSettings } from '../../src/boot/menu-settings';
@@ -88,6 +88,15 @@ describe('grub/mac/<mac>.cfg', () => {
     expect(lines(text)).toContain('  initrd /toolkits/bootenv/initrd.img');
     for (const l of ['set timeout=0', 'set default=job', 'set fallback=local', 'set clonage_plan=job']) expect(lines(text)).toContain(l);
     expect(text).not.toContain('submenu');
+  });
+
+  it('incomplete disk: no local entry, says so, reboots to the network after a minute, maintenance kept', () => {
+    const text = renderGrubForPlan(incompletePlan('j_4f9c2a'), MAC, base);
+    expectGolden('boot/grub/plan-incomplete.cfg', text);
+    expect(text).not.toMatch(/chainloader|--id local/);
+    for (const l of ['set clonage_plan=incomplete', 'set timeout=60', 'set default=retry', '  reboot']) expect(lines(text)).toContain(l);
+    expect(text).toContain("menuentry 'DISQUE INCOMPLET : ne pas demarrer sur ce disque'");
+    expect(text).toContain("submenu 'Maintenance (mot de passe)'");
   });
 
   it('a job whose toolkit is not installed boots the local disk', () => {

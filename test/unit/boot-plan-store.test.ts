@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
-import { jobPlan, localPlan, menuPlan } from '../../src/boot/boot-plan';
+import { incompletePlan, jobPlan, localPlan, menuPlan } from '../../src/boot/boot-plan';
 import { BootPlanStore } from '../../src/boot/boot-plan-store';
 import { ConflictError, InputError } from '../../src/common/domain/errors';
 import { Mac } from '../../src/common/domain/mac';
@@ -37,7 +37,7 @@ describe('BootPlanStore', () => {
   it('runs its migration once, under its own owner', () => {
     new BootPlanStore(db, clock);
     const rows = db.prepare("SELECT id FROM schema_migrations WHERE owner = 'clonage.boot'").all();
-    expect(rows).toEqual([{ id: 1 }]);
+    expect(rows).toEqual([{ id: 1 }, { id: 2 }]);
   });
 
   it('nothing armed: get is null, the MAC boots the menu', () => {
@@ -162,5 +162,63 @@ describe('BootPlanStore', () => {
     expect(() => insert.run('x2', 'local', null, TOKEN, null, null, 't', null)).toThrow(/CHECK/);
     expect(() => insert.run('x3', 'job', 'j9', TOKEN, 'b', 'l', 't', 't')).toThrow(/CHECK/);
     expect(() => insert.run('x4', 'reboot', null, null, null, null, 't', null)).toThrow(/CHECK/);
+    expect(() => insert.run('x5', 'incomplete', null, null, null, null, 't', null)).toThrow(/CHECK/);
+    expect(() => insert.run('x6', 'incomplete', 'j8', null, 'b', 'l', 't', null)).toThrow(/CHECK/);
+    expect(() => insert.run('x7', 'incomplete', 'j7', null, null, null, 't', 't')).toThrow(/CHECK/);
+  });
+
+  describe('a job that left its disk partly written', () => {
+    it('its consumed plan becomes "incomplete": served (not the local disk), never purged, until a new plan is armed', () => {
+      store.arm(A, job('j1'));
+      expect(store.markIncomplete(A, 'j1')).toBe(false); // not consumed yet: the job never ran
+      store.consume(A, 'j1');
+      expect(store.planFor(A)).toEqual(localPlan());
+      clock.advance(60_000);
+      expect(store.markIncomplete(A, 'j1')).toBe(true);
+      expect(store.planFor(A)).toEqual(incompletePlan('j1'));
+      expect(store.get(A)).toEqual(incompletePlan('j1'));
+      expect(store.purgeConsumed(new Date('2030-01-01T00:00:00.000Z'))).toBe(0);
+      expect(store.planFor(A)).toEqual(incompletePlan('j1'));
+      expect(store.markIncomplete(A, 'j1')).toBe(false); // once
+      // "relancer les postes en échec": the new job replaces it; it runs once, then the disk.
+      store.arm(A, job('j2', TOKEN2));
+      expect(store.planFor(A)).toEqual(job('j2', TOKEN2));
+      expect(store.consume(A, 'j2')).toBe(true);
+      expect(store.planFor(A)).toEqual(localPlan());
+    });
+
+    it('never replaces a plan armed since for that MAC, nor another MAC\'s', () => {
+      store.arm(A, job('j1'));
+      store.consume(A, 'j1');
+      store.arm(A, job('j2', TOKEN2));
+      expect(store.markIncomplete(A, 'j1')).toBe(false);
+      expect(store.planFor(A)).toEqual(job('j2', TOKEN2));
+      expect(store.markIncomplete(B, 'j2')).toBe(false);
+      expect(() => store.markIncomplete(A, 'bad id')).toThrow(InputError);
+    });
+
+    it('disarm gives the MAC its menu back (the admin decided the disk may boot)', () => {
+      store.arm(A, job('j1'));
+      store.consume(A, 'j1');
+      store.markIncomplete(A, 'j1');
+      expect(store.disarm(A)).toBe(true);
+      expect(store.planFor(A)).toEqual(menuPlan());
+    });
+
+    it('migration 2 keeps the plans of a database made by migration 1', () => {
+      const old = new Database(':memory:');
+      old.exec(`CREATE TABLE schema_migrations (owner TEXT NOT NULL, id INTEGER NOT NULL, name TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (owner, id));
+        INSERT INTO schema_migrations VALUES ('clonage.boot', 1, 'boot plans per MAC', 't');
+        CREATE TABLE clonage_boot_plans (mac TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('local','menu','job')), job_id TEXT, token TEXT,
+          toolkit TEXT, label TEXT, created_at TEXT NOT NULL, consumed_at TEXT);
+        CREATE UNIQUE INDEX clonage_boot_plans_job ON clonage_boot_plans(job_id) WHERE job_id IS NOT NULL;`);
+      old.prepare('INSERT INTO clonage_boot_plans VALUES (?,?,?,?,?,?,?,?)').run(A.toString(), 'job', 'j1', TOKEN, 'bootenv', 'clonage-receiver', 't', null);
+      const s2 = new BootPlanStore(old, clock);
+      expect(s2.planFor(A)).toEqual(job('j1'));
+      s2.consume(A, 'j1');
+      expect(s2.markIncomplete(A, 'j1')).toBe(true);
+      expect(s2.planFor(A)).toEqual(incompletePlan('j1'));
+      old.close();
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { jobPlan, localPlan, menuPlan } from '../../src/boot/boot-plan';
+import { incompletePlan, jobPlan, localPlan, menuPlan } from '../../src/boot/boot-plan';
 import { renderIpxeForPlan, renderIpxeMenu } from '../../src/boot/ipxe-renderer';
 import { hashMenuPassword } from '../../src/boot/menu-password';
 import type { MenuSettings } from '../../src/boot/menu-settings';
@@ -14,6 +14,7 @@ const ALL = { bootenv: ['sender', 'receiver', 'backup', 'restore', 'report', 'sh
 
 const base: MenuSettings = { mode: 'text', timeoutSeconds: 8, maintenancePasswordHash: HASH, serverUrl: SERVER, installed: ALL };
 const job = jobPlan({ jobId: 'j_4f9c2a', token: TOKEN, toolkit: 'bootenv', label: 'clonage-receiver' });
+const incomplete = incompletePlan('j_4f9c2a');
 
 describe('pxelinux.cfg/default', () => {
   it.each<[string, Partial<MenuSettings>]>([
@@ -86,8 +87,21 @@ describe('pxelinux per-MAC files', () => {
     ['plan-local-localboot.cfg', localPlan(), { localBoot: 'localboot' }],
     ['plan-job.cfg', job, {}],
     ['plan-job-toolkit-missing.cfg', job, { installed: { memtest: ['memtest'] } }],
+    ['plan-incomplete.cfg', incomplete, {}],
   ])('%s', (golden, plan, over) => {
     expectGolden(`boot/pxelinux/${golden}`, renderPxelinuxForPlan(plan, { ...base, ...over }));
+  });
+
+  it('incomplete disk: no way to the local disk; says so; reboots to the network after a minute; maintenance behind its password', () => {
+    const text = renderPxelinuxForPlan(incomplete, base);
+    expect(text).not.toMatch(/LOCALBOOT|chain\.c32|^LABEL local/m);
+    expect(text).toMatch(/^MENU TITLE DISQUE INCOMPLET/m);
+    expect(text).toMatch(/^ONTIMEOUT retry$/m);
+    expect(text).toMatch(/^TIMEOUT 600$/m);
+    expect(text).toContain('  COM32 reboot.c32\n');
+    expect(text).toContain(`MENU PASSWD ${HASH}`);
+    expect(text).toMatch(/Relancer les postes en echec/);
+    expect(text).not.toMatch(/[^\x20-\x7e\n]/);
   });
 
   it('menu plan = the default menu', () => {
@@ -116,6 +130,7 @@ describe('iPXE scripts', () => {
     ['plan-local.ipxe', () => renderIpxeForPlan(localPlan(), base)],
     ['plan-job.ipxe', () => renderIpxeForPlan(job, base)],
     ['plan-job-toolkit-missing.ipxe', () => renderIpxeForPlan(job, { ...base, installed: {} })],
+    ['plan-incomplete.ipxe', () => renderIpxeForPlan(incomplete, base)],
   ])('%s', (golden, render) => {
     expectGolden(`boot/ipxe/${golden}`, render());
   });
@@ -125,6 +140,15 @@ describe('iPXE scripts', () => {
     for (const s of [renderIpxeMenu(base), renderIpxeForPlan(localPlan(), base), renderIpxeForPlan(job, base)]) {
       expect(s.startsWith('#!ipxe\n')).toBe(true);
     }
+  });
+
+  it('incomplete disk: never the local disk; says so, then fetches its own script again (a job armed meanwhile runs)', () => {
+    const s = renderIpxeForPlan(incomplete, base);
+    expect(s).not.toMatch(/sanboot|exit/);
+    expect(s).toContain('echo DISQUE INCOMPLET');
+    expect(s).toContain(`chain --replace --autofree ${SERVER}/boot/ipxe?mac=\${net0/mac} || goto screen\n`);
+    expect(s).toMatch(/^prompt --timeout 60000 /m);
+    expect(s).not.toMatch(/[^\x20-\x7e\n]/);
   });
 
   it('job: kernel and initrd by URL, the same arguments as pxelinux plus BOOTIF', () => {

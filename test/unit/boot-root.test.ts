@@ -21,7 +21,7 @@ beforeEach(() => {
   const bios = path.join(dir, 'src/bios');
   const ipxe = path.join(dir, 'src/ipxe');
   put(path.join(pxe, 'pxelinux.0'), 'pxelinux');
-  for (const m of ['ldlinux.c32', 'menu.c32', 'vesamenu.c32', 'libutil.c32', 'libcom32.c32', 'chain.c32', 'hdt.c32']) {
+  for (const m of ['ldlinux.c32', 'menu.c32', 'vesamenu.c32', 'libutil.c32', 'libcom32.c32', 'chain.c32', 'reboot.c32', 'hdt.c32']) {
     put(path.join(bios, m), m);
   }
   put(path.join(ipxe, 'undionly.kpxe'), 'undi');
@@ -55,6 +55,7 @@ describe('assembleBootRoot', () => {
       'libutil.c32',
       'libcom32.c32',
       'chain.c32',
+      'reboot.c32',
       'undionly.kpxe',
       'ipxe.efi',
       'snponly.efi',
@@ -82,7 +83,7 @@ describe('assembleBootRoot', () => {
     await assembleBootRoot(root, [bootenv()], sources);
     const again = await assembleBootRoot(root, [bootenv()], sources);
     expect(again.written).toEqual([]);
-    expect(again.unchanged).toHaveLength(15);
+    expect(again.unchanged).toHaveLength(16);
     // A new package version replaces the file (new inode), as dpkg does.
     rmSync(bootenv().initrd);
     put(bootenv().initrd, 'initrd-2');

@@ -34,7 +34,12 @@ export interface BootPlans {
   /** True for exactly one caller, when `jobId` is the unconsumed plan of `mac`. */
   consume(mac: Mac, jobId: string): boolean;
   disarmJob(jobId: string): boolean;
+  /** Job `jobId`, consumed by `mac`, left its disk partly written: the MAC must not boot that disk. */
+  markIncomplete(mac: Mac, jobId: string): boolean;
 }
+
+/** What the agent said of its disk in a failed result (`disk=incomplete`), when it said it. */
+export type DiskOutcome = 'incomplete' | 'untouched';
 
 type Level = EventRow['level'];
 
@@ -98,7 +103,7 @@ export class ActionCore {
    * Moves one target (state machine checked), records why. Does not recompute the action: see
    * settle(). A `Reason` also gives the event's catalog message (name, role, from, to are added).
    */
-  moveTarget(stale: TargetRow, to: ActionState, why: string | Reason, patch: TargetPatch = {}, level: Level = 'info'): void {
+  moveTarget(stale: TargetRow, to: ActionState, why: string | Reason, patch: TargetPatch = {}, level: Level = 'info', disk?: DiskOutcome): void {
     // The state is read again: the caller's row may predate a change made earlier in this transaction.
     const t = this.store.target(stale.id);
     if (!t) throw new Error(`moveTarget: no target ${stale.id}`);
@@ -108,6 +113,25 @@ export class ActionCore {
     const text = typeof why === 'string' ? why : why.text;
     const ref = typeof why === 'string' ? undefined : msg(why.key, { ...why.vars, name: t.name, role: t.role, from: t.state, to });
     this.event(t.actionId, t.id, level, `${t.name} (${t.role}): ${t.state} → ${to}${text ? ` — ${text}` : ''}`, ref);
+    if (to === 'failed' && t.state === 'running' && (disk ?? guessDisk(t)) === 'incomplete') this.keepOffDisk(t);
+  }
+
+  /**
+   * The PC's disk is partly written: its consumed plan becomes `incomplete` (its boot file shows
+   * DISQUE INCOMPLET and boots from the network again each minute, never the disk), said on the
+   * action page with what to do. Not when a new plan was armed for the PC since.
+   */
+  private keepOffDisk(t: TargetRow): void {
+    let marked = false;
+    try {
+      marked = this.bootPlans.markIncomplete(Mac.parse(t.mac), t.id);
+    } catch (e) {
+      this.logger.error('incomplete-disk plan not set', { jobId: t.id, error: String((e as Error)?.message ?? e) });
+    }
+    if (!marked) return;
+    this.event(t.actionId, t.id, 'warn',
+      `${t.name}: disk partly written; the PC no longer boots it (its network boot shows DISQUE INCOMPLET and tries again every minute): relaunch the failed PCs`,
+      msg('event.disk.incomplete', { name: t.name }));
   }
 
   /**
@@ -178,5 +202,27 @@ export class ActionCore {
       this.logger.error('boot plan not disarmed', { jobId, error: String((e as Error)?.message ?? e) });
       return false;
     }
+  }
+}
+
+/**
+ * Whether a running target that fails without its agent's word (silence, cancel, the sender
+ * failed or dropped it) may have left its disk partly written: when in doubt, yes. Read-only
+ * roles never; a restore before its writing phase (it verifies every piece first) or a receiver
+ * that got no byte, no; a job that said `done` wrote all.
+ */
+export function guessDisk(t: TargetRow): DiskOutcome {
+  if (t.stage === 'done') return 'untouched';
+  switch (t.role) {
+    case 'restore':
+      // The table is written right after the last piece is verified, before `restore` is posted.
+      return t.stage === 'restore' || (t.stage === 'verify' && (t.percent ?? 0) >= 99) ? 'incomplete' : 'untouched';
+    case 'receiver':
+      return t.stage === 'transfer' || (t.bytes ?? 0) > 0 ? 'incomplete' : 'untouched';
+    case 'deploy':
+      // It writes the table before its first `recv-N`: a deploy that fetched its job may have.
+      return 'incomplete';
+    default:
+      return 'untouched';
   }
 }

@@ -23,6 +23,8 @@ export interface TargetView {
   readonly exitCode: number | null;
   readonly message: string | null;
   readonly logTail: string;
+  /** Its disk was left partly written: its network boot shows DISQUE INCOMPLET (event.disk.incomplete). */
+  readonly diskIncomplete: boolean;
 }
 
 export interface ActionView {
@@ -63,7 +65,7 @@ export function tail(text: string, maxBytes = LOG_TAIL_BYTES): string {
   return buf.length <= maxBytes ? text : buf.subarray(buf.length - maxBytes).toString('utf8').replace(/^\uFFFD+/, '');
 }
 
-export function toTargetView(t: TargetRow, now: Date): TargetView {
+export function toTargetView(t: TargetRow, now: Date, events: readonly EventRow[] = []): TargetView {
   return {
     id: t.id,
     name: t.name,
@@ -79,6 +81,7 @@ export function toTargetView(t: TargetRow, now: Date): TargetView {
     exitCode: t.exitCode,
     message: t.message,
     logTail: tail(t.log),
+    diskIncomplete: events.some((e) => e.targetId === t.id && e.ref?.key === 'event.disk.incomplete'),
   };
 }
 
@@ -104,7 +107,7 @@ export function toActionView(action: ActionRow, targets: readonly TargetRow[], e
     finishedAt: action.finishedAt,
     elapsedSeconds: seconds(action.startedAt, action.finishedAt, now),
     error: action.error,
-    targets: targets.map((t) => toTargetView(t, now)),
+    targets: targets.map((t) => toTargetView(t, now, events)),
     events,
     canCancel: !isTerminal(action.state),
     canStartNow: canStartNow(action, targets),

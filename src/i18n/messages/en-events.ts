@@ -32,6 +32,7 @@ export const enEvents: Readonly<Record<keyof typeof frEvents, string>> = {
   'event.target.notReady': '{name} ({role}): {from} → {to} — not ready when the multicast of partition {n} started',
   'event.target.noneReady': '{name} ({role}): {from} → {to} — no receiver was ready for partition {n} in time',
   'event.target.sourceRefused': '{name} ({role}): {from} → {to} — source image refused: {why}',
+  'event.disk.incomplete': '{name}: disk partly written; the PC no longer boots it (its network boot shows DISQUE INCOMPLET and tries again every minute): relaunch the failed PCs',
   'event.deploy.verified': 'source image {image} verified: {streams} partition streams, {bytes} bytes',
   'event.deploy.session': 'multicast session {label}: partition {n} ({part}), {bytes} bytes to {receivers} receivers',
   'event.deploy.progress': 'multicast partition {n}: {percent} % ({bytes} bytes, {kbps} kbit/s)',

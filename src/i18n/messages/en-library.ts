@@ -8,6 +8,7 @@ export const enLibrary: Readonly<Record<keyof typeof frLibrary, string>> = {
   'outcome.partial': 'finished with errors',
   'outcome.counts': '{succeeded} of {total} succeeded, {failed} failed',
   'detail.retry': 'Retry the failed PCs',
+  'detail.diskIncomplete': '{name}: disk partly written; this PC no longer boots it (its screen says DISQUE INCOMPLET). Relaunch the failed PCs: it picks up the new job within a minute.',
   'detail.retryHint': 'A new action, with the same parameters, on the PCs that failed.',
   'conflict.nothingToRetry': 'Nothing to retry: the action is not finished or no PC failed.',
   'event.retryOf': 'retry of the failed PCs of an earlier action, by {by}',

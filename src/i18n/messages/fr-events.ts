@@ -37,6 +37,7 @@ export const frEvents = {
   'event.target.notReady': '{name} ({role}) : {from} → {to} — pas prêt au départ du multicast de la partition {n}',
   'event.target.noneReady': '{name} ({role}) : {from} → {to} — aucun récepteur prêt à temps pour la partition {n}',
   'event.target.sourceRefused': '{name} ({role}) : {from} → {to} — image source refusée : {why}',
+  'event.disk.incomplete': '{name} : disque écrit en partie ; le poste ne démarre plus dessus (au démarrage réseau il affiche DISQUE INCOMPLET et réessaie chaque minute) : relancez les postes en échec',
   'event.deploy.verified': 'image source {image} vérifiée : {streams} flux de partitions, {bytes} octets',
   'event.deploy.session': 'session multicast {label} : partition {n} ({part}), {bytes} octets vers {receivers} récepteurs',
   'event.deploy.progress': 'multicast partition {n} : {percent} % ({bytes} octets, {kbps} kbit/s)',

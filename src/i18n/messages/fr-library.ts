@@ -9,6 +9,7 @@ export const frLibrary = {
   'outcome.partial': 'terminée avec erreurs',
   'outcome.counts': '{succeeded} sur {total} réussis, {failed} en échec',
   'detail.retry': 'Relancer les postes en échec',
+  'detail.diskIncomplete': '{name} : disque écrit en partie ; ce poste ne démarre plus dessus (son écran affiche DISQUE INCOMPLET). Relancez les postes en échec : il reprend le nouveau travail dans la minute.',
   'detail.retryHint': 'Une nouvelle action, avec les mêmes paramètres, sur les postes en échec.',
   'conflict.nothingToRetry': 'Rien à relancer : l’action n’est pas terminée ou aucun poste n’a échoué.',
   'event.retryOf': 'relance des postes en échec d’une action précédente, par {by}',
