@@ -125,7 +125,7 @@ export const OPENAPI_DOCUMENT = {
       }),
       Target: object({
         id: str, name: str, mac: str, ip: str, role: str, state: str, stage: strOrNull, percent: { type: ['number', 'null'] }, bytes: intOrNull,
-        rateKbps: { type: ['number', 'null'] }, elapsedSeconds: intOrNull, exitCode: intOrNull, message: strOrNull, logTail: str,
+        rateKbps: { type: ['number', 'null'] }, elapsedSeconds: intOrNull, exitCode: intOrNull, message: strOrNull, logTail: str, diskIncomplete: bool,
       }),
       Event: { type: 'object', properties: { id: int, at: str, level: str, message: str, targetId: strOrNull }, required: ['message'] },
       Action: object({
