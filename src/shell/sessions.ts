@@ -3,6 +3,7 @@ import type { Database } from 'better-sqlite3';
 import type { Clock, HostUser, Locale } from '../host/contract';
 import { isLocale } from '../common/i18n/translator';
 import { migrate } from '../common/store/migrations';
+import { prepared } from '../common/store/prepared';
 
 export interface Session {
   readonly id: string;
@@ -44,7 +45,7 @@ export class SessionStore {
 
   get(id: string | undefined): Session | null {
     if (!id || !/^[A-Za-z0-9_-]{43}$/.test(id)) return null;
-    const row = this.db.prepare('SELECT * FROM shell_sessions WHERE id_hash = ?').get(hash(id)) as
+    const row = prepared(this.db, 'SELECT * FROM shell_sessions WHERE id_hash = ?').get(hash(id)) as
       | { login: string; display_name: string; csrf: string; super_admin: number; expires_at: number; locale: string | null }
       | undefined;
     if (!row || row.expires_at <= this.clock.now().getTime()) return null;

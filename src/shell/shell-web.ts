@@ -21,6 +21,12 @@ export interface MenuItem {
 /** Sessions, rights checks, CSRF and the shell layout: what HostWeb exposes, shared by every module. */
 /** Flash messages waiting to be shown, all sessions together (the oldest go first beyond). */
 const MAX_FLASHES = 1000;
+/**
+ * Compiled templates are kept (ejs's cache, keyed by file): compiling a page and its partials
+ * cost more than rendering them. CLONAGE_RELOAD_TEMPLATES=1 reads them again on every request,
+ * for whoever edits pages/ on a running shell.
+ */
+const TEMPLATE_OPTIONS = { async: false, cache: process.env.CLONAGE_RELOAD_TEMPLATES !== '1' } as const;
 
 export class ShellWeb {
   private readonly sessionOf = new WeakMap<Request, Session>();
@@ -121,7 +127,7 @@ export class ShellWeb {
   async renderPage(req: Request, res: Response, viewFile: string, locals: Record<string, unknown> & { title: string }): Promise<void> {
     const session = this.session(req);
     const common = { csrfToken: session?.csrf ?? '', user: session?.user ?? null };
-    const body = await ejs.renderFile(viewFile, { ...locals, ...common }, { async: false });
+    const body = await ejs.renderFile(viewFile, { ...locals, ...common }, TEMPLATE_OPTIONS);
     const locale = this.locale(req);
     const menu = session ? await this.menuFor(session.user, locale) : [];
     const isAdmin = session ? await this.rights.can(session.user, 'system_is_admin') : false;
@@ -139,7 +145,7 @@ export class ShellWeb {
       // where the language switch comes back to: this page, without its one-time flash message
       currentUrl: req.originalUrl.replace(/([?&])flash=[^&]*&?/, '$1').replace(/[?&]$/, ''),
       flash: this.takeFlash(req),
-    });
+    }, TEMPLATE_OPTIONS);
     res.type('html').send(html);
   }
 

@@ -3,6 +3,7 @@ import { Mac } from '../../src/common/domain/mac';
 import { GoneError, lastBytes } from '../../src/agent/agent-jobs';
 import { hashToken, tokenMatches } from '../../src/agent/job-identity';
 import { actionState, admin, armedJob, cloneInput, dbSnapshot, MACS, rig, type Rig, targetOf } from '../helpers/actions-fixtures';
+import { expectUnchanged } from '../helpers/unchanged';
 
 describe('agent calls', () => {
   let r: Rig;
@@ -51,7 +52,7 @@ describe('agent calls', () => {
     const [jobId, token] = args(job);
     const before = dbSnapshot(r.host);
     expect(() => r.agents.fetchJob(jobId, token === 'OTHER' ? other.token : token)).toThrow(type);
-    expect(dbSnapshot(r.host)).toEqual(before);
+    expectUnchanged(dbSnapshot(r.host), before);
   });
 
   it('a second fetch is a conflict (409): nothing changes but one warning event on the action', () => {
@@ -77,7 +78,7 @@ describe('agent calls', () => {
     for (const bad of [{ percent: '101' }, { percent: '-1' }, { bytes: '1.5' }, { rate_kbps: 'fast' }, { stage: 'Bad Stage' }, { percent: ['1', '2'] }]) {
       const before = dbSnapshot(r.host);
       expect(() => r.agents.progress(jobId, token, bad)).toThrow(InputError);
-      expect(dbSnapshot(r.host)).toEqual(before);
+      expectUnchanged(dbSnapshot(r.host), before);
     }
   });
 
@@ -108,7 +109,7 @@ describe('agent calls', () => {
     expect(() => r.agents.result(jobs[0].jobId, jobs[0].token, { status: 'failed' })).toThrow(GoneError);
     expect(() => r.agents.log(jobs[0].jobId, jobs[0].token, 'late')).toThrow(GoneError);
     expect(() => r.agents.fetchJob(jobs[0].jobId, 'A'.repeat(43))).toThrow(ForbiddenError);
-    expect(dbSnapshot(r.host)).toEqual(before);
+    expectUnchanged(dbSnapshot(r.host), before);
   });
 
   it('results carry how the PC booted: firmware and Secure Boot state shown as an event of that PC', () => {

@@ -13,6 +13,7 @@ import { Mac } from '../../common/domain/mac';
 import type { Clock, DhcpReservation } from '../../host/contract';
 import { migrate, type Migration } from '../../common/store/migrations';
 import { checkDhcpHostname, inDynamicRange, type DhcpSettings } from './dhcp-config';
+import { prepared } from '../../common/store/prepared';
 
 export const DHCP_MIGRATIONS: readonly Migration[] = [
   {
@@ -208,7 +209,7 @@ export class ReservationStore {
 
   private findBy(column: 'mac' | 'ip' | 'name', value: string): StoredReservation | null {
     // `column` is one of three literals, never input.
-    const row = this.db.prepare(`SELECT * FROM dhcp_reservations WHERE ${column} = ?`).get(value) as Row | undefined;
+    const row = prepared(this.db, `SELECT * FROM dhcp_reservations WHERE ${column} = ?`).get(value) as Row | undefined;
     return row ? toReservation(row) : null;
   }
 
