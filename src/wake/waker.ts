@@ -100,23 +100,6 @@ export class DefaultWaker implements Waker {
   }
 }
 
-/** Test double: records calls and answers with a fixed outcome. */
-export class RecordingWaker implements Waker {
-  readonly calls: { name: string; mac: string; ip: string; method: WakeMethod }[] = [];
-
-  constructor(private readonly ok = true) {}
-
-  async wake(target: WakeTarget, method: WakeMethod): Promise<WakeResult> {
-    this.calls.push({ name: String(target.name), mac: target.mac.toString(), ip: target.ip.toString(), method });
-    const outcome: StepOutcome = this.ok ? 'done' : 'failed';
-    return {
-      name: String(target.name), method, ok: this.ok, messages: [],
-      wol: method === 'reboot' ? 'skipped' : outcome,
-      reboot: method === 'wol' ? 'skipped' : outcome,
-    };
-  }
-}
-
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }

@@ -14,6 +14,7 @@ import type { Hostname } from '../../src/common/domain/hostname';
 import type { Mac } from '../../src/common/domain/mac';
 import type { NetlogonDestination } from '../../src/emitter/netlogon-writer';
 import type { DhcpApi, DhcpReservation, Directory, DirectoryComputer, DirectoryParc } from '../../src/host/contract';
+import type { StepOutcome, WakeMethod, Waker, WakeResult, WakeTarget } from '../../src/wake/waker';
 import { MemoryDhcp, MemoryDirectory } from './fake-host';
 
 /** Readiness that blocks nothing: suites that arm jobs without installing a job environment. */
@@ -127,4 +128,21 @@ export class BrokenDestination implements NetlogonDestination {
   }
   put = reject;
   remove = reject;
+}
+
+/** The device-level waker (Wake-on-LAN / RPC reboot): records calls, answers with a fixed outcome. */
+export class FixedWaker implements Waker {
+  readonly calls: { name: string; mac: string; ip: string; method: WakeMethod }[] = [];
+
+  constructor(private readonly ok = true) {}
+
+  async wake(target: WakeTarget, method: WakeMethod): Promise<WakeResult> {
+    this.calls.push({ name: String(target.name), mac: target.mac.toString(), ip: target.ip.toString(), method });
+    const outcome: StepOutcome = this.ok ? 'done' : 'failed';
+    return {
+      name: String(target.name), method, ok: this.ok, messages: [],
+      wol: method === 'reboot' ? 'skipped' : outcome,
+      reboot: method === 'wol' ? 'skipped' : outcome,
+    };
+  }
 }

@@ -1,5 +1,5 @@
 import { actionWaker } from '../../src/wake/action-waker';
-import { RecordingWaker } from '../../src/wake/waker';
+import { FixedWaker } from '../helpers/fakes';
 import { Mac } from '../../src/common/domain/mac';
 import { Ipv4 } from '../../src/common/domain/ipv4';
 import { createFakeHost, type FakeHost } from '../helpers/fake-host';
@@ -22,7 +22,7 @@ describe('the actions waker', () => {
   });
 
   test('uses the method of the settings', async () => {
-    const rec = new RecordingWaker();
+    const rec = new FixedWaker();
     host.settings.set('wake.method', 'wol+reboot');
     await actionWaker(host, rec).wake(machine);
     expect(rec.calls).toEqual([{ name: 'pc01', mac: '02:00:00:00:00:01', ip: '10.0.0.11', method: 'wol+reboot' }]);

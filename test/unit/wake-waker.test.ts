@@ -5,7 +5,7 @@ import { Mac } from '../../src/common/domain/mac';
 import { SambaCommandError } from '../../src/samba/samba-command';
 import type { RebootRequest } from '../../src/wake/rpc-reboot';
 import { SecureOnPassword, WakeError } from '../../src/wake/wake-on-lan';
-import { DefaultWaker, parseWakeMethod, RecordingWaker, type Rebooter, type WakeMethod, type WolSender } from '../../src/wake/waker';
+import { DefaultWaker, parseWakeMethod, type Rebooter, type WakeMethod, type WolSender } from '../../src/wake/waker';
 
 const target = { mac: Mac.parse('52:54:00:00:00:07'), ip: Ipv4.parse('10.77.0.7'), name: Hostname.parse('pc07') };
 
@@ -61,13 +61,6 @@ describe('DefaultWaker', () => {
     const waker = new DefaultWaker({ wol: p.wol, rebooter: null, secureOnFor: () => SecureOnPassword.parse('010203040506') });
     await waker.wake(target, 'wol');
     expect(p.log).toEqual(['wol 52:54:00:00:00:07 secureon']);
-  });
-
-  it('RecordingWaker records calls', async () => {
-    const w = new RecordingWaker(false);
-    const r = await w.wake(target, 'wol+reboot');
-    expect(w.calls).toEqual([{ name: 'pc07', mac: '52:54:00:00:00:07', ip: '10.77.0.7', method: 'wol+reboot' }]);
-    expect(r.ok).toBe(false);
   });
 
   it('parses the method setting', () => {
