@@ -91,26 +91,16 @@ post_log() {
 }
 
 # firmware=uefi|bios&secure_boot=on|off|unknown: how this PC booted, sent with every result.
-# The SecureBoot EFI variable is 4 attribute bytes then one data byte (1 = on).
+# The SecureBoot EFI variable (efivarfs, mounted by the boot environment's init) is 4 attribute
+# bytes then one data byte, 1 = on. efivarfs refuses lseek, so `od -j4` fails there (it printed
+# the first attribute byte): read the 5 bytes in one go and keep the 5th.
 boot_facts() {
-  local dir=/sys/firmware/efi/efivars var byte
-  [ -d /sys/firmware/efi ] || { echo 'firmware=bios&secure_boot=off'; return 0; }
-  if [ -d "$dir" ] && [ -z "$(ls "$dir" 2>/dev/null)" ]; then
-    modprobe efivarfs 2>/dev/null
-    mount -t efivarfs efivarfs "$dir" 2>/dev/null
-  fi
-  var=$dir/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c
-  byte=$(od -An -tu1 -j4 -N1 "$var" 2>/dev/null | tr -d ' ')
-  # No efivarfs: the kernel said it at boot ("secureboot: Secure boot enabled|disabled").
-  if [ -z "$byte" ]; then
-    case "$(dmesg 2>/dev/null | grep -o 'Secure boot [a-z]*' | head -n 1)" in
-      'Secure boot enabled') byte=1 ;;
-      'Secure boot disabled') byte=0 ;;
-    esac
-  fi
-  case "$byte" in
-    1) echo 'firmware=uefi&secure_boot=on' ;;
-    0) echo 'firmware=uefi&secure_boot=off' ;;
+  local efi=${CLONAGE_EFI_DIR:-/sys/firmware/efi}
+  [ -d "$efi" ] || { echo 'firmware=bios&secure_boot=off'; return 0; }
+  set -- $(od -An -tu1 -N5 "$efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c" 2>/dev/null)
+  case "$#:${5:-}" in
+    5:1) echo 'firmware=uefi&secure_boot=on' ;;
+    5:0) echo 'firmware=uefi&secure_boot=off' ;;
     *) echo 'firmware=uefi&secure_boot=unknown' ;;
   esac
 }

@@ -173,6 +173,29 @@ wait_block_device "$DEV_DIR/sda" file && echo file-ok; wait_block_device "$DEV_D
     expect(out.stdout.trim().split('\n')).toEqual(['file-ok', 'strict-no', 'missing-no']);
   });
 
+  it('boot_facts: firmware from the EFI folder, Secure Boot from the 5th byte of the SecureBoot variable', () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'clonage-agent-efi-'));
+    const efi = path.join(work, 'efi');
+    const facts = () => callAgent(shell, 'boot_facts', { env: { CLONAGE_EFI_DIR: efi } }).stdout.trim();
+    try {
+      const got: string[] = [facts()]; // no EFI folder: a BIOS boot
+      fs.mkdirSync(path.join(efi, 'efivars'), { recursive: true });
+      got.push(facts()); // efivarfs not mounted: unknown
+      const variable = path.join(efi, 'efivars', 'SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c');
+      // attributes 6 (boot service + runtime access), then the value
+      for (const bytes of [[6, 0, 0, 0, 1], [6, 0, 0, 0, 0], [6, 0, 0, 0], [6, 0, 0, 0, 2]]) {
+        fs.writeFileSync(variable, Buffer.from(bytes));
+        got.push(facts());
+      }
+      expect(got).toEqual([
+        'firmware=bios&secure_boot=off', 'firmware=uefi&secure_boot=unknown', 'firmware=uefi&secure_boot=on',
+        'firmware=uefi&secure_boot=off', 'firmware=uefi&secure_boot=unknown', 'firmware=uefi&secure_boot=unknown',
+      ]);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+
   it('the exit trap removes the SMB credential file, whatever ends the agent', () => {
     for (const end of ['exit 0', 'false', 'kill -TERM $$']) {
       const work = fs.mkdtempSync(path.join(os.tmpdir(), 'clonage-agent-trap-'));
