@@ -10,7 +10,7 @@ import { Ipv4 } from '../common/domain/ipv4';
 import { Mac } from '../common/domain/mac';
 import { type ActionCore, reason } from '../actions/engine/action-core';
 import { msg } from '../i18n/module-messages';
-import type { ActionRow, TargetRow } from '../actions/model/action-types';
+import type { ActionRow, Firmware, SecureBootState, TargetRow } from '../actions/model/action-types';
 import { jobDescription, rebootAfter } from './job-description';
 import { DEFAULT_UDPCAST_TUNING, type UdpcastTuning } from '../actions/params/udpcast-tuning';
 import { hashToken, newToken } from './job-identity';
@@ -80,7 +80,7 @@ function addressList(value: string | undefined, name: string): string[] {
  * The firmware facts an agent adds to its result: `firmware` uefi|bios (/sys/firmware/efi) and
  * `secure_boot` on|off|unknown (the SecureBoot EFI variable). Absent: an older agent, nothing shown.
  */
-function bootFacts(fields: Fields): { firmware: 'uefi' | 'bios'; secureBoot: 'on' | 'off' | 'unknown' } | null {
+function bootFacts(fields: Fields): { firmware: Firmware; secureBoot: SecureBootState } | null {
   const firmware = field(fields, 'firmware');
   if (firmware === undefined) return null;
   if (firmware !== 'uefi' && firmware !== 'bios') throw new InputError('firmware: uefi or bios', 'firmware');
@@ -175,7 +175,8 @@ export class AgentJobs implements JobAuthority {
     return this.guarded(() => this.core.change(() => {
       const { target, action } = this.auth.forSession(jobId, caller, 'result');
       if (boot) {
-        // How the PC booted, shown per PC on the action page (docs/boot.md: Secure Boot really on).
+        // How the PC booted: kept on the target (its row on the action page) and as an event
+        // (docs/boot.md: Secure Boot really on).
         const sb = boot.secureBoot === 'unknown' ? '?' : boot.secureBoot;
         this.core.event(target.actionId, target.id, 'info', `${target.name}: firmware ${boot.firmware.toUpperCase()}, Secure Boot: ${sb}`,
           msg('event.agent.firmware', { name: target.name, firmware: boot.firmware.toUpperCase(), secureBoot: sb }));
@@ -184,7 +185,7 @@ export class AgentJobs implements JobAuthority {
       const why = message
         ? reason(`exit code ${code}: ${message}`, 'event.target.resultMessage', { code, message })
         : reason(`exit code ${code}`, 'event.target.result', { code });
-      this.core.moveTarget(target, status, why, { exitCode, message }, status === 'failed' ? 'error' : 'info', disk === 'incomplete' ? 'incomplete' : 'untouched');
+      this.core.moveTarget(target, status, why, { exitCode, message, ...(boot ?? {}) }, status === 'failed' ? 'error' : 'info', disk === 'incomplete' ? 'incomplete' : 'untouched');
       if (target.role === 'sender' && dropped.length) this.core.failDroppedReceivers(action.id, dropped);
       if (status === 'failed' && target.role === 'sender') this.core.failReceiversWithoutSender(action.id);
       this.core.settle(action.id);

@@ -248,6 +248,15 @@ const MIGRATIONS: Migration[] = [
         PRIMARY KEY (login, key)
       );`,
   },
+  {
+    id: 10,
+    // Why (issue 13): how each PC booted, from its agent's result, is a fact of that PC in that
+    // action: the action page shows it in the PC's row (docs/boot.md, Secure Boot really on).
+    name: 'targets: firmware, secure_boot',
+    sql: `
+      ALTER TABLE clonage_targets ADD COLUMN firmware TEXT;
+      ALTER TABLE clonage_targets ADD COLUMN secure_boot TEXT;`,
+  },
 ];
 
 export function migrateClonage(db: Database): number[] {

@@ -26,13 +26,17 @@ describe('partial results and retry of the failed PCs', () => {
       const j = await jobOf(shell.url, mac);
       expect((await agent(shell.url, 'GET', j.jobId, j.token)).status).toBe(200);
       const status = name === 's101-pc02' ? 'failed' : 'succeeded';
-      expect((await agent(shell.url, 'POST', `${j.jobId}/result`, j.token, { form: { status, exit_code: status === 'failed' ? '3' : '0' } })).status).toBe(200);
+      // how each PC booted (issue 13): pc01 UEFI with Secure Boot, pc03 BIOS, pc02 an older agent
+      const boot: Record<string, string> = { 's101-pc01': { firmware: 'uefi', secure_boot: 'on' }, 's101-pc03': { firmware: 'bios', secure_boot: 'off' } }[name] ?? {};
+      expect((await agent(shell.url, 'POST', `${j.jobId}/result`, j.token, { form: { status, exit_code: status === 'failed' ? '3' : '0', ...boot } })).status).toBe(200);
     }
     expect(actionState(shell.db, first)).toBe('failed');
     const page = (await admin.send('GET', `${M}/actions/${first}`)).text;
     expect(page).toMatch(/data-outcome="partial"[^>]*>terminée avec erreurs</);
     expect(page).toContain('2 sur 3 réussis, 1 en échec');
     expect(page).toContain('Relancer les postes en échec');
+    const bootOf = (name: string) => new RegExp(`<tr data-target="[^"]+" data-name="${name}">[\\s\\S]*?</td>`).exec(page)![0].match(/data-field="boot"[^>]*>([^<]*)</)?.[1];
+    expect(['s101-pc01', 's101-pc02', 's101-pc03'].map(bootOf)).toEqual(['démarré en UEFI, Secure Boot : activé', undefined, 'démarré en BIOS']);
     expect(page).toMatch(/<h1>Remontée de rapport — salle101 — \d\d\/\d\d\/\d{4}/);
     expect(page).not.toMatch(/<h1>[^<]*a_/);
     const list = (await admin.send('GET', `${M}/actions`)).text;

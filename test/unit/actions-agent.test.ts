@@ -112,7 +112,7 @@ describe('agent calls', () => {
     expectUnchanged(dbSnapshot(r.host), before);
   });
 
-  it('results carry how the PC booted: firmware and Secure Boot state shown as an event of that PC', () => {
+  it('results carry how the PC booted: firmware and Secure Boot state kept on the target and shown as an event of that PC', () => {
     const jobs = ['pc01', 'pc02', 'pc03'].map((n) => armedJob(r.bootPlans, n));
     for (const j of jobs) r.agents.fetchJob(j.jobId, j.token);
     expect(() => r.agents.result(jobs[0].jobId, jobs[0].token, { status: 'succeeded', firmware: 'efi' })).toThrow(InputError);
@@ -125,6 +125,8 @@ describe('agent calls', () => {
       { message: 'pc01: firmware UEFI, Secure Boot: on', message_key: 'event.agent.firmware' },
       { message: 'pc02: firmware BIOS, Secure Boot: off', message_key: 'event.agent.firmware' },
     ]);
+    const boot = (j: { jobId: string }) => r.host.db.prepare('SELECT firmware, secure_boot FROM clonage_targets WHERE id = ?').get(j.jobId);
+    expect(jobs.map(boot)).toEqual([{ firmware: 'uefi', secure_boot: 'on' }, { firmware: 'bios', secure_boot: 'off' }, { firmware: null, secure_boot: null }]);
   });
 
   it('a failed sender fails every receiver that has not got everything: waiting (plan disarmed) or running (then 410)', () => {

@@ -12,7 +12,7 @@ let n = 0;
 const target = (name: string, role: TargetRow['role'], state: TargetRow['state']): TargetRow => ({
   id: `j_${++n}`, actionId: 'a_1', mac: `02:00:00:00:00:0${n % 10}`, name, ip: `10.0.0.${n}`, role, state, tokenHash: 'x', stage: null, percent: null,
   bytes: null, rateKbps: null, exitCode: null, message: null, log: '', startedAt: null, finishedAt: null, updatedAt: '2026-12-01T10:00:00Z',
-  sessionHash: null, fetchedFrom: null, smbCredentialsAt: null, logBytes: 0,
+  sessionHash: null, fetchedFrom: null, smbCredentialsAt: null, logBytes: 0, firmware: null, secureBoot: null,
 });
 
 describe('retry of the failed PCs', () => {

@@ -54,6 +54,8 @@ function toTarget(r: Row): TargetRow {
     fetchedFrom: str(r.fetched_from),
     smbCredentialsAt: str(r.smb_credentials_at),
     logBytes: Number(r.log_bytes ?? 0),
+    firmware: r.firmware === 'uefi' || r.firmware === 'bios' ? r.firmware : null,
+    secureBoot: r.secure_boot === 'on' || r.secure_boot === 'off' || r.secure_boot === 'unknown' ? r.secure_boot : null,
   };
 }
 
@@ -119,6 +121,8 @@ const TARGET_COLUMNS = {
   fetchedFrom: 'fetched_from',
   smbCredentialsAt: 'smb_credentials_at',
   logBytes: 'log_bytes',
+  firmware: 'firmware',
+  secureBoot: 'secure_boot',
 } as const;
 export type TargetPatch = Partial<{ -readonly [K in keyof typeof TARGET_COLUMNS]: TargetRow[K] }>;
 

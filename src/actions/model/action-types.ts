@@ -180,7 +180,14 @@ export interface TargetRow {
   readonly smbCredentialsAt: string | null;
   /** Log bytes the agent sent so far (capped per job; the stored log is only its tail). */
   readonly logBytes: number;
+  /** How the PC booted, as its agent's result said (null: no result yet, or an older agent). */
+  readonly firmware: Firmware | null;
+  /** The SecureBoot EFI variable as the agent read it (BIOS: off). */
+  readonly secureBoot: SecureBootState | null;
 }
+
+export type Firmware = 'uefi' | 'bios';
+export type SecureBootState = 'on' | 'off' | 'unknown';
 
 export interface EventRow {
   readonly id: number;

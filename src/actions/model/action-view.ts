@@ -25,6 +25,9 @@ export interface TargetView {
   readonly logTail: string;
   /** Its disk was left partly written: its network boot shows DISQUE INCOMPLET (event.disk.incomplete). */
   readonly diskIncomplete: boolean;
+  /** How the PC booted (its agent's result); null until then. */
+  readonly firmware: TargetRow['firmware'];
+  readonly secureBoot: TargetRow['secureBoot'];
 }
 
 export interface ActionView {
@@ -82,6 +85,8 @@ export function toTargetView(t: TargetRow, now: Date, events: readonly EventRow[
     message: t.message,
     logTail: tail(t.log),
     diskIncomplete: events.some((e) => e.targetId === t.id && e.ref?.key === 'event.disk.incomplete'),
+    firmware: t.firmware,
+    secureBoot: t.secureBoot,
   };
 }
 

@@ -89,6 +89,11 @@ export const enPages: Readonly<Record<keyof typeof frPages, string>> = {
   'detail.progressOf': 'Progress of {name}',
   'detail.exitCode': ' (code {code})',
   'detail.logOf': 'Log of {name}',
+  'detail.bootBios': 'booted in BIOS mode',
+  'detail.bootUefi': 'booted in UEFI mode, Secure Boot: {state}',
+  'secureBoot.on': 'on',
+  'secureBoot.off': 'off',
+  'secureBoot.unknown': 'unknown',
   'detail.events': 'Events',
 
   'reports.noMachines': 'No report received and no backup.',

@@ -91,6 +91,11 @@ export const frPages = {
   'detail.progressOf': 'Progression de {name}',
   'detail.exitCode': ' (code {code})',
   'detail.logOf': 'Journal de {name}',
+  'detail.bootBios': 'démarré en BIOS',
+  'detail.bootUefi': 'démarré en UEFI, Secure Boot : {state}',
+  'secureBoot.on': 'activé',
+  'secureBoot.off': 'désactivé',
+  'secureBoot.unknown': 'inconnu',
   'detail.events': 'Événements',
 
   'reports.noMachines': 'Aucun rapport reçu ni aucune sauvegarde.',
