@@ -177,7 +177,7 @@ export async function register(host: HostContext, overrides: ModuleOverrides = {
     registerActionRoutes({ host, service: actions, scheduler, inventory, sources, streams });
     registerScheduleRoutes(host, scheduleAdmin);
     registerImageLibraryRoutes({ host, library, inventory });
-    registerConfigRoutes(host, toolkits, installer, readiness, () => boot.readiness());
+    registerConfigRoutes(host, toolkits, installer, readiness, boot);
     registerTokenRoutes(host, tokens);
     // The REST API (API tokens, or a session with its CSRF header; JSON errors; src/http/api/):
     router.use(API_BASE_PATH, apiRouter({

@@ -113,10 +113,12 @@ function renderIncomplete(plan: IncompleteBootPlan, s: MenuSettings): string {
 
 /**
  * BIOS: boot the first hard disk without registering it as a SAN disk (no iBFT). UEFI, or a
- * failed sanboot: `exit` hands back to the firmware, which tries the next boot option (the disk).
+ * failed sanboot: `exit 1` hands back to the firmware, which tries the next boot option (the
+ * disk). The status matters: EDK2's boot manager (OVMF, most PC firmware) opens its own menu when
+ * a boot option returns success, and goes on with the boot order only after an error.
  */
 function localBoot(): string[] {
-  return ['iseq ${platform} efi && goto local_exit ||', 'sanboot --no-describe --drive 0x80 || goto local_exit', ':local_exit', 'exit'];
+  return ['iseq ${platform} efi && goto local_exit ||', 'sanboot --no-describe --drive 0x80 || goto local_exit', ':local_exit', 'exit 1'];
 }
 
 function fileUrl(s: MenuSettings, toolkit: string, file: 'vmlinuz' | 'initrd.img'): string {

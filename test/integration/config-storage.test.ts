@@ -3,6 +3,7 @@
  * the SMB share, through the real shell (login, CSRF, system_is_admin). The SMB password is
  * write-only: saved when given, kept when blank, never rendered back (not even after an error).
  */
+import * as fs from 'fs';
 import { startTestShell, USERS, loggedIn, type TestShell } from '../helpers/test-shell';
 import { moduleSettings } from '../helpers/hostile';
 
@@ -50,6 +51,18 @@ describe('configuration page: image storage and SMB share', () => {
     expect(page).toMatch(/<tr data-mode="bios" data-ready="true"><td>BIOS<\/td><td>pxelinux \(<code>pxelinux\.0<\/code>\)/);
     expect(page).toMatch(/<tr data-mode="uefi" data-ready="true"><td>UEFI<\/td><td>secureboot \(<code>bootx64\.efi<\/code>\)/);
     expect(shell.logLines.some((l) => l.includes('"msg":"boot service started"') && l.includes('"missing":[]'))).toBe(true);
+  });
+
+  test('switching the UEFI chain to iPXE offers snponly.efi to UEFI PCs in the DHCP configuration at once, and back', async () => {
+    const admin = await login('admin');
+    const dhcp = () => fs.readFileSync(shell.dhcp.api.configPath, 'utf8');
+    const uefiBootFile = () => /^dhcp-boot=tag:!ipxe,tag:efi-x86_64,([^,]+),/m.exec(dhcp())?.[1];
+    expect(uefiBootFile()).toBe('bootx64.efi');
+    for (const chain of ['ipxe', 'secureboot']) {
+      const csrf = await admin.csrf('/modules/clonage/config');
+      expect((await admin.post('/modules/clonage/config', { _csrf: csrf, 'boot.uefiChain': chain })).status).toBe(303);
+      expect([chain, uefiBootFile()]).toEqual([chain, chain === 'ipxe' ? 'snponly.efi' : 'bootx64.efi']);
+    }
   });
 
   test('a store=smb backup through the wizard: the password is in no page, log line or job', async () => {

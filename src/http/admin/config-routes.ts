@@ -41,10 +41,18 @@ interface AccountTestView {
 /**
  * The module's Configuration page (system_is_admin): the readiness checklist, every setting
  * declared in src/settings/ grouped per feature, the account tests, the job toolkit and the
- * toolkits. `accountCheck`: for tests (runner).
+ * toolkits. `boot`: the boot service (per-firmware readiness; DHCP boot files offered again when
+ * a boot.* setting changed, e.g. the UEFI chain). `accountCheck`: for tests (runner).
  */
+/** What the page needs of the boot service (src/boot/boot-service.ts). */
+export interface BootConfigHooks {
+  readiness(): BootReadiness;
+  /** Hands the DHCP module the boot files of the current settings. */
+  applyPxeOptions(): void;
+}
+
 export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistry, installer: ToolkitInstaller, readiness: Readiness,
-  bootModes?: () => BootReadiness, accountCheck: AccountCheckOptions = {}): void {
+  boot?: BootConfigHooks, accountCheck: AccountCheckOptions = {}): void {
   const web = withPageI18n(host.web);
   const r = web.router;
   const admin = web.requireRight('system_is_admin');
@@ -59,7 +67,7 @@ export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistr
       toolkits: toolkits.list(), jobs: installer.list(), entries: MAINTENANCE_ENTRIES,
       readiness: { overall: overall(items), items: items.map((i) => translatedItem(t, i)) },
       jobToolkit: settings.jobToolkit(), base: web.mountPath,
-      bootModes: bootModes?.().modes ?? [],
+      bootModes: boot?.readiness().modes ?? [],
     });
   };
   const done = (req: Request, res: Response, flash: string) => res.redirect(303, `${web.mountPath}/config?flash=${web.flash(req, flash)}`);
@@ -77,6 +85,8 @@ export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistr
     }
     for (const [k, v] of Object.entries(changes)) host.settings.set(k, v);
     host.logger.info('configuration changed', { by: web.currentUser(req)?.login, keys: Object.keys(changes) }); // keys only, never values
+    // The DHCP boot file per firmware mode depends on boot.uefiChain and boot.ipxeHttpScript.
+    if (Object.keys(changes).some((k) => k.startsWith('boot.'))) boot?.applyPxeOptions();
     done(req, res, requestT(web, req)('flash.configSaved'));
   });
 
