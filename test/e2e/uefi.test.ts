@@ -8,8 +8,9 @@
  *
  * Cases, on the same PC: the Maintenance menu refuses a wrong password and opens with the right
  * one (set on the Configuration page); no plan → local boot (marker); a report job scheduled from
- * the admin pages runs under Secure Boot and lockdown, the agent reports "Secure Boot: on", the
- * action page shows the firmware mode the agent reported.
+ * the admin pages runs under Secure Boot and lockdown (its report mounted the ESP and, through
+ * ntfs-3g and fuse, the NTFS partition), the agent reports "Secure Boot: on" read from the
+ * SecureBoot EFI variable, the action page shows it in the PC's row.
  *
  * Run alone: `bash scripts/e2e.sh test/e2e/uefi` (root). Artifacts: test-artifacts/e2e-uefi/.
  */
@@ -51,7 +52,7 @@ describe('UEFI PC with Secure Boot on: shim → network GRUB → signed kernel',
     // EDK2 must not be told "PXEClient" by force (PXE-E16); the module's own options are enough.
     await lab.startDnsmasq(shell.dhcp.api.configPath, { forcePxeClient: false });
     const disk = path.join(WORK, `${PC.name}.img`);
-    makeEspDisk(disk, 24, MARKER);
+    makeEspDisk(disk, 32, MARKER);
     vm = lab.addVm(PC.mac, disk, 512, 'uefi-sb');
     admin = new PageClient(shell.url.replace('0.0.0.0', '127.0.0.1'));
     expect(await admin.login(USERS.admin.login, USERS.admin.password)).toBe(303);
@@ -134,13 +135,20 @@ describe('UEFI PC with Secure Boot on: shim → network GRUB → signed kernel',
     expect(serial).toMatch(/secureboot: Secure boot enabled|EFI stub: UEFI Secure Boot is enabled/);
     expect(serial).toMatch(/Kernel is locked down from EFI Secure Boot/);
     expect(serial).toMatch(/clonage\.job=j_[A-Za-z0-9_-]+/);
-    // The agent reports the firmware mode with its result. Its Secure Boot state reads "?" in this
-    // lab so far (the SecureBoot variable was not read: docs/boot.md, not met yet), so only the
-    // mode is asserted; the kernel console above proves Secure Boot and lockdown are on.
+    // The agent read the SecureBoot EFI variable (efivarfs mounted by init) and sent it with its result.
+    expect(serial).not.toMatch(/efivarfs not mounted/);
+    const target = shell.db.prepare('SELECT firmware, secure_boot FROM clonage_targets WHERE action_id = ?').get(actionId);
+    expect(target).toEqual({ firmware: 'uefi', secure_boot: 'on' });
     const events = shell.db.prepare("SELECT message FROM clonage_events WHERE action_id = ? AND message_key = 'event.agent.firmware'").all(actionId) as { message: string }[];
-    expect(events.map((e) => e.message)).toEqual([expect.stringMatching(new RegExp(`^${PC.name}: firmware UEFI, Secure Boot: `))]);
+    expect(events.map((e) => e.message)).toEqual([`${PC.name}: firmware UEFI, Secure Boot: on`]);
+    // Under lockdown the report mounted the ESP (vfat) and the NTFS partition (ntfs-3g, fuse).
+    const report = (shell.db.prepare('SELECT content FROM clonage_reports WHERE target_id = (SELECT id FROM clonage_targets WHERE action_id = ?)').get(actionId) as { content: string }).content;
+    fs.writeFileSync(path.join(WORK, 'report.txt'), report);
+    expect(report).toMatch(/ vda1 vfat$/m);
+    expect(report).toMatch(/ vda2 ntfs$/m);
+    // the action page, in the admin's language (French): the PC's row and the event
     const page = await admin.get(actionPath);
-    // the page reads the event's catalog message, in the admin's language (French)
-    expect(page.text).toContain(`${PC.name} : micrologiciel UEFI, Secure Boot : `);
+    expect(page.text).toMatch(new RegExp(`data-name="${PC.name}">[\\s\\S]*?data-field="boot"[^>]*>démarré en UEFI, Secure Boot : activé<`));
+    expect(page.text).toContain(`${PC.name} : micrologiciel UEFI, Secure Boot : on`);
   }, 900_000);
 });

@@ -35,7 +35,7 @@ export interface VmOptions {
   readonly mac: string;
   readonly disk: string;
   readonly memMiB?: number;
-  readonly firmware?: Firmware;
+  firmware?: Firmware;
 }
 
 const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.ms.fd';
@@ -75,7 +75,9 @@ export class Vm {
         '-drive', `file=${this.opts.disk},format=raw,if=virtio,cache=unsafe`,
       ]
       : [
-        '-machine', 'q35,smm=on,accel=tcg', '-global', `driver=cfi.pflash01,property=secure,value=${fw === 'uefi-sb' ? 'on' : 'off'}`,
+        // The .ms code is OVMF's SMM build: its flash is SMM-protected whether Secure Boot is on
+        // or not; the variable store alone says whether it is enforced (varsFile).
+        '-machine', 'q35,smm=on,accel=tcg', '-global', 'driver=cfi.pflash01,property=secure,value=on',
         '-cpu', 'qemu64', '-smp', '1', '-m', String(this.opts.memMiB ?? 512), ...common, ...serialArgs,
         '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
         '-drive', `if=pflash,format=raw,unit=1,file=${this.varsFile(fw)}`,
@@ -96,6 +98,12 @@ export class Vm {
     return this.proc !== null;
   }
 
+  /** Switches Secure Boot on (`uefi-sb`) or off (`uefi`) for the next start, as in the firmware's setup. */
+  setFirmware(fw: Firmware): void {
+    if (this.proc) throw new Error(`vm${this.opts.index}: power it off before changing its firmware`);
+    this.opts.firmware = fw;
+  }
+
   private get serialSocket(): string {
     return path.join(this.workDir, `vm${this.opts.index}.serial.sock`);
   }
@@ -106,7 +114,7 @@ export class Vm {
    * (OVMF_VARS .ms enrols them and turns enforcement on, so `uefi` uses the plain store).
    */
   private varsFile(fw: Firmware): string {
-    const file = path.join(this.workDir, `vm${this.opts.index}.vars.fd`);
+    const file = path.join(this.workDir, `vm${this.opts.index}.${fw}.vars.fd`);
     if (!fs.existsSync(file)) fs.copyFileSync(fw === 'uefi-sb' ? OVMF_VARS : OVMF_VARS.replace('.ms.fd', '.fd'), file);
     return file;
   }
@@ -163,6 +171,7 @@ export class Vm {
 
 export class Lab {
   private dnsmasq: ChildProcess | null = null;
+  private dnsmasqArgs: { configFile: string; opts: { forcePxeClient?: boolean } } | null = null;
   readonly vms: Vm[] = [];
 
   private constructor(readonly workDir: string) {}
@@ -192,6 +201,7 @@ export class Lab {
 
   /** Real dnsmasq with the DHCP module's generated config (DHCP only; our own TFTP server answers). */
   async startDnsmasq(configFile: string, opts: { forcePxeClient?: boolean } = {}): Promise<void> {
+    this.dnsmasqArgs = { configFile, opts };
     const log = path.join(this.workDir, 'dnsmasq.log');
     this.dnsmasq = spawn('dnsmasq', [
       '--keep-in-foreground', `--conf-file=${configFile}`, '--user=root',
@@ -207,6 +217,22 @@ export class Lab {
     if (this.dnsmasq.exitCode !== null) throw new Error(`dnsmasq exited: ${err}`);
   }
 
+  /** dnsmasq reads its main config only at start (a SIGHUP re-reads the hosts file only). */
+  async restartDnsmasq(): Promise<void> {
+    if (!this.dnsmasqArgs) throw new Error('dnsmasq was never started');
+    await this.stopDnsmasq();
+    await this.startDnsmasq(this.dnsmasqArgs.configFile, this.dnsmasqArgs.opts);
+  }
+
+  private async stopDnsmasq(): Promise<void> {
+    if (this.dnsmasq && this.dnsmasq.exitCode === null) {
+      const p = this.dnsmasq;
+      p.kill('SIGTERM');
+      await new Promise((r) => p.once('exit', r));
+    }
+    this.dnsmasq = null;
+  }
+
   dnsmasqLog(): string {
     try {
       return fs.readFileSync(path.join(this.workDir, 'dnsmasq.log'), 'utf8');
@@ -217,11 +243,7 @@ export class Lab {
 
   async stop(): Promise<void> {
     for (const vm of this.vms) await vm.kill();
-    if (this.dnsmasq && this.dnsmasq.exitCode === null) {
-      const p = this.dnsmasq;
-      p.kill('SIGTERM');
-      await new Promise((r) => p.once('exit', r));
-    }
+    await this.stopDnsmasq();
     for (const vm of this.vms) spawnSync('ip', ['link', 'del', vm.tap]);
     spawnSync('ip', ['link', 'del', LAB.bridge]);
   }
@@ -298,10 +320,12 @@ export function writeShellArtifacts(shell: TestShell, workDir: string): void {
 }
 
 /**
- * A GPT disk whose ESP (partition 1, FAT, made with mtools) boots a loader that prints `marker`
- * on the console and powers the PC off: Debian's signed GRUB as \EFI\BOOT\BOOTX64.EFI (it runs
- * under Secure Boot when chainloaded by the network GRUB, through shim's verifier) reading
- * /boot/grub/grub.cfg, found through /.disk/info. The rest of the disk is zeros.
+ * A GPT disk whose ESP (partition 1, 16 MiB FAT, made with mtools) boots a loader that prints
+ * `marker` on the console and powers the PC off: Debian's signed GRUB as \EFI\BOOT\BOOTX64.EFI
+ * (it runs under Secure Boot when chainloaded by the network GRUB, through shim's verifier)
+ * reading /boot/grub/grub.cfg, found through /.disk/info. Partition 2 (the rest but 1 MiB, a
+ * Windows data partition) is NTFS (mkntfs), so jobs meet partclone.fat, partclone.ntfs and
+ * ntfs-3g as on a school PC. Unused space is zeros.
  */
 export function makeEspDisk(file: string, mib: number, marker: string): void {
   const run = (cmd: string, args: string[], input?: string) => {
@@ -310,7 +334,9 @@ export function makeEspDisk(file: string, mib: number, marker: string): void {
   };
   fs.writeFileSync(file, '');
   fs.truncateSync(file, mib << 20);
-  run('sfdisk', ['-q', file], 'label: gpt\nstart=2048, size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n');
+  if (mib < 20) throw new Error('makeEspDisk: at least 20 MiB (16 MiB ESP, 2 MiB NTFS, GPT)');
+  const ntfsMiB = mib - 18;
+  run('sfdisk', ['-q', file], `label: gpt\nstart=2048, size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\nstart=34816, size=${ntfsMiB}MiB, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\n`);
   const esp = `${file}@@1048576`;
   const tmp = fs.mkdtempSync(path.join(path.dirname(file), 'esp-'));
   try {
@@ -321,6 +347,16 @@ export function makeEspDisk(file: string, mib: number, marker: string): void {
     run('mcopy', ['-i', esp, '/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed', '::/EFI/BOOT/BOOTX64.EFI']);
     run('mcopy', ['-i', esp, path.join(tmp, 'info'), '::/.disk/info']);
     run('mcopy', ['-i', esp, path.join(tmp, 'grub.cfg'), '::/boot/grub/grub.cfg']);
+    const ntfs = path.join(tmp, 'ntfs.img');
+    fs.writeFileSync(ntfs, '');
+    fs.truncateSync(ntfs, ntfsMiB << 20);
+    run('mkntfs', ['-F', '-Q', '-q', '-L', 'DATA', '-s', '512', '-p', '34816', ntfs]);
+    const fd = fs.openSync(file, 'r+');
+    try {
+      fs.writeSync(fd, fs.readFileSync(ntfs), 0, ntfsMiB << 20, 34816 * 512);
+    } finally {
+      fs.closeSync(fd);
+    }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
