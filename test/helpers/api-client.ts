@@ -2,6 +2,7 @@
  * REST API calls for tests (docs/api.md): a token created through the real "Jetons d'API" page,
  * and JSON requests with it.
  */
+import type { Router } from 'express';
 import { Client } from './hostile';
 import type { USERS } from './test-shell';
 
@@ -49,4 +50,15 @@ export async function tokenFor(baseUrl: string, who: keyof typeof USERS, label =
   const token = /data-token>(clo_[^<]+)</.exec(r.text)?.[1];
   if (r.status !== 201 || !token) throw new Error(`no token for ${who}: ${r.status}`);
   return { token, client, page: r.text };
+}
+
+/** "METHOD /path/{param}" for every route of an Express router, read from its stack (the API has no nested router). */
+export function mountedRoutes(router: Router): string[] {
+  const out: string[] = [];
+  for (const layer of router.stack as unknown as { route?: { path: string; methods: Record<string, boolean> } }[]) {
+    if (!layer.route) continue;
+    const path = layer.route.path.replace(/:([A-Za-z]+)/g, '{$1}');
+    for (const [m, on] of Object.entries(layer.route.methods)) if (on && m !== '_all') out.push(`${m.toUpperCase()} ${path}`);
+  }
+  return out.sort();
 }

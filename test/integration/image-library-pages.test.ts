@@ -11,24 +11,12 @@ import path from 'node:path';
 import { Client } from '../helpers/hostile';
 import { startTestShell, type TestShell } from '../helpers/test-shell';
 import { moduleSettings } from '../helpers/hostile';
+import { addImage } from '../helpers/library-fixtures';
 
 const M = '/modules/clonage';
 const PC01 = '52:54:00:12:00:0b';
 const CDI01 = '52:54:00:12:00:17';
 
-function addImage(shell: TestShell, mac: string, name: string, image: string, createdAt: string, location = 'server'): number {
-  const manifest = { format: 'clonage-image', version: 1, image, mac, machine: name, createdAt, disk: { name: 'sda', sizeBytes: 8e9, sectorSize: 512 },
-    partitionTable: { label: 'dos' }, verifiedBy: location === 'server' ? 'server' : 'agent', storedBytes: 123456789 };
-  if (location === 'server') {
-    const dir = path.join(shell.dataDir, 'modules/clonage/images', mac.replace(/:/g, '-'), image);
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
-    fs.writeFileSync(path.join(dir, 'p1.000'), 'DATA');
-  }
-  const info = shell.db.prepare(`INSERT INTO clonage_backups (mac, name, image, location, status, created_at, size_bytes, manifest_json, target_id)
-    VALUES (?, ?, ?, ?, 'succeeded', ?, ?, ?, 'j_test')`).run(mac, name, image, location, createdAt, 123456789, JSON.stringify(manifest));
-  return Number(info.lastInsertRowid);
-}
 const dirOf = (shell: TestShell, mac: string, image: string) => path.join(shell.dataDir, 'modules/clonage/images', mac.replace(/:/g, '-'), image);
 const row = (page: string, id: number) => new RegExp(`<tr data-image="${id}"[\\s\\S]*?</tr>`).exec(page)?.[0] ?? '';
 

@@ -10,19 +10,32 @@ import { ACTION_ID_PATTERN } from '../../agent/job-identity';
 import { listActions, parseActionListFilter, type ActionListRow } from '../../consult/action-list';
 import type { ActionView } from '../../actions/model/action-view';
 import type { ActionInput } from '../../actions/params/action-request';
-import { inputFromForm, PARAM_FIELDS } from '../admin/wizard-form';
+import { FIELDS_OF, inputFromForm, PARAM_FIELDS } from '../admin/wizard-form';
+import type { ActionType } from '../../actions/model/action-types';
 import { shownEvents } from '../admin/sse-stream';
 import { apiUser } from './token-auth';
 import type { ApiDeps } from './api-deps';
 
 /** Fields of an action body: the wizard's field names, with `machines` for its checkboxes. */
-export const ACTION_BODY_FIELDS = ['type', 'parc', 'emitter', 'machines', 'start', 'start_at', 'cron', ...PARAM_FIELDS] as const;
+const COMMON_FIELDS = ['type', 'parc', 'machines', 'start', 'start_at', 'cron'] as const;
+export const ACTION_BODY_FIELDS = [...COMMON_FIELDS, 'emitter', ...PARAM_FIELDS] as const;
 const LIST_FILTERS = ['type', 'state', 'parc', 'machine', 'from', 'to'];
 
 /** An API body → the wizard's input, through the wizard's own mapping (inputFromForm). Unknown fields are refused. */
 export function actionInputOf(body: Readonly<Record<string, unknown>>): ActionInput {
   for (const k of Object.keys(body)) {
     if (!(ACTION_BODY_FIELDS as readonly string[]).includes(k)) throw new InputError(`${k.slice(0, 40)}: unknown field`, k.slice(0, 40), msg('api.field', { field: k.slice(0, 40) }));
+  }
+  // A field the wizard does not show for this type would be silently ignored there: a script is told.
+  const type = body.type;
+  if (typeof type === 'string' && Object.prototype.hasOwnProperty.call(FIELDS_OF, type)) {
+    const used: readonly string[] = [...COMMON_FIELDS, ...FIELDS_OF[type as ActionType], ...(type === 'clone' ? ['emitter'] : [])];
+    const extra = Object.keys(body).find((k) => !used.includes(k));
+    if (extra) throw new InputError(`${extra}: not used by a ${type} action`, extra, msg('api.notForType', { field: extra }));
+  }
+  // Likewise the wizard reads start_at only for start: at, cron only for start: cron.
+  for (const [field, start] of [['start_at', 'at'], ['cron', 'cron']] as const) {
+    if (body[field] !== undefined && body.start !== start) throw new InputError(`${field}: only with start: ${start}`, field, msg('api.onlyWithStart', { field, start }));
   }
   // The wizard's number fields are text; a JSON number is written the way a form would send it.
   const form: Record<string, unknown> = Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v === 'number' && Number.isFinite(v) ? String(v) : v]));

@@ -78,7 +78,9 @@ export function registerApiLibraryRoutes(api: Router, deps: ApiDeps): void {
   });
 
   api.post('/schedules', async (req, res) => {
-    const input = actionInputOf({ ...(req.body as Record<string, unknown>), start: 'cron' });
+    const body = req.body as Record<string, unknown>;
+    if (body.start !== undefined && body.start !== 'cron') throw new InputError('start: a schedule starts by its cron rule', 'start', msg('api.scheduleStart'));
+    const input = actionInputOf({ ...body, start: 'cron' });
     const created = await deps.actions.create(apiUser(res), input);
     res.status(201).json({ schedule: await scheduleJson(res, created.id) });
   });

@@ -29,6 +29,9 @@ export const enApi: Readonly<Record<keyof typeof frApi, string>> = {
   'api.badJson': 'The body is not valid JSON.',
   'api.tooLarge': 'The request body is too large.',
   'api.field': 'Invalid value for “{field}”.',
+  'api.notForType': '“{field}” does not apply to this type of action.',
+  'api.onlyWithStart': '“{field}” is only used with “start”: “{start}”.',
+  'api.scheduleStart': 'A schedule starts by its cron rule: “start” is “cron” or absent.',
   'api.badQuery': 'Invalid query parameter: “{field}”.',
   'api.internal': 'Internal server error.',
 };

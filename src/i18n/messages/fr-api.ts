@@ -27,6 +27,9 @@ export const frApi = {
   'api.badJson': 'Le corps n’est pas du JSON valide.',
   'api.tooLarge': 'Le corps de la requête est trop gros.',
   'api.field': 'Valeur invalide pour « {field} ».',
+  'api.notForType': '« {field} » ne s’applique pas à ce type d’action.',
+  'api.onlyWithStart': '« {field} » ne sert qu’avec « start »: « {start} ».',
+  'api.scheduleStart': 'Une planification démarre selon sa règle cron : « start » vaut « cron » ou est absent.',
   'api.badQuery': 'Paramètre de requête invalide : « {field} ».',
   'api.internal': 'Erreur interne du serveur.',
 } as const;
