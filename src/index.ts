@@ -24,6 +24,7 @@ import type { ActionService } from './actions/engine/action-service';
 import type { Scheduler } from './actions/engine/scheduler';
 import { actionEngine } from './actions/engine/action-engine';
 import type { DeploySources } from './actions/params/deploy-params';
+import { imageChecks } from './images/image-checks';
 import { AgentJobs } from './agent/agent-jobs';
 import { jobBlocker, type JobBlocker, Readiness } from './readiness/readiness';
 import { gatherReadinessFacts } from './readiness/readiness-facts';
@@ -153,7 +154,7 @@ export async function register(host: HostContext, overrides: ModuleOverrides = {
 
     // The engine: lifecycle and scheduler (the timer), and the page commands.
     const { schedules, scheduler, service: actions } = actionEngine({
-      core, deploy, clock, logger, settings, waker, emitterPreparer: preparer, deployer, sources, timeouts: overrides.timeouts,
+      core, deploy, clock, logger, settings, waker, emitterPreparer: preparer, deployer, sources, checks: imageChecks(db), timeouts: overrides.timeouts,
       blocker: overrides.blocker ?? (async () => jobBlocker(await readiness.facts())),
       machines: inventory, access: { parcsOf: (user) => host.web.parcsOf(user, 'parc_can_clone') },
     });
@@ -174,7 +175,7 @@ export async function register(host: HostContext, overrides: ModuleOverrides = {
     router.use(BOOT_BASE_PATH, bootRouter({ plans: boot.plansForClients, menuSettings: boot.menuSettings, toolkitsDir: boot.toolkitsDir, logger }));
     // Admin pages (the host's session, rights and CSRF, src/http/admin/):
     registerPageRoutes({ host, inventory });
-    registerActionRoutes({ host, service: actions, scheduler, inventory, sources, streams });
+    registerActionRoutes({ host, service: actions, scheduler, inventory, sources, streams, library });
     registerScheduleRoutes(host, scheduleAdmin);
     registerImageLibraryRoutes({ host, library, inventory });
     registerConfigRoutes(host, toolkits, installer, readiness, boot);

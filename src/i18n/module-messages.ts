@@ -22,16 +22,36 @@ import { enLibrary } from './messages/en-library';
 import { frSettings } from './messages/fr-settings';
 import { frApi } from './messages/fr-api';
 import { enApi } from './messages/en-api';
+import { frMachines } from './messages/fr-machines';
+import { enMachines } from './messages/en-machines';
 import { VALUE_CATALOGS } from '../common/i18n/value-catalogs';
+import { sizeParts } from './number-format';
 
-const fr = { ...frPages, ...frForms, ...frSettings, ...frErrors, ...frEvents, ...frSetup, ...frLibrary, ...frApi, ...VALUE_CATALOGS.fr };
+const fr = { ...frPages, ...frForms, ...frSettings, ...frErrors, ...frEvents, ...frSetup, ...frLibrary, ...frApi, ...frMachines, ...VALUE_CATALOGS.fr };
 export type ModuleMessageKey = keyof typeof fr;
-const en: Readonly<Record<ModuleMessageKey, string>> = { ...enPages, ...enForms, ...enSettings, ...enErrors, ...enEvents, ...enSetup, ...enLibrary, ...enApi, ...VALUE_CATALOGS.en };
+const en: Readonly<Record<ModuleMessageKey, string>> = { ...enPages, ...enForms, ...enSettings, ...enErrors, ...enEvents, ...enSetup, ...enLibrary, ...enApi, ...enMachines, ...VALUE_CATALOGS.en };
 
 export const MODULE_CATALOGS: Readonly<Record<Locale, Readonly<Record<ModuleMessageKey, string>>>> = { fr, en };
 
 export type ModuleTranslate = Translate<ModuleMessageKey>;
-export const moduleTranslator: (locale: Locale) => ModuleTranslate = createTranslator(MODULE_CATALOGS);
+const baseTranslator = createTranslator(MODULE_CATALOGS);
+
+/**
+ * The catalog in one language. A numeric value whose placeholder ends in `Bytes` (`{diskBytes}`)
+ * is a size and is written in the reader's notation and unit ("1,5 Go" / "1.5 GB"): messages
+ * stored with raw byte counts (refusals, events) read right in either language.
+ */
+export const moduleTranslator = (locale: Locale): ModuleTranslate => {
+  const t = baseTranslator(locale);
+  const size = (bytes: number) => {
+    const { key, n } = sizeParts(locale, bytes);
+    return t(key, { n });
+  };
+  return (key, vars) => {
+    if (!vars || !Object.keys(vars).some((k) => k.endsWith('Bytes'))) return t(key, vars);
+    return t(key, Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, k.endsWith('Bytes') && typeof v === 'number' ? size(v) : v])));
+  };
+};
 
 /** A catalog message for an InputError, translated when a form shows it (fieldErrorsOf). */
 export function msg(key: ModuleMessageKey, vars?: MessageVars): MessageRef {

@@ -5,10 +5,10 @@
  */
 import type { Locale } from '../host/contract';
 import type { ModuleTranslate } from './module-messages';
+import { formatNumber, numberSymbols, sizeParts } from './number-format';
 
 /** BCP 47 tags for Intl: en-GB, because French schools read day/month dates and a 24-hour clock. */
 const DATE_TAGS: Readonly<Record<Locale, string>> = { fr: 'fr-FR', en: 'en-GB' };
-const DECIMAL: Readonly<Record<Locale, string>> = { fr: ',', en: '.' };
 
 export interface PageFormat {
   when(iso: string | null | undefined): string;
@@ -18,6 +18,8 @@ export interface PageFormat {
   rate(kbps: number | null | undefined): string;
   duration(seconds: number | null | undefined): string;
   percent(p: number | null | undefined): string;
+  /** A plain number in the locale's notation (number-format.ts), `digits` decimals. */
+  number(n: number | null | undefined, digits?: number): string;
   /** What the action page's script needs to format live updates the same way. */
   readonly client: { readonly dateTag: string; readonly decimal: string; readonly percentSuffix: string; readonly timeZone: string | null };
 }
@@ -33,18 +35,17 @@ export function pageFormat(locale: Locale, t: ModuleTranslate, timeZone?: string
     },
     size: (b) => {
       if (b === null || b === undefined) return '—';
-      if (b >= 1e9) return t('unit.gigabytes', { n: (b / 1e9).toFixed(1) });
-      if (b >= 1e6) return t('unit.megabytes', { n: (b / 1e6).toFixed(1) });
-      if (b >= 1e3) return t('unit.kilobytes', { n: Math.round(b / 1e3) });
-      return t('unit.bytes', { n: b });
+      const { key, n } = sizeParts(locale, b);
+      return t(key, { n });
     },
-    mebibytes: (b) => t('unit.mebibytes', { n: (b / 1048576).toFixed(1) }),
+    mebibytes: (b) => t('unit.mebibytes', { n: formatNumber(locale, b / 1048576, 1) }),
     rate: (k) => {
       if (k === null || k === undefined || k === 0) return '—';
-      return k >= 1000 ? `${(k / 1000).toFixed(1).replace('.', DECIMAL[locale])} Mbit/s` : `${k} kbit/s`;
+      return k >= 1000 ? `${formatNumber(locale, k / 1000, 1)} Mbit/s` : `${formatNumber(locale, k)} kbit/s`;
     },
     duration: (s) => (s === null || s === undefined ? '—' : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`),
     percent: (p) => (p === null || p === undefined ? '' : t('unit.percent', { n: Math.round(p) })),
-    client: { dateTag, decimal: DECIMAL[locale], percentSuffix: t('unit.percent', { n: '' }), timeZone: timeZone ?? null },
+    number: (n, digits = 0) => (n === null || n === undefined ? '—' : formatNumber(locale, n, digits)),
+    client: { dateTag, decimal: numberSymbols(locale).decimal, percentSuffix: t('unit.percent', { n: '' }), timeZone: timeZone ?? null },
   };
 }

@@ -223,7 +223,8 @@ export class ImageService {
   }
 
   /**
-   * The image a restore job uses (its `image`, or the machine's newest good one, of its own MAC),
+   * The image a restore job uses (its `image`, or the machine's newest good one, of its own MAC
+   * or of the machine its action names),
    * or the one image a deploy job receives: its action's source, of the source machine. The MAC
    * comes from the job's action, never from the request.
    */
@@ -232,7 +233,8 @@ export class ImageService {
     const p = job.action.params;
     const store = p.type === 'restore' ? p.store ?? 'server' : 'server';
     if (store !== 'server') throw new ConflictError(`this restore reads its image from the ${store === 'smb' ? 'SMB share' : 'storage partition'}, not from the server`);
-    const mac = p.type === 'deploy' ? p.sourceMac : job.target.mac;
+    // a restore may read another machine's image, chosen in the library (the wizard checked the admin's rights on it)
+    const mac = p.type === 'deploy' ? p.sourceMac : p.type === 'restore' && p.sourceMac ? p.sourceMac : job.target.mac;
     const wanted = p.type === 'restore' || p.type === 'deploy' ? p.image : '';
     const row = this.records.forRestore(mac, wanted);
     if (!row) throw new NotFoundError(`no ${wanted ? `image ${wanted}` : 'image'} on the server for ${p.type === 'deploy' ? mac : job.target.name}`);

@@ -110,10 +110,12 @@ describe('translator', () => {
     expect(pageI18n('en').code('stage', 'recv-x')).toBe('recv-x');
   });
 
-  test('formats follow the locale; French output is the French-only version\'s', () => {
+  test('formats follow the locale: decimal comma and narrow spaces in French', () => {
     const f = pageI18n('fr').fmt;
     const e = pageI18n('en').fmt;
-    expect([f.size(1_500_000_000), f.size(2_500_000), f.size(1_500), f.size(12)]).toEqual(['1.5 Go', '2.5 Mo', '2 ko', '12 o']);
+    expect([f.size(1_500_000_000), f.size(2_500_000), f.size(1_500), f.size(12)]).toEqual(['1,5 Go', '2,5 Mo', '2 ko', '12 o']);
+    // thousands: a narrow no-break space in French, a comma in English (one helper, number-format.ts)
+    expect([f.number(1234567), e.number(1234567), f.number(2.25, 1)]).toEqual(['1\u202f234\u202f567', '1,234,567', '2,3']);
     expect([e.size(1_500_000_000), e.size(12)]).toEqual(['1.5 GB', '12 B']);
     expect([f.rate(1500), e.rate(1500), f.rate(800)]).toEqual(['1,5 Mbit/s', '1.5 Mbit/s', '800 kbit/s']);
     expect([f.percent(59.6), e.percent(59.6), f.percent(null)]).toEqual(['60 %', '60%', '']);

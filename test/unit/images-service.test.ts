@@ -79,11 +79,14 @@ describe('image store agent endpoints', () => {
     expect((await get(`${r.url}/sda1.pc.zst.000`, '')).status).toBe(401);
   });
 
-  it('a restore of a machine without images, or of an unknown image, is refused (404)', async () => {
-    const r = await runningJob('restore', 'pc02');
-    expect((await get(`${r.url}/manifest`, r.session)).status).toBe(404);
-    const r3 = await runningJob('restore', 'pc03', { image: 'nope' });
-    expect(await (await get(`${r3.url}/manifest`, r3.session)).text()).toMatch(/no image nope on the server for pc03/);
+  it('a restore of a machine without images, or of an unknown image, is refused before launch; one deleted since, by the agent endpoint (404)', async () => {
+    await expect(runningJob('restore', 'pc02')).rejects.toThrow(/pc02 has no good image on the server/);
+    await expect(runningJob('restore', 'pc03', { image: 'nope' })).rejects.toThrow(/pc03 has no good image nope on the server/);
+    const b = await backup('img_gone');
+    finish(b);
+    const r = await runningJob('restore', 'pc01', { image: 'img_gone' });
+    host.db.prepare("UPDATE clonage_backups SET status = 'deleted' WHERE image = 'img_gone'").run();
+    expect(await (await get(`${r.url}/manifest`, r.session)).text()).toMatch(/no image img_gone on the server for pc01/);
   });
 
   it('uploads: SHA-256 header required and checked, octet-stream only, backup jobs only', async () => {
@@ -162,14 +165,14 @@ describe('image store agent endpoints', () => {
     expect(list).toContain('href="reports/02-00-00-00-00-01"');
     expect(list).toContain('img_a');
     const page = await (await fetch(`${base}/modules/clonage/reports/02-00-00-00-00-01`)).text();
-    expect(page).toMatch(/<tr data-partition="sda1"><td>sda1 \*<\/td><td class="num">83\.9 Mo<\/td>/);
+    expect(page).toMatch(/<tr data-partition="sda1"><td>sda1 \*<\/td><td class="num">83,9 Mo<\/td>/);
     expect(page).toMatch(/data-field="fs">ntfs</);
     // Every disk with its bus, model and table; the one a job without disk takes; the USB one removable.
-    expect(page).toMatch(/Disque sda — 209\.7 Mo, table dos<\/h3>\s*<p class="disk-facts" data-bus="nvme">Bus nvme, modèle Samsung SSD 980 &lt;b&gt; — le disque qu’une action sans disque nommé prend sur ce PC<\/p>/);
+    expect(page).toMatch(/Disque sda — 209,7 Mo, table dos<\/h3>\s*<p class="disk-facts" data-bus="nvme">Bus nvme, modèle Samsung SSD 980 &lt;b&gt; — le disque qu’une action sans disque nommé prend sur ce PC<\/p>/);
     expect(page).toMatch(/<p class="disk-facts" data-bus="usb">Bus usb, modèle — — amovible \(jamais pris par défaut\)<\/p>/);
-    expect(page).toMatch(/data-field="free">61\.4 Mo</);
+    expect(page).toMatch(/data-field="free">61,4 Mo</);
     expect(page).toMatch(/data-image="img_a" data-status="succeeded"/);
-    expect(page).toContain('sda1 ext4 (11.1 Mo / 83.9 Mo)');
+    expect(page).toContain('sda1 ext4 (11,1 Mo / 83,9 Mo)');
     // Delegated users see their parcs' machines only.
     expect((await fetch(`${base}/modules/clonage/reports/02-00-00-00-00-01`, { headers: { 'x-test-user': 'prof' } })).status).toBe(403);
     expect(await (await fetch(`${base}/modules/clonage/reports`, { headers: { 'x-test-user': 'prof' } })).text()).not.toContain('img_a');

@@ -13,6 +13,7 @@ import { type ActionAccess, ActionService } from './action-service';
 import type { DeployCoordination, Deployer } from './deploy-coordination';
 import { Scheduler, stageTimeouts } from './scheduler';
 import type { MachineSource } from '../params/action-request';
+import type { ImageChecks } from '../params/image-choice';
 import type { DeploySources } from '../params/deploy-params';
 import type { JobBlocker } from '../../readiness/readiness';
 
@@ -30,6 +31,7 @@ export interface ActionEngineDeps {
   /** Without one, a deploy fails at start. */
   readonly deployer?: Deployer;
   readonly sources?: DeploySources;
+  readonly checks?: ImageChecks;
   /** Overrides the settings' stage timeouts (tests). */
   readonly timeouts?: Partial<StageTimeouts>;
   /** Why no job can run now (readiness.ts jobBlocker): the wizard refuses, a due action fails unwoken. */
@@ -56,7 +58,7 @@ export function actionEngine(d: ActionEngineDeps): ActionEngine {
     core, lifecycle, schedules, deploy: d.deploy, deployer: d.deployer, clock, logger, access: d.access, machines: d.machines,
   });
   const service = new ActionService({
-    core, schedules, clock, logger, settings, sources: d.sources, deployer: d.deployer, machines: d.machines, access: d.access, blocker: d.blocker,
+    core, schedules, clock, logger, settings, sources: d.sources, checks: d.checks, deployer: d.deployer, machines: d.machines, access: d.access, blocker: d.blocker,
   });
   return { lifecycle, schedules, scheduler, service };
 }

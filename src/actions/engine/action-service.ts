@@ -22,6 +22,7 @@ import { assertNotBusy, insertAction } from './action-intake';
 import { FieldErrors } from '../params/field-errors';
 import type { JobBlocker } from '../../readiness/readiness';
 import { retryRequest } from './action-retry';
+import type { ImageChecks } from '../params/image-choice';
 
 /** Who may act on which parcs: host.web.parcsOf(user, 'parc_can_clone'). */
 export interface ActionAccess {
@@ -39,6 +40,8 @@ export interface ActionServiceDeps {
   readonly settings?: ModuleSettings;
   /** Good server images (a deploy's source). */
   readonly sources?: DeploySources;
+  /** The library's and the targets' facts: a restore or deploy is checked against each PC before launch. */
+  readonly checks?: ImageChecks;
   /** The server-side multicast sender: a cancelled deploy stops it. */
   readonly deployer?: Deployer;
   /** Why no job can run now (readiness.ts jobBlocker): the wizard refuses, a due action fails unwoken. */
@@ -62,7 +65,7 @@ export class ActionService {
     const now = this.deps.clock.now();
     const allowed = await this.deps.access.parcsOf(user);
     if (allowed !== 'all' && allowed.length === 0) throw new ForbiddenError('no parc is delegated to you', msg('denied.noParc'));
-    const request = await parseActionRequest(input, { allowed, machines: this.deps.machines, now, defaults: paramDefaultsFrom(this.settings), sources: this.deps.sources });
+    const request = await parseActionRequest(input, { allowed, machines: this.deps.machines, now, defaults: paramDefaultsFrom(this.settings), sources: this.deps.sources, checks: this.deps.checks });
     await this.assertNotBlocked();
     if (request.timing.kind !== 'cron') assertNotBusy(this.core, request);
     return request;

@@ -61,6 +61,8 @@ export interface RestoreParams {
   readonly disk: string;
   /** Empty: the newest successful backup of the machine. */
   readonly image: string;
+  /** Set: every target restores this machine's server image (chosen in the library), not its own. */
+  readonly sourceMac?: string;
   readonly autoReboot: AutoReboot;
   readonly store?: 'server' | 'partition' | 'smb';
   readonly storagePart?: string;
@@ -132,6 +134,8 @@ export interface ActionRequest {
   /** Parcs the machines were picked from: who may later see, cancel or restart the action. */
   readonly parcs: readonly string[];
   readonly timing: ActionTiming;
+  /** What the compatibility check found risky but not wrong (image-choice.ts), for step 4. */
+  readonly warnings?: readonly { readonly text: string; readonly ref: MessageRef }[];
 }
 
 /** Rows as the store returns them (dates as ISO strings, as stored). */

@@ -13,6 +13,7 @@ import {
 } from './clone-params';
 import { type DeploySources, parseDeployParams } from './deploy-params';
 import { parseStoragePart, parseStore, type Store } from './store-params';
+import { parseRestoreImage } from './image-choice';
 
 /** Parameters of any type. `receivers` matters for clones only. */
 export function parseActionParams(
@@ -33,9 +34,10 @@ export function parseActionParams(
     params = { type, disk: disk!, compression: compression!, image: image!, autoReboot: autoReboot!, ...storeFields(raw, errors, d, disk) };
   } else if (type === 'restore') {
     const disk = errors.try('disk', () => parseDisk(raw, d.disk));
-    const image = errors.try('image', () => parseImageName(raw, '', true));
     const autoReboot = errors.try('auto_reboot', () => parseAutoReboot(raw, d.autoReboot));
-    params = { type, disk: disk!, image: image!, autoReboot: autoReboot!, ...storeFields(raw, errors, d, disk) };
+    const store = storeFields(raw, errors, d, disk);
+    const chosen = errors.try('image', () => parseRestoreImage(raw, store.store, ctx.sources));
+    params = { type, disk: disk!, image: chosen?.image ?? '', ...(chosen?.sourceMac ? { sourceMac: chosen.sourceMac } : {}), autoReboot: autoReboot!, ...store };
   } else if (type === 'report') {
     const autoReboot = errors.try('auto_reboot', () => parseAutoReboot(raw, d.autoReboot));
     params = { type, autoReboot: autoReboot! };

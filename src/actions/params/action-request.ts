@@ -21,6 +21,7 @@ import {
 import { parseCronExpression } from './cron-expression';
 import type { DeploySources } from './deploy-params';
 import { FieldErrorCollector } from './field-errors';
+import { checkImageChoice, type ImageChecks } from './image-choice';
 import { msg } from '../../i18n/module-messages';
 
 export interface ActionInput {
@@ -116,8 +117,10 @@ export async function parseActionRequest(
     readonly machines: MachineSource;
     readonly now: Date;
     readonly defaults?: ParamDefaults;
-    /** Good server images, for a deploy's source. */
+    /** Good server images, for a deploy's source and a restore's image. */
     readonly sources?: DeploySources;
+    /** The library's and the targets' facts, for the compatibility check of a restore or deploy. */
+    readonly checks?: ImageChecks;
   },
 ): Promise<ActionRequest> {
   const errors = new FieldErrorCollector();
@@ -172,13 +175,13 @@ export async function parseActionRequest(
   const params = type
     ? errors.try('params', () => parseActionParams(type, input.params ?? {}, { receivers: Math.max(receiverCount, 1), now: ctx.now, defaults: ctx.defaults, sources: ctx.sources }))
     : undefined;
-  if (params?.type === 'deploy' && ctx.allowed !== 'all') {
-    // A delegated admin deploys only images of machines of their own parcs (an image holds the
-    // source PC's files: another parc's image is not theirs to copy).
-    const own = await ctx.machines.machines(ctx.allowed, ctx.allowed);
-    if (!own.some((m) => m.mac?.toString() === params.sourceMac)) errors.add('source', 'source: this image is of a machine outside your parcs', msg('error.source.foreign'));
-  }
+  // A delegated admin deploys or restores only images of machines of their own parcs (an image
+  // holds the source PC's files: another parc's image is not theirs to copy).
+  const own = params && 'sourceMac' in params && params.sourceMac && ctx.allowed !== 'all'
+    ? new Set((await ctx.machines.machines(ctx.allowed, ctx.allowed)).map((m) => m.mac?.toString()).filter((m): m is string => !!m))
+    : null;
+  const warnings = params && !errors.has('machines') ? checkImageChoice(params, targets, ctx.checks, errors, own) : [];
   const timing = type ? errors.try('start', () => parseTiming(input, type, ctx.now)) : undefined;
   errors.throwIfAny();
-  return { type: type!, params: params!, targets, parcs: parcs!, timing: timing! };
+  return { type: type!, params: params!, targets, parcs: parcs!, timing: timing!, ...(warnings.length ? { warnings } : {}) };
 }

@@ -16,7 +16,7 @@ export interface DeploySources {
   /** True when the machine has a good (succeeded, not deleted) server image of that name. */
   hasGoodImage(mac: string, image: string): boolean;
   /** Good server images, newest first, for the wizard's choice. */
-  list?(): readonly { readonly mac: string; readonly name: string; readonly image: string; readonly createdAt: string }[];
+  list?(): readonly { readonly mac: string; readonly name: string; readonly image: string; readonly createdAt: string; readonly sizeBytes?: number | null }[];
 }
 
 const IMAGE_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;

@@ -21,7 +21,9 @@ import { ACTION_ID_PATTERN } from '../../agent/job-identity';
 import { actionTitle } from '../../i18n/action-title';
 import { cronInWords } from '../../actions/params/cron-words';
 import type { MachineInventory } from '../../inventory/machine-inventory';
-import { canRecur, FIELDS_OF, formValues, inputFromForm, selectionOf, summaryOf } from './wizard-form';
+import { canRecur, FIELDS_OF, formValues, inputFromForm, restoreChoices, selectionOf, summaryOf } from './wizard-form';
+import type { ImageLibrary } from '../../images/image-library';
+import { visibleMacs } from './visible-macs';
 
 export interface ActionRouteDeps {
   readonly host: HostContext;
@@ -33,6 +35,8 @@ export interface ActionRouteDeps {
   readonly sources?: DeploySources;
   /** The live streams of action pages. */
   readonly streams: ActionStreams;
+  /** The image library: a restore chooses its image there. */
+  readonly library?: Pick<ImageLibrary, 'list'>;
 }
 
 function actionId(req: Request): string {
@@ -61,6 +65,13 @@ export function registerActionRoutes(deps: ActionRouteDeps): void {
   async function renderWizard(req: Request, res: Response, body: Record<string, unknown>, step: 3 | 4, extra: Record<string, unknown> = {}) {
     const sel = selectionOf(body);
     const receivers = sel.machines.length;
+    const i18n = pageI18n(web.locale(req));
+    let restoreImages = null;
+    if (sel.type === 'restore' && deps.library) {
+      const allowed = await web.parcsOf(user(req), 'parc_can_clone');
+      const chosen = (await inventory.machines(sel.parcs, allowed)).filter((m) => sel.machines.includes(m.name.toLowerCase()) && m.mac);
+      restoreImages = restoreChoices(deps.library.list(await visibleMacs(web, inventory, req)), chosen.map((m) => m.mac!.toString()), i18n.t, i18n.fmt);
+    }
     await web.render(req, res, 'wizard', {
       title: requestT(web, req)('title.newAction'),
       step,
@@ -71,6 +82,8 @@ export function registerActionRoutes(deps: ActionRouteDeps): void {
       selection: sel,
       fields: sel.type ? FIELDS_OF[sel.type] : [],
       deploySources: sel.type === 'deploy' ? await deploySourceChoices(deps.sources, await web.parcsOf(user(req), 'parc_can_clone'), inventory) : [],
+      restoreImages,
+      warnings: [],
       canRecur: canRecur(sel.type),
       values: formValues(body, paramDefaultsFrom(defaults.settingsFor(user(req).login)), receivers),
       smbReady: settings.smb() !== null,
@@ -95,7 +108,11 @@ export function registerActionRoutes(deps: ActionRouteDeps): void {
       if (body.confirm !== '1') {
         const request = await service.validate(user(req), input);
         const { t, fmt } = pageI18n(web.locale(req));
-        await renderWizard(req, res, body, 4, { summary: summaryOf(request, t, (d) => fmt.when(d.toISOString())) });
+        const names = new Map((deps.library?.list(null) ?? []).map((i) => [i.mac, i.machine]));
+        await renderWizard(req, res, body, 4, {
+          summary: summaryOf(request, t, (d) => fmt.when(d.toISOString()), (mac) => names.get(mac) ?? mac),
+          warnings: (request.warnings ?? []).map((w) => translateRef(t, w.ref) ?? w.text),
+        });
         return;
       }
       const created = await service.create(user(req), input);

@@ -3,7 +3,7 @@
  * second, explicit confirmation), rename, protect from retention. parc_can_clone, and only images
  * of machines in the user's parcs (403 otherwise); every POST checks CSRF and redirects (PRG).
  */
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import type { HostContext } from '../../host/contract';
 import { ConflictError, InputError, NotFoundError } from '../../common/domain/errors';
 import type { ImageLibrary } from '../../images/image-library';
@@ -11,13 +11,10 @@ import { parseRetention } from '../../images/retention';
 import type { MachineInventory } from '../../inventory/machine-inventory';
 import { translateRef, type ModuleTranslate } from '../../i18n/module-messages';
 import { requestT, withPageI18n } from '../../i18n/page-i18n';
-import { userOf, visibleMacs } from './visible-macs';
+import { visibleMacs } from './visible-macs';
+import { userOf, wrap } from './admin-kit';
 import { ModuleSettings } from '../../settings/module-settings';
 
-type AsyncHandler = (req: Request, res: Response) => Promise<void>;
-const wrap = (h: AsyncHandler): RequestHandler => (req: Request, res: Response, next: NextFunction) => {
-  h(req, res).catch(next);
-};
 
 function imageId(req: Request): number {
   const raw = String(req.params.id);

@@ -6,6 +6,7 @@ import { BackupRecords } from '../../images/backup-records';
 import { machineReportView, machineSummaries } from '../../images/machine-report';
 import type { MachineInventory } from '../../inventory/machine-inventory';
 import { listActions, parseActionListFilter } from '../../consult/action-list';
+import { machineFacts } from '../../consult/machine-facts';
 import { requestT, withPageI18n } from '../../i18n/page-i18n';
 import { msg } from '../../i18n/module-messages';
 import { userOf, wrap } from './admin-kit';
@@ -36,7 +37,12 @@ export function registerPageRoutes({ host, inventory }: PageDeps): void {
     const chosen = listParam(req.query.parc);
     const parcs = await inventory.parcs(allowed);
     const machines = chosen.length ? await inventory.machines(chosen, allowed) : [];
-    await web.render(req, res, 'wizard', { title: requestT(web, req)('title.newAction'), parcs, chosen, machines, step: chosen.length ? 2 : 1 });
+    // step 2 says per PC whether it is free, and when its agent was last heard of (never a network probe)
+    const facts = machineFacts(db, machines.flatMap((m) => (m.mac ? [m.mac.toString()] : [])));
+    await web.render(req, res, 'wizard', {
+      title: requestT(web, req)('title.newAction'), parcs, chosen, step: chosen.length ? 2 : 1, base: web.mountPath,
+      machines: machines.map((m) => ({ ...m, facts: m.mac ? facts.get(m.mac.toString()) ?? null : null })),
+    });
   }));
 
   r.get('/actions', clone, wrap(async (req, res) => {

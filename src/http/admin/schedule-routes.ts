@@ -3,17 +3,12 @@
  * words, next runs, creator and last result; pause, resume, delete (confirmed in the page).
  * parc_can_clone; a schedule outside the user's parcs is 403; POSTs check CSRF and redirect.
  */
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import type { HostContext } from '../../host/contract';
 import type { ScheduleAdmin } from '../../actions/engine/schedule-admin';
 import { cronInWords } from '../../actions/params/cron-words';
 import { requestT, withPageI18n } from '../../i18n/page-i18n';
-import { userOf } from './visible-macs';
-
-type AsyncHandler = (req: Request, res: Response) => Promise<void>;
-const wrap = (h: AsyncHandler): RequestHandler => (req: Request, res: Response, next: NextFunction) => {
-  h(req, res).catch(next);
-};
+import { userOf, wrap } from './admin-kit';
 
 export function registerScheduleRoutes(host: HostContext, admin: ScheduleAdmin): void {
   const web = withPageI18n(host.web);

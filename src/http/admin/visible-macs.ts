@@ -1,14 +1,7 @@
 import type { Request } from 'express';
-import { UnauthorizedError } from '../../common/domain/errors';
 import type { HostUser, HostWeb } from '../../host/contract';
 import type { MachineInventory } from '../../inventory/machine-inventory';
-
-/** The logged-in user of a module route (the route's requireRight already let them in). */
-export function userOf(web: Pick<HostWeb, 'currentUser'>, req: Request): HostUser {
-  const u = web.currentUser(req);
-  if (!u) throw new UnauthorizedError('not logged in');
-  return u;
-}
+import { userOf } from './admin-kit';
 
 /**
  * MACs of the machines in the parcs delegated to the user (parc_can_clone), or null for every

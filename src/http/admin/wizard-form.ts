@@ -108,7 +108,7 @@ export function canRecur(type: ActionType | null): boolean {
  * Step 4: what will happen, in rows of label/value, in the user's language (`t`); `when` formats
  * a start date as the pages do.
  */
-export function summaryOf(r: ActionRequest, t: ModuleTranslate, when: (d: Date) => string): { label: string; value: string }[] {
+export function summaryOf(r: ActionRequest, t: ModuleTranslate, when: (d: Date) => string, machineOf: (mac: string) => string = (m) => m): { label: string; value: string }[] {
   const rows: { label: string; value: string }[] = [{ label: t('label.action'), value: t(`type.${r.type}`) }];
   const sender = r.targets.find((x) => x.role === 'sender');
   if (sender) rows.push({ label: t('summary.emitter'), value: `${sender.name} (${sender.ip}, ${sender.mac})` });
@@ -124,14 +124,15 @@ export function summaryOf(r: ActionRequest, t: ModuleTranslate, when: (d: Date) 
       value: t('summary.waitsValue', { min: p.minWaitMinutes, max: p.maxWaitMinutes, timeout: p.startTimeoutMinutes }),
     });
   } else if (p.type === 'deploy') {
-    rows.push({ label: t('summary.sourceImage'), value: `${p.image} (${p.sourceMac})` }, { label: t('label.disk'), value: p.disk || t('summary.autoDisk') });
+    rows.push({ label: t('summary.sourceImage'), value: t('summary.imageOf', { image: p.image, machine: machineOf(p.sourceMac) }) }, { label: t('label.disk'), value: p.disk || t('summary.autoDisk') });
     rows.push({ label: t('summary.minReceivers'), value: String(p.minReceivers) });
     rows.push({
       label: t('summary.waits'),
       value: t('summary.waitsValue', { min: p.minWaitMinutes, max: p.maxWaitMinutes, timeout: p.startTimeoutMinutes }),
     });
   } else if (p.type === 'backup' || p.type === 'restore') {
-    rows.push({ label: t('label.disk'), value: p.disk || t('summary.autoDisk') }, { label: t('label.image'), value: p.image || t('summary.newestImage') });
+    const image = p.type === 'restore' && p.sourceMac ? t('summary.imageOf', { image: p.image, machine: machineOf(p.sourceMac) }) : p.image || t('summary.newestImage');
+    rows.push({ label: t('label.disk'), value: p.disk || t('summary.autoDisk') }, { label: t('label.image'), value: image });
     if (p.type === 'backup') rows.push({ label: t('label.compression'), value: p.compression });
     rows.push({ label: t('summary.store'), value: t(`store.${p.store ?? 'server'}`) });
     if (p.store === 'partition') {
@@ -148,4 +149,37 @@ export function summaryOf(r: ActionRequest, t: ModuleTranslate, when: (d: Date) 
       : t('summary.startRecurring', { cron: cronInWords(timing.cron, t) }),
   });
   return rows;
+}
+
+/** An image of the library as the restore choice needs it (ImageLibrary.list rows fit). */
+export interface ChoosableImage {
+  readonly mac: string;
+  readonly machine: string;
+  readonly image: string;
+  readonly createdAt: string;
+  readonly sizeBytes: number | null;
+  readonly location: string;
+}
+
+export interface RestoreChoices {
+  /** Names the selected PCs have images of (each restores its own): value = the name. */
+  readonly own: { value: string; label: string }[];
+  /** One PC's server image for every selected PC: value = `<mac>/<image>`. */
+  readonly other: { value: string; label: string }[];
+}
+
+/**
+ * Wizard step 3 of a restore: the library's images the user may see (`images`), as the two
+ * groups of the image select. `selected`: MACs of the chosen PCs.
+ */
+export function restoreChoices(images: readonly ChoosableImage[], selected: readonly string[], t: ModuleTranslate,
+  fmt: { when(iso: string): string; size(b: number | null): string }): RestoreChoices {
+  const mine = new Set(selected);
+  const perName = new Map<string, Set<string>>();
+  for (const i of images) if (mine.has(i.mac)) perName.set(i.image, (perName.get(i.image) ?? new Set()).add(i.mac));
+  const own = [...perName.entries()].sort((a, b) => a[0].localeCompare(b[0]))
+    .map(([image, macs]) => ({ value: image, label: t('wizard.restore.ownOption', { image, count: macs.size, total: mine.size }) }));
+  const other = images.filter((i) => i.location === 'server')
+    .map((i) => ({ value: `${i.mac}/${i.image}`, label: t('wizard.restore.otherOption', { machine: i.machine, image: i.image, when: fmt.when(i.createdAt), size: fmt.size(i.sizeBytes) }) }));
+  return { own, other };
 }
