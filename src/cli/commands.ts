@@ -26,10 +26,10 @@ export interface CommandSpec {
 }
 
 const O = {
-  state: { type: 'string', value: 'S', help: 'only actions in this state: scheduled, preparing, armed, running, succeeded, failed, cancelled' },
+  state: { type: 'string', value: 'S', help: 'pending (not started), running or finished' },
   status: { type: 'string', value: 'S', help: 'same as --state' },
   type: { type: 'string', value: 'T', help: 'action type: clone, backup, restore, deploy, report, memtest' },
-  parc: { type: 'string', value: 'P', help: 'parc name' },
+  parc: { type: 'string', value: 'P', help: 'parc name (create: several as P1,P2)' },
   emitter: { type: 'string', value: 'PC', help: 'clone: the PC whose disk is copied' },
   machines: { type: 'string', multiple: true, value: 'A,B', help: 'only these PCs of the parc (default: all); repeatable' },
   disk: { type: 'string', value: 'D', help: 'disk (e.g. sda, nvme0n1)' },
@@ -40,6 +40,8 @@ const O = {
   set: { type: 'string', multiple: true, value: 'K=V', help: 'other wizard field (min_receivers=3, auto_reboot=success, store=smb…); repeatable' },
   yes: { type: 'boolean', help: 'do not ask before overwriting disks' },
   machine: { type: 'string', value: 'PC', help: 'only those of this PC' },
+  from: { type: 'string', value: 'DAY', help: 'created on or after this day (YYYY-MM-DD)' },
+  to: { type: 'string', value: 'DAY', help: 'created on or before this day (YYYY-MM-DD)' },
   'confirm-last': { type: 'boolean', help: "delete even the PC's last good image" },
 } as const satisfies Record<string, OptionSpec>;
 
@@ -107,10 +109,11 @@ const done = (what: string) => (data: unknown) => {
 
 export const COMMANDS: readonly CommandSpec[] = [
   {
-    words: ['actions', 'ls'], args: [], options: pick('state', 'status', 'type', 'parc', 'machine'), summary: 'list actions',
+    words: ['actions', 'ls'], args: [], options: pick('state', 'status', 'type', 'parc', 'machine', 'from', 'to'), summary: 'list actions (newest 200)',
     request: (_, v) => ({
       method: 'GET',
-      path: `/actions${query({ state: str(v, 'state') ?? str(v, 'status'), type: str(v, 'type'), parc: str(v, 'parc'), machine: str(v, 'machine') })}`,
+      path: `/actions${query({ state: str(v, 'state') ?? str(v, 'status'), type: str(v, 'type'), parc: str(v, 'parc'), machine: str(v, 'machine'),
+        from: str(v, 'from'), to: str(v, 'to') })}`,
     }),
     render: (d) => table(ACTION_COLUMNS, rowsOf(d, 'actions'), '(no action)'),
   },

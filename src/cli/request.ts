@@ -94,10 +94,12 @@ export function actionBody(v: Values): Record<string, unknown> {
   const emitter = str(v, 'emitter');
   if (type === 'clone' && emitter === undefined) throw usage('--emitter is required for a clone (the PC whose disk is copied)');
   if (type !== 'clone' && emitter !== undefined) throw usage('--emitter only applies to --type clone');
+  required(v, 'parc');
+  const parcs = list(v, 'parc') ?? [];
   return body({
     ...extraFields(v),
     type,
-    parc: required(v, 'parc'),
+    parc: parcs.length === 1 ? parcs[0] : parcs,
     emitter,
     machines: list(v, 'machines'),
     disk: str(v, 'disk'),

@@ -29,6 +29,8 @@ describe('clonage command line → API request', () => {
   test.each([
     [['actions', 'ls'], { method: 'GET', path: '/actions' }],
     [['actions', 'ls', '--status', 'running', '--parc', 'salle101', '--type', 'clone'], { method: 'GET', path: '/actions?state=running&type=clone&parc=salle101' }],
+    [['actions', 'ls', '--from', '2026-12-01', '--to', '2026-12-03'], { method: 'GET', path: '/actions?from=2026-12-01&to=2026-12-03' }],
+    [['actions', 'create', '--type', 'report', '--parc', 'cdi,salle101'], { method: 'POST', path: '/actions', body: { type: 'report', parc: ['cdi', 'salle101'] } }],
     [['actions', 'ls', '--state', 'failed', '--machine', 'pc01'], { method: 'GET', path: '/actions?state=failed&machine=pc01' }],
     [['actions', 'show', 'a1b2'], { method: 'GET', path: '/actions/a1b2' }],
     [['actions', 'watch', 'a1b2'], { method: 'GET', path: '/actions/a1b2/events' }],
