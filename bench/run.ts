@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark in one run, results in var/bench/results.json and a Markdown
  * report (docs/benchmarks.md is a committed copy of one run). Figures are ratios measured in the
- * same run on the same machine. Select with BENCH=tftp,http,pages,reports,dhcp-seed,clone (default: all).
+ * same run on the same machine. Select with BENCH=tftp,http,pages,reports,dhcp-seed,live-page,clone (default: all).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,6 +11,7 @@ import { runHttpVsTftpBench } from './http-vs-tftp-bench';
 import { runPagesBench } from './pages-bench';
 import { runReportParseBench } from './report-parse-bench';
 import { runDhcpSeedBench } from './dhcp-seed-bench';
+import { runLivePageBench } from './live-page-bench';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
     { name: 'pages', run: () => runPagesBench({ machines: 1000, requests: 30 }) },
     { name: 'reports', run: () => runReportParseBench() },
     { name: 'dhcp-seed', run: () => runDhcpSeedBench() },
+    { name: 'live-page', run: () => runLivePageBench() },
   ];
   if (fs.existsSync(path.join(__dirname, 'clone-bench.js'))) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

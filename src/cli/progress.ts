@@ -84,6 +84,18 @@ export function watchView(data: unknown): WatchView | null {
   return { id: String(get(action, 'id') ?? ''), state, targets };
 }
 
+/**
+ * A stream's `update` carries only the targets that changed since the previous message (the
+ * server's shared live hub, src/http/admin/sse-stream.ts): merged into what was shown, by name.
+ */
+export function mergeUpdate(prev: WatchView | null, next: WatchView): WatchView {
+  if (!prev) return next;
+  const changed = new Map(next.targets.map((t) => [t.name, t]));
+  const targets = prev.targets.map((t) => changed.get(t.name) ?? t);
+  for (const t of next.targets) if (!prev.targets.some((p) => p.name === t.name)) targets.push(t);
+  return { ...next, targets };
+}
+
 /** null while the action runs; then 0 success, 7 partial, 1 failure, 8 cancelled. */
 export function outcome(v: WatchView): ExitCode | null {
   if (!TERMINAL.includes(v.state)) return null;

@@ -7,7 +7,7 @@
 import type { CliConfig } from './config';
 import { call, failure, headers, target, unreachable, type Fetch } from './client';
 import { CliError, EXIT, type ExitCode } from './exit-codes';
-import { outcome, outcomeWords, plainLines, SseParser, ttyFrame, watchView, type PlainMemory, type WatchView } from './progress';
+import { mergeUpdate, outcome, outcomeWords, plainLines, SseParser, ttyFrame, watchView, type PlainMemory, type WatchView } from './progress';
 
 export interface WatchIo {
   readonly out: (text: string) => void;
@@ -71,6 +71,7 @@ async function readStream(cfg: CliConfig, path: string, display: Display, doFetc
     if (!res.ok) throw failure(res.status, await res.text().catch(() => ''));
     if (!res.body) return null;
     const parser = new SseParser();
+    let last: WatchView | null = null;
     const decoder = new TextDecoder();
     const reader = res.body.getReader();
     try {
@@ -85,8 +86,10 @@ async function readStream(cfg: CliConfig, path: string, display: Display, doFetc
           } catch {
             continue; // not a state message
           }
-          const v = watchView(data);
-          if (!v) continue;
+          const read = watchView(data);
+          if (!read) continue;
+          const v: WatchView = m.event === 'update' ? mergeUpdate(last, read) : read;
+          last = v;
           display.show(v, m.data);
           const code = outcome(v);
           if (code !== null) {

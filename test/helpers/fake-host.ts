@@ -4,7 +4,7 @@
  * (the shell's own CSRF check is tested with the shell). Views render without the shell layout.
  * It stands in for the host at the process boundary only: the real shell is tested elsewhere.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
@@ -165,7 +165,8 @@ export function createFakeHost(opts: { dbFile?: string; lab?: Record<string, Fak
     return USERS[login]?.user ?? null;
   };
   const parcsOf = async (user: HostUser) => USERS[user.login]?.parcs ?? [];
-  const moduleRoot = join(__dirname, '../..');
+  // test/helpers → the repository; compiled (dist/test/helpers, the benches) one level more
+  const moduleRoot = [join(__dirname, '../..'), join(__dirname, '../../..')].find((d) => existsSync(join(d, 'netlogon'))) ?? join(__dirname, '../..');
   return {
     moduleId: 'clonage',
     moduleRoot,

@@ -5,7 +5,7 @@
  */
 import { COMMANDS } from '../../src/cli/commands';
 import { EXIT } from '../../src/cli/exit-codes';
-import { outcome, outcomeWords, plainLines, SseParser, ttyFrame, watchView, type PlainMemory } from '../../src/cli/progress';
+import { mergeUpdate, outcome, outcomeWords, plainLines, SseParser, ttyFrame, watchView, type PlainMemory } from '../../src/cli/progress';
 import { bytes, cell, table } from '../../src/cli/render';
 import { expectGolden } from '../helpers/golden';
 
@@ -69,6 +69,16 @@ describe('clonage output', () => {
       const p = new SseParser();
       expect([...p.push(text.slice(0, cut)), ...p.push(text.slice(cut))]).toEqual(whole);
     }
+  });
+
+  test('a stream update carries only the changed PCs: merged into what was shown, by name', () => {
+    const first = watchView(ACTION)!;
+    const update = watchView({ ...ACTION, state: 'succeeded', targets: [target('s101-pc03', 'succeeded', 100)] })!;
+    const merged = mergeUpdate(first, update);
+    expect(merged.state).toBe('succeeded');
+    expect(merged.targets.map((t) => [t.name, t.state])).toEqual([['s101-pc01', 'running'], ['s101-pc02', 'running'], ['s101-pc03', 'succeeded']]);
+    expect(outcome(mergeUpdate(merged, watchView({ ...ACTION, state: 'failed', targets: [target('s101-pc01', 'failed', null)] })!))).toBe(EXIT.partial);
+    expect(mergeUpdate(null, update)).toEqual(update);
   });
 
   test('live state from a GET answer or a stream message; outcome → exit code', () => {

@@ -189,6 +189,13 @@ export class ActionService {
     return toActionView(action, this.core.store.targets(actionId), this.core.store.events(actionId), this.deps.clock.now());
   }
 
+  /** The view without events and logs, for live streams (read once per action per flush). */
+  live(actionId: string): ActionView {
+    const action = this.core.store.action(actionId);
+    if (!action) throw new NotFoundError(`no action ${actionId}`);
+    return toActionView(action, this.core.store.liveTargets(actionId), [], this.deps.clock.now());
+  }
+
   subscribe(actionId: string, listener: ActionListener): () => void {
     return this.core.bus.subscribe(actionId, listener);
   }

@@ -3,7 +3,7 @@
  * Plain statements, no state of its own: every fact lives in the database, so a restarted service
  * reads exactly what the previous one wrote. Dates are ISO-8601 UTC strings, which sort as text.
  */
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import type { ActionParams, ActionRow, ActionState, EventRow, TargetRow } from './action-types';
 
 type Row = Record<string, unknown>;
@@ -136,18 +136,35 @@ const ACTION_COLUMNS = {
 } as const;
 export type ActionPatch = Partial<{ -readonly [K in keyof typeof ACTION_COLUMNS]: ActionRow[K] }>;
 
+/** Every column of a target but its log: what live pages read at each flush. */
+const LIVE_TARGET_COLUMNS = `id, action_id, mac, name, ip, role, state, token_hash, stage, percent, bytes, rate_kbps, exit_code, message,
+  '' AS log, started_at, finished_at, updated_at, session_hash, fetched_from, smb_credentials_at, log_bytes`;
+
 export class ActionStore {
+  /**
+   * Statements prepared once per SQL text (issue 15: re-preparing on every call was a large part
+   * of a progress post). Only fixed texts come here: lists of `?` go through json_each, and an
+   * update's SET clause has one text per set of changed columns (a handful).
+   */
+  private readonly statements = new Map<string, Statement>();
+
   constructor(readonly db: Database) {}
 
+  private sql(text: string): Statement {
+    let s = this.statements.get(text);
+    if (!s) this.statements.set(text, (s = this.db.prepare(text)));
+    return s;
+  }
+
   insert(action: NewAction, targets: readonly NewTarget[]): void {
-    this.db
-      .prepare(
+    this
+      .sql(
         `INSERT INTO clonage_actions (id, type, state, params_json, parcs_json, created_by, created_at, start_at, port, schedule_id)
          VALUES (?, ?, 'scheduled', ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(action.id, action.type, JSON.stringify(action.params), JSON.stringify(action.parcs), action.createdBy,
         action.createdAt, action.startAt, action.port, action.scheduleId);
-    const ins = this.db.prepare(
+    const ins = this.sql(
       `INSERT INTO clonage_targets (id, action_id, mac, name, ip, role, state, token_hash, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, 'scheduled', ?, ?)`,
     );
@@ -155,46 +172,52 @@ export class ActionStore {
   }
 
   action(id: string): ActionRow | null {
-    const r = this.db.prepare('SELECT * FROM clonage_actions WHERE id = ?').get(id) as Row | undefined;
+    const r = this.sql('SELECT * FROM clonage_actions WHERE id = ?').get(id) as Row | undefined;
     return r ? toAction(r) : null;
   }
 
   actionsIn(states: readonly ActionState[]): ActionRow[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM clonage_actions WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY start_at, id`)
-      .all(...states) as Row[];
+    const rows = this
+      .sql('SELECT * FROM clonage_actions WHERE state IN (SELECT value FROM json_each(?)) ORDER BY start_at, id')
+      .all(JSON.stringify(states)) as Row[];
     return rows.map(toAction);
   }
 
   dueScheduled(nowIso: string): ActionRow[] {
-    const rows = this.db
-      .prepare("SELECT * FROM clonage_actions WHERE state = 'scheduled' AND start_at <= ? ORDER BY start_at, id")
+    const rows = this
+      .sql("SELECT * FROM clonage_actions WHERE state = 'scheduled' AND start_at <= ? ORDER BY start_at, id")
       .all(nowIso) as Row[];
     return rows.map(toAction);
   }
 
   targets(actionId: string): TargetRow[] {
-    const rows = this.db.prepare('SELECT * FROM clonage_targets WHERE action_id = ? ORDER BY role DESC, name').all(actionId) as Row[];
+    const rows = this.sql('SELECT * FROM clonage_targets WHERE action_id = ? ORDER BY role DESC, name').all(actionId) as Row[];
+    return rows.map(toTarget);
+  }
+
+  /** The targets without their logs, in page order. */
+  liveTargets(actionId: string): TargetRow[] {
+    const rows = this.sql(`SELECT ${LIVE_TARGET_COLUMNS} FROM clonage_targets WHERE action_id = ? ORDER BY role DESC, name`).all(actionId) as Row[];
     return rows.map(toTarget);
   }
 
   target(jobId: string): TargetRow | null {
-    const r = this.db.prepare('SELECT * FROM clonage_targets WHERE id = ?').get(jobId) as Row | undefined;
+    const r = this.sql('SELECT * FROM clonage_targets WHERE id = ?').get(jobId) as Row | undefined;
     return r ? toTarget(r) : null;
   }
 
   /** UdpCast ports held by unfinished actions (see engine/port-allocation.ts). */
   activePorts(): Set<number> {
-    const rows = this.db
-      .prepare("SELECT port FROM clonage_actions WHERE port IS NOT NULL AND state NOT IN ('succeeded','failed','cancelled')")
+    const rows = this
+      .sql("SELECT port FROM clonage_actions WHERE port IS NOT NULL AND state NOT IN ('succeeded','failed','cancelled')")
       .all() as { port: number }[];
     return new Set(rows.map((r) => r.port));
   }
 
   /** Actions with a target that ended (failed, cancelled) without ever starting, since `sinceIso`: recover() disarms their plans. */
   actionsWithUnstartedEndedTargets(sinceIso: string): string[] {
-    const rows = this.db
-      .prepare("SELECT action_id AS actionId FROM clonage_targets WHERE state IN ('failed','cancelled') AND started_at IS NULL AND finished_at >= ? GROUP BY action_id")
+    const rows = this
+      .sql("SELECT action_id AS actionId FROM clonage_targets WHERE state IN ('failed','cancelled') AND started_at IS NULL AND finished_at >= ? GROUP BY action_id")
       .all(sinceIso) as { actionId: string }[];
     return rows.map((r) => r.actionId);
   }
@@ -202,12 +225,12 @@ export class ActionStore {
   /** Active targets (not finished) on these MACs, to refuse a machine already busy with another action. */
   busyMacs(macs: readonly string[]): { mac: string; name: string; actionId: string }[] {
     if (macs.length === 0) return [];
-    return this.db
-      .prepare(
+    return this
+      .sql(
         `SELECT mac, name, action_id AS actionId FROM clonage_targets
-         WHERE mac IN (${macs.map(() => '?').join(',')}) AND state NOT IN ('succeeded','failed','cancelled')`,
+         WHERE mac IN (SELECT value FROM json_each(?)) AND state NOT IN ('succeeded','failed','cancelled')`,
       )
-      .all(...macs) as { mac: string; name: string; actionId: string }[];
+      .all(JSON.stringify(macs)) as { mac: string; name: string; actionId: string }[];
   }
 
   updateTarget(id: string, patch: TargetPatch): void {
@@ -221,39 +244,39 @@ export class ActionStore {
   }
 
   appendEvent(e: Omit<EventRow, 'id'>): EventRow {
-    const info = this.db
-      .prepare('INSERT INTO clonage_events (action_id, target_id, at, level, message, message_key, message_vars) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    const info = this
+      .sql('INSERT INTO clonage_events (action_id, target_id, at, level, message, message_key, message_vars) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(e.actionId, e.targetId, e.at, e.level, e.message, e.ref?.key ?? null, e.ref ? JSON.stringify(e.ref.vars ?? {}) : null);
     return { ...e, id: Number(info.lastInsertRowid) };
   }
 
   /** Whether the action already has this event (same target and text): reports sent twice are recorded once. */
   hasEvent(actionId: string, targetId: string | null, message: string): boolean {
-    return this.db
-      .prepare('SELECT 1 FROM clonage_events WHERE action_id = ? AND target_id IS ? AND message = ? LIMIT 1')
+    return this
+      .sql('SELECT 1 FROM clonage_events WHERE action_id = ? AND target_id IS ? AND message = ? LIMIT 1')
       .get(actionId, targetId, message) !== undefined;
   }
 
   /** The latest `limit` events, oldest first. */
   events(actionId: string, limit = 200): EventRow[] {
-    const rows = this.db
-      .prepare('SELECT * FROM (SELECT * FROM clonage_events WHERE action_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id')
+    const rows = this
+      .sql('SELECT * FROM (SELECT * FROM clonage_events WHERE action_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id')
       .all(actionId, limit) as Row[];
     return rows.map(toEvent);
   }
 
   /** How many reports and events a job has left so far (the per-job caps of docs/agent-protocol.md). */
   jobVolume(targetId: string): { reports: number; reportBytes: number; events: number } {
-    const r = this.db
-      .prepare('SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(CAST(content AS BLOB))), 0) AS bytes FROM clonage_reports WHERE target_id = ?')
+    const r = this
+      .sql('SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(CAST(content AS BLOB))), 0) AS bytes FROM clonage_reports WHERE target_id = ?')
       .get(targetId) as { n: number; bytes: number };
-    const e = this.db.prepare('SELECT COUNT(*) AS n FROM clonage_events WHERE target_id = ?').get(targetId) as { n: number };
+    const e = this.sql('SELECT COUNT(*) AS n FROM clonage_events WHERE target_id = ?').get(targetId) as { n: number };
     return { reports: r.n, reportBytes: r.bytes, events: e.n };
   }
 
   insertReport(r: { mac: string; name: string; targetId: string; createdAt: string; content: string }): void {
-    this.db
-      .prepare('INSERT INTO clonage_reports (mac, name, target_id, created_at, content) VALUES (?, ?, ?, ?, ?)')
+    this
+      .sql('INSERT INTO clonage_reports (mac, name, target_id, created_at, content) VALUES (?, ?, ?, ?, ?)')
       .run(r.mac, r.name, r.targetId, r.createdAt, r.content);
   }
 
@@ -265,6 +288,6 @@ export class ActionStore {
       if (!col) throw new Error(`${table}: ${k} is not an updatable column`);
       return `${col} = ?`;
     });
-    this.db.prepare(`UPDATE ${table} SET ${sets.join(', ')} WHERE id = ?`).run(...keys.map((k) => patch[k]), id);
+    this.sql(`UPDATE ${table} SET ${sets.join(', ')} WHERE id = ?`).run(...keys.map((k) => patch[k]), id);
   }
 }
