@@ -11,6 +11,7 @@ import type { EventRow, TargetRow } from '../../src/actions/model/action-types';
 import { toActionView, type ActionView } from '../../src/actions/model/action-view';
 import { ActionStreams, type ActionStreamSource } from '../../src/http/admin/sse-stream';
 import { memoryLogger } from '../helpers/memory-logger';
+import { admin, cloneInput, rig } from '../helpers/actions-fixtures';
 
 const NOW = new Date('2026-12-03T10:00:00Z');
 
@@ -138,5 +139,23 @@ describe('action live stream: one shared hub per action', () => {
     await tick(30);
     expect(source.liveReads).toBe(0);
     expect(a.messages('update')).toEqual([]);
+  });
+});
+
+describe('the live read of an action (ActionService.live)', () => {
+  it('is the snapshot without events and without logs, every other target column read', async () => {
+    const r = rig();
+    try {
+      const { id } = await r.service.create(admin, cloneInput());
+      const t = r.core.store.targets(id)[0];
+      r.core.store.updateTarget(t.id, { log: 'udp-receiver started\n', percent: 12, stage: 'receiving' });
+      const live = r.core.store.liveTargets(id);
+      expect(live).toEqual(r.core.store.targets(id).map((x) => ({ ...x, log: '' })));
+      const view = r.service.live(id);
+      expect(view.events).toEqual([]);
+      expect(view).toEqual({ ...r.service.snapshot(id), events: [], targets: r.service.snapshot(id).targets.map((x) => ({ ...x, logTail: '' })) });
+    } finally {
+      r.host.cleanup();
+    }
   });
 });

@@ -4,6 +4,7 @@
  * reads exactly what the previous one wrote. Dates are ISO-8601 UTC strings, which sort as text.
  */
 import type { Database, Statement } from 'better-sqlite3';
+import { prepared } from '../../common/store/prepared';
 import type { ActionParams, ActionRow, ActionState, EventRow, TargetRow } from './action-types';
 
 type Row = Record<string, unknown>;
@@ -141,19 +142,15 @@ const LIVE_TARGET_COLUMNS = `id, action_id, mac, name, ip, role, state, token_ha
   '' AS log, started_at, finished_at, updated_at, session_hash, fetched_from, smb_credentials_at, log_bytes`;
 
 export class ActionStore {
-  /**
-   * Statements prepared once per SQL text (issue 15: re-preparing on every call was a large part
-   * of a progress post). Only fixed texts come here: lists of `?` go through json_each, and an
-   * update's SET clause has one text per set of changed columns (a handful).
-   */
-  private readonly statements = new Map<string, Statement>();
-
   constructor(readonly db: Database) {}
 
+  /**
+   * Statements prepared once (issue 15: re-preparing on every call was a large part of a progress
+   * post). Only fixed texts: lists go through json_each, and an update's SET clause has one text
+   * per set of changed columns (a handful).
+   */
   private sql(text: string): Statement {
-    let s = this.statements.get(text);
-    if (!s) this.statements.set(text, (s = this.db.prepare(text)));
-    return s;
+    return prepared(this.db, text);
   }
 
   insert(action: NewAction, targets: readonly NewTarget[]): void {
