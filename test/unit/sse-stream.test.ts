@@ -19,7 +19,7 @@ function target(i: number, patch: Partial<TargetRow> = {}): TargetRow {
   return {
     id: `j${i}`, actionId: 'a1', mac: `02:00:00:00:00:0${i}`, name: `pc0${i}`, ip: `10.0.0.${10 + i}`, role: 'receiver', state: 'running',
     tokenHash: 'h', stage: 'receiving', percent: 0, bytes: 0, rateKbps: 0, exitCode: null, message: null, log: 'secret log', startedAt: NOW.toISOString(),
-    finishedAt: null, updatedAt: NOW.toISOString(), sessionHash: null, fetchedFrom: null, smbCredentialsAt: null, logBytes: 10, ...patch,
+    finishedAt: null, updatedAt: NOW.toISOString(), sessionHash: null, fetchedFrom: null, smbCredentialsAt: null, logBytes: 10, firmware: null, secureBoot: null, ...patch,
   };
 }
 

@@ -137,11 +137,10 @@ const ACTION_COLUMNS = {
 } as const;
 export type ActionPatch = Partial<{ -readonly [K in keyof typeof ACTION_COLUMNS]: ActionRow[K] }>;
 
-/** Every column of a target but its log: what live pages read at each flush. */
-const LIVE_TARGET_COLUMNS = `id, action_id, mac, name, ip, role, state, token_hash, stage, percent, bytes, rate_kbps, exit_code, message,
-  '' AS log, started_at, finished_at, updated_at, session_hash, fetched_from, smb_credentials_at, log_bytes`;
-
 export class ActionStore {
+  /** Every column of a target but its log (read from the table: a new column is never forgotten). */
+  private liveColumns: string | null = null;
+
   constructor(readonly db: Database) {}
 
   /**
@@ -194,7 +193,9 @@ export class ActionStore {
 
   /** The targets without their logs, in page order. */
   liveTargets(actionId: string): TargetRow[] {
-    const rows = this.sql(`SELECT ${LIVE_TARGET_COLUMNS} FROM clonage_targets WHERE action_id = ? ORDER BY role DESC, name`).all(actionId) as Row[];
+    this.liveColumns ??= (this.db.pragma('table_info(clonage_targets)') as { name: string }[])
+      .map((c) => (c.name === 'log' ? "'' AS log" : `"${c.name}"`)).join(', ');
+    const rows = this.sql(`SELECT ${this.liveColumns} FROM clonage_targets WHERE action_id = ? ORDER BY role DESC, name`).all(actionId) as Row[];
     return rows.map(toTarget);
   }
 
