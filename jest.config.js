@@ -4,7 +4,8 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/test/e2e/'],
-  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  // esbuild, not ts-jest: types are checked once by tsc beside jest (scripts/run-tests.js)
+  transform: { '^.+\\.ts$': '<rootDir>/test/esbuild-transform.js' },
   testTimeout: 60000,
   // More workers than this machine's 2 cores, on purpose: the integration suites spend most of
   // their wall time waiting on real programs (udpcast, partclone, TFTP clients, agents retrying)

@@ -118,7 +118,7 @@ async function killByPid(child: ChildProcess): Promise<void> {
 
 export async function startOurs(root: string): Promise<RunningServer> {
   if (!__filename.endsWith('.js')) {
-    // Not compiled (e.g. loaded by ts-jest): run in-process rather than fork a .ts file.
+    // Not compiled (e.g. loaded by jest): run in-process rather than fork a .ts file.
     const server = new TftpServer({ source: new DirectorySource(root), port: 0, address: HOST });
     await server.start();
     return { port: server.port, stats: async () => statsOf(server), stop: () => server.stop() };

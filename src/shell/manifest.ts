@@ -35,7 +35,7 @@ export function parseManifest(data: unknown, source = 'module.json'): ModuleMani
 
 /**
  * Where to load a manifest path (`src/index`, `hooks/enable`) from: the compiled tree when the
- * shell runs compiled (npm start), the TypeScript source when it runs under ts-jest.
+ * shell runs compiled (npm start), the TypeScript source when it runs under jest.
  */
 export function resolveModuleFile(moduleRoot: string, rel: string): string {
   const compiled = path.join(moduleRoot, 'dist', `${rel}.js`);
