@@ -30,20 +30,6 @@ udpcast_bytes() { # [wire]
   is_number "$b" 15 && echo "$b" || echo 0
 }
 
-# A compressing sender prints compressed bytes only. The compressor udp-sender starts reads the
-# disk on its stdin: that file position is the uncompressed progress.
-sender_read_bytes() { # udp-sender-pid
-  local child pos
-  for child in $(ps -o pid,ppid 2>/dev/null | awk -v p="$1" '$2 == p { print $1 }'); do
-    pos=$(sed -n 's/^pos:[[:space:]]*//p' "/proc/$child/fdinfo/0" 2>/dev/null)
-    is_number "$pos" 15 && [ "$pos" -gt 0 ] && { echo "$pos"; return; }
-  done
-  echo 0
-}
-transferred_bytes() { # udpcast-pid
-  if [ "$J_ROLE" = sender ] && [ "$J_COMPRESSION" != none ]; then sender_read_bytes "$1"; else udpcast_bytes; fi
-}
-
 # Stops a udpcast child: TERM, then KILL a second later (udp-sender ignores TERM while it waits).
 stop_process() { # pid
   kill "$1" 2>/dev/null
@@ -51,75 +37,102 @@ stop_process() { # pid
   kill -9 "$1" 2>/dev/null
 }
 
-# Runs udpcast ("$@") in the background and posts progress every PROGRESS_SECONDS. A 410 on a
-# progress (action cancelled, or this PC dropped) stops it instead of finishing for nobody.
-run_udpcast() {
-  local size pid rc lastb=0 lastt b t dt rate pct stage n=0 cancelled=
-  size=$(disk_size "$DEV_DIR/$J_DISK")
-  log "disk $J_DISK: $size bytes; running: $*"
-  : > "$UDPLOG"
-  if [ -n "$CL_MANUAL" ]; then
-    # In front of the PC: udpcast talks to the console itself (key press to start, progress).
-    { "$@"; echo "$?" > "$WORK/udpcast.rc"; } 2>&1 | tee "$UDPLOG"
-    rc=$(cat "$WORK/udpcast.rc" 2>/dev/null)
-    sync
-    is_number "$rc" 3 || rc=1
-    [ "$rc" = 0 ] || fail_with "$EXIT_TRANSFER" "$1 exit $rc"
-    return
-  fi
-  "$@" > "$UDPLOG" 2>&1 < /dev/null &
-  pid=$!
-  post_progress waiting 0 0 0
-  lastt=$(uptime_cs)
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep "$PROGRESS_SECONDS"
-    kill -0 "$pid" 2>/dev/null || break
-    b=$(transferred_bytes "$pid") t=$(uptime_cs)
-    if [ "$b" -gt 0 ]; then
-      stage=transfer
-      dt=$((t - lastt)); [ "$dt" -gt 0 ] || dt=1
-      rate=$(( (b - lastb) * 8 * 100 / 1000 / dt )); [ "$rate" -ge 0 ] || rate=0
-      pct=0; [ "$size" -gt 0 ] && pct=$((b * 100 / size))
-      [ "$pct" -le 99 ] || pct=99   # 100 only once udpcast has said it is done
-      lastb=$b lastt=$t
-    else
-      # Still waiting for the transfer: rates count from its start; a heartbeat every ~5 periods
-      # lets a cancellation reach a PC that waits for the others.
-      lastt=$t n=$((n + 1))
-      [ $((n % 5)) = 0 ] || continue
-      stage=waiting pct=0 rate=0
-    fi
-    post_progress "$stage" "$pct" "$b" "$rate"
-    if [ "$HTTP_STATUS" = 410 ]; then
-      log "the server cancelled this job: stopping $1"
-      cancelled=1
-      stop_process "$pid"
-    fi
-  done
-  wait "$pid"
-  rc=$?
+# Maintenance menu (in front of the PC): the whole disk raw, udpcast talking to the console
+# itself (key press to start, progress); no server to report to.
+run_udpcast_manual() {
+  local rc
+  log "disk $J_DISK: $(disk_size "$DEV_DIR/$J_DISK") bytes; running: $*"
+  { "$@"; echo "$?" > "$WORK/udpcast.rc"; } 2>&1 | tee "$UDPLOG"
+  rc=$(cat "$WORK/udpcast.rc" 2>/dev/null)
   sync
-  # A receiver that got bytes has written them onto its disk.
-  [ "$J_ROLE" != receiver ] || [ "$(udpcast_bytes)" = 0 ] || DISK_TOUCHED=1
+  is_number "$rc" 3 || rc=1
+  [ "$rc" = 0 ] || fail_with "$EXIT_TRANSFER" "$1 exit $rc"
+}
+
+# A server clone: the stream of agent-clone.sh through the compressor and one udpcast session.
+# The shell waits on the pipeline (no polling for its end); clone_progress posts progress beside
+# it and stops udpcast when the server answers 410. udpcast reads/writes fd 6: an asynchronous
+# command's stdin would otherwise be /dev/null.
+run_clone() { # udpcast-command...
+  local pid lpid urc erc zrc
+  log "clone: $J_ROLE of $J_DISK, compression $J_COMPRESSION; running: $*"
+  : > "$UDPLOG"
+  rm -f "$WORK/u.rc" "$WORK/u.pid" "$WORK/e.rc" "$WORK/z.rc" "$WORK/c.cancel" "$WORK/c.touched"
+  echo 0 > "$WORK/c.bytes"
+  if [ "$J_ROLE" = sender ]; then
+    { { emit_clone_stream; echo "$?" > "$WORK/e.rc"; } | clone_compress |
+      { "$@" <&6 > "$UDPLOG" 2>&1 & echo "$!" > "$WORK/u.pid"; wait "$!"; echo "$?" > "$WORK/u.rc"; } 6<&0; } &
+  else
+    { { "$@" < /dev/null 2> "$UDPLOG" & echo "$!" > "$WORK/u.pid"; wait "$!"; echo "$?" > "$WORK/u.rc"; } |
+      { decompress "$J_COMPRESSION"; echo "$?" > "$WORK/z.rc"; } | { consume_clone_stream; echo "$?" > "$WORK/e.rc"; }; } &
+  fi
+  pid=$!
+  clone_progress "$pid" &
+  lpid=$!
+  wait "$pid"
+  kill "$lpid" 2> /dev/null
+  wait "$lpid" 2> /dev/null
+  [ "$J_ROLE" != receiver ] || sync
+  [ ! -e "$WORK/c.touched" ] || DISK_TOUCHED=1
+  urc=$(cat "$WORK/u.rc" 2> /dev/null) erc=$(cat "$WORK/e.rc" 2> /dev/null) zrc=$(cat "$WORK/z.rc" 2> /dev/null)
   tr '\r' '\n' < "$UDPLOG" | grep -v '^bytes=' | tail -n 5 >&2
-  log "$1 exited with $rc"
-  [ -z "$cancelled" ] || { FAIL_MSG="cancelled by the server"; return "$EXIT_CANCELLED"; }
-  [ "$rc" = 0 ] || { FAIL_MSG="$1 exit $rc"; return "$EXIT_TRANSFER"; }
-  b=$(transferred_bytes "$pid"); [ "$b" -gt 0 ] || b=$size
-  post_progress done 100 "$b" 0
+  log "$1 exited with ${urc:-?}"
+  [ ! -e "$WORK/c.cancel" ] || { FAIL_MSG="cancelled by the server"; return "$EXIT_CANCELLED"; }
+  [ "$urc" = 0 ] || { FAIL_MSG="$1 exit ${urc:-?}"; return "$EXIT_TRANSFER"; }
+  if [ "$J_ROLE" = sender ]; then
+    [ "$erc" = 0 ] || { FAIL_MSG="reading $J_DISK failed (see the log): the receivers are partly written"; return "$EXIT_TRANSFER"; }
+  else
+    [ "$zrc" = 0 ] || [ -s "$WORK/c.fail" ] || { FAIL_MSG="decompression failed: the stream is damaged"; return "$EXIT_TRANSFER"; }
+    [ "$erc" = 0 ] || { FAIL_MSG=$(cat "$WORK/c.fail" 2> /dev/null); return "$(cat "$WORK/c.code" 2> /dev/null || echo "$EXIT_TRANSFER")"; }
+  fi
+  post_progress done 100 "$(cat "$WORK/c.bytes")" 0
   return 0
 }
 
-# Compression runs through udpcast's --pipe with fixed command strings (never server data).
+# Beside run_clone: progress every PROGRESS_SECONDS from the stream bytes so far (the percent is
+# of the disk size: used-blocks streams end below it and jump to 100); a heartbeat every ~5 periods
+# while waiting lets a cancellation reach a PC that waits for the others. 410: udpcast stopped.
+clone_progress() { # pipeline-pid
+  local size lastb=0 lastt b t dt rate pct n=0
+  size=$(disk_size "$DEV_DIR/$J_DISK")
+  post_progress waiting 0 0 0
+  lastt=$(uptime_cs)
+  while sleep "$PROGRESS_SECONDS" && kill -0 "$1" 2> /dev/null; do
+    b=$(cat "$WORK/c.bytes" 2> /dev/null); is_number "$b" 18 || b=0
+    t=$(uptime_cs)
+    if [ "$b" -gt 0 ]; then
+      dt=$((t - lastt)); [ "$dt" -gt 0 ] || dt=1
+      rate=$(( (b - lastb) * 8 * 100 / 1000 / dt )); [ "$rate" -ge 0 ] || rate=0
+      pct=0; [ "$size" -gt 0 ] && pct=$((b * 100 / size))
+      [ "$pct" -le 99 ] || pct=99
+      lastb=$b lastt=$t
+      post_progress transfer "$pct" "$b" "$rate"
+    else
+      lastt=$t n=$((n + 1))
+      [ $((n % 5)) = 0 ] || continue
+      post_progress waiting 0 0 0
+    fi
+    if [ "$HTTP_STATUS" = 410 ]; then
+      log "the server cancelled this job: stopping udpcast"
+      : > "$WORK/c.cancel"
+      stop_process "$(cat "$WORK/u.pid" 2> /dev/null)"
+    fi
+  done
+}
+
+# Manual mode compresses through udpcast's --pipe with fixed command strings (never server data).
 compress_cmd() {
   case "$J_COMPRESSION" in zstd) echo "zstd -1 -c" ;; gzip) echo "gzip -1 -c" ;; lzop) echo "lzop -1 -c" ;; esac
 }
 decompress_cmd() {
   case "$J_COMPRESSION" in zstd) echo "zstd -d -c" ;; gzip) echo "gzip -d -c" ;; lzop) echo "lzop -d -c" ;; esac
 }
+clone_compress() {
+  case "$J_COMPRESSION" in zstd) zstd -1 -T0 -q -c ;; gzip) gzip -1 -c ;; lzop) lzop -1 -c ;; *) cat ;; esac
+}
 
 run_sender() {
-  set -- udp-sender --file "$DEV_DIR/$J_DISK" --portbase "$J_PORT" --interface "$IFACE"
+  set -- udp-sender --portbase "$J_PORT" --interface "$IFACE"
   if [ -n "$J_MIN_RECEIVERS" ]; then
     set -- "$@" --nokbd --min-receivers "$J_MIN_RECEIVERS"
   elif [ -z "$CL_MANUAL" ]; then
@@ -129,19 +142,30 @@ run_sender() {
   [ -n "$J_MAX_WAIT" ] && set -- "$@" --max-wait "$J_MAX_WAIT"
   [ -n "$J_MAX_BITRATE" ] && set -- "$@" --max-bitrate "$J_MAX_BITRATE"
   [ -n "$J_RETRIES" ] && set -- "$@" --retries-until-drop "$J_RETRIES"
-  [ "$J_COMPRESSION" != none ] && set -- "$@" --pipe "$(compress_cmd)"
-  run_udpcast "$@"
+  if [ -n "$CL_MANUAL" ]; then
+    set -- "$@" --file "$DEV_DIR/$J_DISK"
+    [ "$J_COMPRESSION" != none ] && set -- "$@" --pipe "$(compress_cmd)"
+    run_udpcast_manual "$@"
+    return
+  fi
+  clone_plan || return
+  run_clone "$@"
 }
 
 # Once the transfer started, udp-receiver gives up after receive_timeout seconds without data
 # (a sender powered off): without it, it would wait for ever.
 run_receiver() {
-  set -- udp-receiver --file "$DEV_DIR/$J_DISK" --portbase "$J_PORT" --interface "$IFACE"
+  set -- udp-receiver --portbase "$J_PORT" --interface "$IFACE"
   [ -n "$CL_MANUAL" ] || set -- "$@" --nokbd
   [ -n "$J_START_TIMEOUT" ] && set -- "$@" --start-timeout "$J_START_TIMEOUT"
   set -- "$@" --receive-timeout "$(receive_timeout)"
-  [ "$J_COMPRESSION" != none ] && set -- "$@" --pipe "$(decompress_cmd)"
-  run_udpcast "$@"
+  if [ -n "$CL_MANUAL" ]; then
+    set -- "$@" --file "$DEV_DIR/$J_DISK"
+    [ "$J_COMPRESSION" != none ] && set -- "$@" --pipe "$(decompress_cmd)"
+    run_udpcast_manual "$@"
+    return
+  fi
+  run_clone "$@"
 }
 
 receive_timeout() { echo "${J_RECEIVE_TIMEOUT:-${CLONAGE_RECEIVE_TIMEOUT:-120}}"; }

@@ -22,6 +22,7 @@ for agent_file in \
   agent-http.sh \
   agent-image.sh \
   agent-run.sh \
+  agent-clone.sh \
   agent-backup.sh \
   agent-restore.sh \
   agent-deploy.sh \
