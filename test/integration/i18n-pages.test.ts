@@ -140,6 +140,9 @@ describe('pages in French and in English', () => {
     ['config errors', async (c) => c.post(`${M}/config`, { _csrf: await c.csrf('/'), 'menu.mode': 'x', 'menu.timeoutSeconds': '9999', 'menu.maintenancePasswordHash': 'é', 'clone.disk': 'sda', 'clone.compression': 'zstd', 'clone.autoReboot': 'always', 'clone.domain': 'none', 'clone.minWaitMinutes': '30', 'clone.maxWaitMinutes': '5', 'clone.startTimeoutMinutes': '20', 'backup.retention': 'x', 'wake.method': 'x',
       'deploy.interface': 'eth0; x', 'deploy.maxBitrate': 'fast', 'deploy.retriesUntilDrop': '0', 'backup.target': 'x', 'smb.server': 'bad server!', 'smb.share': '', 'smb.subdir': '../x', 'smb.user': 'a b', 'smb.domain': 'd;', 'smb.password': 'a,b' }), 400],
     ['module error page', (c) => c.get(`${M}/reports/not-a-mac`), 400],
+    ['api tokens', (c) => c.get(`${M}/tokens`), 200],
+    ['api token created', async (c) => c.post(`${M}/tokens`, { _csrf: await c.csrf('/'), label: 'script' }), 201],
+    ['api token error', async (c) => c.post(`${M}/tokens`, { _csrf: await c.csrf('/'), label: '' }), 400],
   ];
 
   test.each(PAGES)('%s', async (_name, load, status) => {
