@@ -17,6 +17,9 @@ const BACKUP = { type: 'backup', parc: 'salle101', machine: ['s101-pc07'] };
 const RESERVATION = { name: 'newpc', ip: '10.77.0.60', mac: '52:54:00:aa:bb:01' };
 
 describe('hostile inputs on the pages of the real shell', () => {
+  // A hang guard, not a speed check: some tests below send hundreds of requests, each rendering a
+  // page; a machine loaded by parallel suites (or by QEMU) slows them several times.
+  jest.setTimeout(240_000);
   let shell: TestShell;
   const as: Record<'anon' | 'admin' | 'tech1' | 'prof1' | 'eleve1', Client> = {} as never;
   let s101Action: string;
