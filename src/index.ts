@@ -147,7 +147,7 @@ export async function register(host: HostContext, overrides: ModuleOverrides = {
       baseUrl: () => `${host.network.publicBaseUrl.replace(/\/+$/, '')}${host.web.mountPath}`,
       destination: overrides.netlogonDestination ?? (() => netlogonDestinationFrom(settings, host.dataDir)),
       scriptOptions: () => settings.emitterScript(),
-      wakeEmitter: (m) => waker.wake(m),
+      wakeEmitter: async (m) => void (await waker.wake(m)),
       pollMs: overrides.emitterPollMs,
     });
     const postClone = new PostCloneService({ db, events, clock, logger, dhcp: host.dhcp, settings });

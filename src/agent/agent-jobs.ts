@@ -203,7 +203,8 @@ export class AgentJobs implements JobAuthority {
       }
       this.core.store.insertReport({ mac: target.mac, name: target.name, targetId: target.id, createdAt: this.core.nowIso(), content });
       this.core.store.updateTarget(target.id, { updatedAt: this.core.nowIso() });
-      if (volume.events < JOB_CAPS.events) this.core.event(target.actionId, target.id, 'info', `${target.name}: report received (${Buffer.byteLength(content)} bytes)`);
+      if (volume.events < JOB_CAPS.events) this.core.event(target.actionId, target.id, 'info', `${target.name}: report received (${Buffer.byteLength(content)} bytes)`,
+        msg('event.agent.report', { name: target.name, sizeBytes: Buffer.byteLength(content) }));
     }));
   }
 

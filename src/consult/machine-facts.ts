@@ -66,14 +66,12 @@ export function machineFacts(db: Database, macs: readonly string[]): Map<string,
         FROM clonage_targets WHERE mac IN (${marks}) AND fetched_from IS NOT NULL GROUP BY mac`)
       .all(...part) as { mac: string; at: string | null }[];
     for (const c of contacts) facts.get(c.mac)!.lastContactAt = c.at;
-    const firmware = db.prepare(`SELECT t.mac, e.message_vars AS vars FROM clonage_events e JOIN clonage_targets t ON t.id = e.target_id
-        WHERE e.message_key = 'event.agent.firmware' AND t.mac IN (${marks}) ORDER BY e.id DESC`)
-      .all(...part) as { mac: string; vars: string | null }[];
+    // how the PC last booted, from its agent's last result that said it (agent-jobs.ts)
+    const firmware = db.prepare(`SELECT mac, firmware FROM clonage_targets WHERE mac IN (${marks}) AND firmware IN ('uefi','bios')
+        ORDER BY updated_at DESC`).all(...part) as { mac: string; firmware: FirmwareMode }[];
     for (const e of firmware) {
       const f = facts.get(e.mac)!;
-      if (f.firmware) continue;
-      const mode = firmwareOf(e.vars);
-      if (mode) f.firmware = mode;
+      if (!f.firmware) f.firmware = e.firmware;
     }
   }
   // a report is an agent's call too
@@ -89,14 +87,5 @@ function parseList(json: string): string[] {
     return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
   } catch {
     return [];
-  }
-}
-
-function firmwareOf(vars: string | null): FirmwareMode | null {
-  try {
-    const f = (JSON.parse(vars ?? '{}') as { firmware?: unknown }).firmware;
-    return f === 'UEFI' ? 'uefi' : f === 'BIOS' ? 'bios' : null;
-  } catch {
-    return null;
   }
 }

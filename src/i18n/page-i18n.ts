@@ -10,6 +10,7 @@ import type { MessageRef } from '../common/domain/errors';
 import { MODULE_CATALOGS, moduleTranslator, type ModuleMessageKey, type ModuleTranslate } from './module-messages';
 import { pageFormat, type PageFormat } from './page-format';
 import { actionTitle } from './action-title';
+import { partitionKind } from '../images/partition-types';
 
 export interface PageI18n {
   readonly locale: Locale;
@@ -20,10 +21,14 @@ export interface PageI18n {
   readonly event: (e: { readonly message: string; readonly ref?: MessageRef }) => string;
   /** An action named by type, parcs and start (action-title.ts), never by its id. */
   readonly actionTitle: (a: { readonly type: string; readonly parcs: readonly string[]; readonly startAt: string }) => string;
+  /** A partition type (sfdisk's `83`, `7`, a GPT GUID) by name; an unknown one keeps its code, marked. */
+  readonly partType: (type: string | null | undefined) => string;
+  /** An agent's result code in words (exit.N); a code the catalog does not know is shown as is, marked. */
+  readonly exitText: (code: number | string | null | undefined) => string;
 }
 
 /** Event values that are codes (printed through their catalog group) or dates. */
-const EVENT_VAR_GROUPS: Readonly<Record<string, string>> = { from: 'state', to: 'state', role: 'role', stage: 'stage', type: 'type' };
+const EVENT_VAR_GROUPS: Readonly<Record<string, string>> = { from: 'state', to: 'state', role: 'role', stage: 'stage', type: 'type', method: 'wakeMethod' };
 
 export interface PageI18nOptions {
   /** IANA zone for dates on pages; absent: the server's zone. */
@@ -44,8 +49,17 @@ export function pageI18n(locale: Locale, opts: PageI18nOptions = {}): PageI18n {
   const event = (e: { readonly message: string; readonly ref?: MessageRef }) => {
     // stored rows may outlive a key (an older or newer version of the module): then the English text
     if (!e.ref || !Object.prototype.hasOwnProperty.call(catalog, e.ref.key)) return e.message;
+    const result = e.ref.key === 'event.target.result' || e.ref.key === 'event.target.resultMessage';
     const vars = Object.fromEntries(
-      Object.entries(e.ref.vars ?? {}).map(([k, v]) => [k, k === 'at' ? fmt.when(String(v)) : k in EVENT_VAR_GROUPS ? code(EVENT_VAR_GROUPS[k], String(v)) : v]),
+      Object.entries(e.ref.vars ?? {}).map(([k, v]) => [k,
+        k === 'at' ? fmt.when(String(v))
+        : result && k === 'code' ? exitText(t, catalog, v)
+        : result && k === 'message' ? t('agent.rawMessage', { message: String(v) })
+        : k in EVENT_VAR_GROUPS ? code(EVENT_VAR_GROUPS[k], String(v))
+        // measures in the reader's notation: a byte count as a size, rates and durations as numbers
+        : k === 'bytes' && typeof v === 'number' ? fmt.size(v)
+        : (k === 'kbps' || k === 'percent') && typeof v === 'number' ? fmt.number(v)
+        : k === 'seconds' && v !== '' && Number.isFinite(Number(v)) ? fmt.number(Number(v), 1) : v]),
     );
     try {
       return t(e.ref.key as ModuleMessageKey, vars);
@@ -53,7 +67,19 @@ export function pageI18n(locale: Locale, opts: PageI18nOptions = {}): PageI18n {
       return e.message; // a value missing from a stored row
     }
   };
-  return { locale, t, code, fmt, event, actionTitle: (a) => actionTitle({ t, code, fmt }, a) };
+  const partType = (type: string | null | undefined) => {
+    if (!type) return '—';
+    const kind = partitionKind(type);
+    return kind ? t(`parttype.${kind}`) : t('parttype.unknown', { code: type });
+  };
+  return { locale, t, code, fmt, event, actionTitle: (a) => actionTitle({ t, code, fmt }, a), partType, exitText: (c) => exitText(t, catalog, c) };
+}
+
+/** Agent result codes (pxe/agent/agent-lib.sh EXIT_*, docs/i18n.md) as catalog texts. */
+function exitText(t: ModuleTranslate, catalog: Readonly<Record<string, string>>, c: number | string | null | undefined): string {
+  if (c === null || c === undefined || c === '') return '';
+  const key = `exit.${c}`;
+  return Object.prototype.hasOwnProperty.call(catalog, key) ? t(key as ModuleMessageKey) : t('exit.unknown', { code: c });
 }
 
 /** The translator for the user of this request (titles, flash messages, form errors). */

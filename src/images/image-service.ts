@@ -117,7 +117,8 @@ export class ImageService {
     } catch (err) {
       // A refused commit is a failed backup: its files go, nothing is recorded.
       await this.deps.store.discardStaging(target.mac, jobId).catch(() => undefined);
-      this.event(jobId, 'error', `${target.name}: image ${image} refused: ${(err as Error).message}`);
+      this.event(jobId, 'error', `${target.name}: image ${image} refused: ${(err as Error).message}`,
+        msg('event.image.refused', { name: target.name, image, error: (err as Error).message }));
       throw err;
     }
     this.job(jobId, caller, 'backup'); // still running after the (long) verification
@@ -138,7 +139,10 @@ export class ImageService {
     await promotion.finish().catch((e) => this.deps.logger.warn('replaced image not removed', { error: String(e) }));
     const deleted = await this.applyRetention(target.mac, id);
     this.event(jobId, 'info', `${target.name}: image ${image} stored on the server (${manifest.storedBytes} bytes, ` +
-      `${manifest.partitions.length} partitions)${deleted.length ? `; retention deleted ${deleted.join(', ')}` : ''}`);
+      `${manifest.partitions.length} partitions)${deleted.length ? `; retention deleted ${deleted.join(', ')}` : ''}`,
+    deleted.length
+      ? msg('event.image.storedRetention', { name: target.name, image, storedBytes: manifest.storedBytes, partitions: manifest.partitions.length, deleted: deleted.join(', ') })
+      : msg('event.image.stored', { name: target.name, image, storedBytes: manifest.storedBytes, partitions: manifest.partitions.length }));
     return { image, storedBytes: manifest.storedBytes, deleted };
   }
 
@@ -154,13 +158,16 @@ export class ImageService {
       recorded = recordAgentImage(text, { db: this.deps.db, records: this.records, location, jobId, mac: target.mac, machine: target.name,
         disk, image, now: this.deps.clock.now(), storagePart });
     } catch (err) {
-      this.event(jobId, 'error', `${target.name}: image ${image} (${location}) refused: ${(err as Error).message}`);
+      this.event(jobId, 'error', `${target.name}: image ${image} (${location}) refused: ${(err as Error).message}`,
+        msg('event.image.refused', { name: target.name, image, error: (err as Error).message }));
       throw err;
     }
     const deleted = await this.applyRetention(target.mac, recorded.id, location);
     const where = location === 'partition' ? `on the storage partition ${recorded.manifest.storagePartition ?? ''}` : 'on the SMB share';
     this.event(jobId, 'info', `${target.name}: image ${image} written ${where} and verified by the agent (${recorded.manifest.storedBytes} bytes)` +
-      `${deleted.length ? `; retention: the agent deletes ${deleted.join(', ')}` : ''}`);
+      `${deleted.length ? `; retention: the agent deletes ${deleted.join(', ')}` : ''}`,
+    msg(location === 'partition' ? 'event.image.writtenPartition' : 'event.image.writtenShare', {
+      name: target.name, image, part: recorded.manifest.storagePartition ?? '', storedBytes: recorded.manifest.storedBytes, deleted: deleted.join(', ') || '—' }));
     return { image, storedBytes: recorded.manifest.storedBytes, deleted };
   }
 

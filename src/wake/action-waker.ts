@@ -43,13 +43,13 @@ export function actionWaker(host: HostContext, waker?: Waker, interfaces: Interf
       rebooter: rpcRebooter(settings),
     });
   return {
-    async wake(machine: ActionWakeTarget): Promise<void> {
+    async wake(machine: ActionWakeTarget): Promise<{ method: string }> {
       const method = settings.wakeMethod();
       const r = await real.wake(machine, method);
       const fields = { machine: machine.name, method, wol: r.wol, reboot: r.reboot, messages: r.messages };
       if (r.ok) {
         host.logger.info('wake sent', fields);
-        return;
+        return { method };
       }
       host.logger.warn('wake failed', fields);
       throw new Error(r.messages.join('; '));

@@ -74,7 +74,7 @@ describe('agent API and action pages over HTTP', () => {
     const step3 = await fetch(`${mod()}/actions/new/params?${q}`, { headers: { 'x-test-user': 'admin' } });
     expect(step3.status).toBe(200);
     const html3 = await step3.text();
-    expect(html3).toMatch(/<option selected>lzop<\/option>/);
+    expect(html3).toMatch(/<option value="lzop" selected>lzop<\/option>/);
     expect(html3).toContain('name="start_timeout" min="1" value="20"');
     const step4 = await fetch(`${mod()}/actions`, form([...CLONE, ['_csrf', 'test-csrf']]));
     expect(step4.status).toBe(200);

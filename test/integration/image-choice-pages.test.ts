@@ -31,10 +31,9 @@ function addFirmware(shell: TestShell, mac: string, name: string, at: string, fi
   const id = `a_fw${mac.replace(/:/g, '')}`;
   shell.db.prepare(`INSERT INTO clonage_actions (id, type, state, params_json, parcs_json, created_by, created_at, start_at)
     VALUES (?, 'report', 'succeeded', '{"type":"report","autoReboot":"always"}', '["salle101"]', 'admin', ?, ?)`).run(id, at, at);
-  shell.db.prepare(`INSERT INTO clonage_targets (id, action_id, mac, name, ip, role, state, token_hash, started_at, finished_at, updated_at, fetched_from, exit_code)
-    VALUES (?, ?, ?, ?, '10.77.0.11', 'report', 'succeeded', 'x', ?, ?, ?, '10.77.0.11', 0)`).run(`j_fw${mac.replace(/:/g, '')}`, id, mac, name, at, at, at);
-  shell.db.prepare(`INSERT INTO clonage_events (action_id, target_id, at, level, message, message_key, message_vars) VALUES (?, ?, ?, 'info', ?, 'event.agent.firmware', ?)`)
-    .run(id, `j_fw${mac.replace(/:/g, '')}`, at, `${name}: firmware ${firmware}`, JSON.stringify({ name, firmware, secureBoot: 'off' }));
+  shell.db.prepare(`INSERT INTO clonage_targets (id, action_id, mac, name, ip, role, state, token_hash, started_at, finished_at, updated_at, fetched_from, exit_code,
+    firmware, secure_boot) VALUES (?, ?, ?, ?, '10.77.0.11', 'report', 'succeeded', 'x', ?, ?, ?, '10.77.0.11', 0, ?, 'off')`)
+    .run(`j_fw${mac.replace(/:/g, '')}`, id, mac, name, at, at, at, firmware.toLowerCase());
 }
 
 const restore = (machine: string | string[], image: string, extra: Record<string, string> = {}) =>

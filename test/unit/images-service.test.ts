@@ -167,8 +167,11 @@ describe('image store agent endpoints', () => {
     const page = await (await fetch(`${base}/modules/clonage/reports/02-00-00-00-00-01`)).text();
     expect(page).toMatch(/<tr data-partition="sda1"><td>sda1 \*<\/td><td class="num">83,9 Mo<\/td>/);
     expect(page).toMatch(/data-field="fs">ntfs</);
+    // partition types by name, never the sfdisk code (issue 16 item 8)
+    expect(page).toContain('<td data-field="type" data-type="83">Linux</td>');
+    expect(page).toContain('<td data-field="type" data-type="7">NTFS / exFAT (Windows)</td>');
     // Every disk with its bus, model and table; the one a job without disk takes; the USB one removable.
-    expect(page).toMatch(/Disque sda — 209,7 Mo, table dos<\/h3>\s*<p class="disk-facts" data-bus="nvme">Bus nvme, modèle Samsung SSD 980 &lt;b&gt; — le disque qu’une action sans disque nommé prend sur ce PC<\/p>/);
+    expect(page).toMatch(/Disque sda — 209,7 Mo, table MBR \(DOS\)<\/h3>\s*<p class="disk-facts" data-bus="nvme">Bus nvme, modèle Samsung SSD 980 &lt;b&gt; — le disque qu’une action sans disque nommé prend sur ce PC<\/p>/);
     expect(page).toMatch(/<p class="disk-facts" data-bus="usb">Bus usb, modèle — — amovible \(jamais pris par défaut\)<\/p>/);
     expect(page).toMatch(/data-field="free">61,4 Mo</);
     expect(page).toMatch(/data-image="img_a" data-status="succeeded"/);

@@ -22,7 +22,8 @@ export interface WakeTarget {
 
 /** Wake-on-LAN / RPC reboot: src/wake/action-waker.ts (the composition root passes it in). */
 export interface Waker {
-  wake(machine: WakeTarget): Promise<void>;
+  /** Resolves with the method used when the wake was sent (a test double may say nothing); throws why it was not. */
+  wake(machine: WakeTarget): Promise<{ readonly method: string } | void>;
 }
 
 /** Prepares a domain PC to be cloned (leave the domain, sysprep) before its plan is armed (SE3 §3). */
@@ -190,10 +191,13 @@ export class ActionLifecycle {
 
   private async wake(t: TargetRow): Promise<void> {
     try {
-      await this.deps.waker.wake({ name: t.name, mac: Mac.parse(t.mac), ip: Ipv4.parse(t.ip) });
+      const sent = await this.deps.waker.wake({ name: t.name, mac: Mac.parse(t.mac), ip: Ipv4.parse(t.ip) });
+      // the admin sees the wake on the action, not only in the server's log (issue 16 item 8)
+      if (sent) this.core.event(t.actionId, t.id, 'info', `${t.name}: woken (${sent.method})`, msg('event.wake.sent', { name: t.name, method: sent.method }));
     } catch (e) {
       // Not fatal: the PC may be on already, or someone boots it by hand.
-      this.core.event(t.actionId, t.id, 'warn', `${t.name}: wake failed (${(e as Error).message}); start it by hand`);
+      const error = (e as Error).message;
+      this.core.event(t.actionId, t.id, 'warn', `${t.name}: wake failed (${error}); start it by hand`, msg('event.wake.failed', { name: t.name, error }));
     }
   }
 

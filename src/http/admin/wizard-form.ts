@@ -117,7 +117,7 @@ export function summaryOf(r: ActionRequest, t: ModuleTranslate, when: (d: Date) 
   const p = r.params;
   if (p.type === 'clone') {
     rows.push({ label: t('summary.domain'), value: t(`domain.${cloneDomainOf(p)}`) });
-    rows.push({ label: t('label.disk'), value: p.disk || t('summary.autoDisk') }, { label: t('label.compression'), value: p.compression });
+    rows.push({ label: t('label.disk'), value: p.disk || t('summary.autoDisk') }, { label: t('label.compression'), value: t(`compression.${p.compression}`) });
     rows.push({ label: t('summary.minReceivers'), value: String(p.minReceivers) });
     rows.push({
       label: t('summary.waits'),
@@ -133,7 +133,7 @@ export function summaryOf(r: ActionRequest, t: ModuleTranslate, when: (d: Date) 
   } else if (p.type === 'backup' || p.type === 'restore') {
     const image = p.type === 'restore' && p.sourceMac ? t('summary.imageOf', { image: p.image, machine: machineOf(p.sourceMac) }) : p.image || t('summary.newestImage');
     rows.push({ label: t('label.disk'), value: p.disk || t('summary.autoDisk') }, { label: t('label.image'), value: image });
-    if (p.type === 'backup') rows.push({ label: t('label.compression'), value: p.compression });
+    if (p.type === 'backup') rows.push({ label: t('label.compression'), value: t(`compression.${p.compression}`) });
     rows.push({ label: t('summary.store'), value: t(`store.${p.store ?? 'server'}`) });
     if (p.store === 'partition') {
       rows.push({ label: t('summary.storagePart'), value: p.storagePart === 'auto' || !p.storagePart ? t('summary.storagePartAuto') : p.storagePart });
