@@ -102,6 +102,25 @@ const SCHEDULE_COLUMNS: Column[] = [
   { header: 'LAST RUN', value: (r) => get(r.lastRun, 'state') },
 ];
 
+/** A machine's latest disk report (disks and partitions) and its backups on record. */
+function renderReport(data: unknown): string {
+  const report = get(data, 'report');
+  const head = fields([['PC', get(data, 'name')], ['MAC', get(data, 'mac')], ['report', get(report, 'createdAt')]]);
+  const disks = rowsOf(get(get(report, 'parsed'), 'disks'), 'disks');
+  // a disk's row: its partition table as TYPE and its model as LABEL
+  const parts = disks.flatMap((d) => [{ disk: d.name, name: null, sizeBytes: d.sizeBytes, fs: d.label, label: d.model },
+    ...rowsOf(d.partitions, 'partitions').map((p) => ({ ...p, disk: d.name }))]);
+  const layout = table([
+    { header: 'DISK', value: (r) => r.disk }, { header: 'PART', value: (r) => r.name }, { header: 'SIZE', value: (r) => bytes(r.sizeBytes), right: true },
+    { header: 'TYPE', value: (r) => r.fs }, { header: 'LABEL', value: (r) => r.label }, { header: 'USED', value: (r) => bytes(r.usedBytes), right: true },
+  ], parts, '(no disk reported)');
+  const backups = table([
+    { header: 'ID', value: (r) => r.id }, { header: 'IMAGE', value: (r) => r.image }, { header: 'STATUS', value: (r) => r.status }, { header: 'STORE', value: (r) => r.store },
+    { header: 'CREATED', value: (r) => r.createdAt }, { header: 'SIZE', value: (r) => bytes(r.sizeBytes), right: true },
+  ], rowsOf(get(data, 'backups'), 'backups'), '(no backup)');
+  return `${head}\n${layout}\n${backups}`;
+}
+
 const done = (what: string) => (data: unknown) => {
   const id = get(get(data, 'schedule') ?? data, 'id');
   return `${what}${id !== undefined ? ` ${String(id)}` : ''}\n`;
@@ -192,6 +211,10 @@ export const COMMANDS: readonly CommandSpec[] = [
       { header: 'PC', value: (r) => r.name }, { header: 'MAC', value: (r) => r.mac }, { header: 'IP', value: (r) => r.ip },
       { header: 'RESERVED', value: (r) => r.reserved }, { header: 'BUSY', value: (r) => r.busyActionId }, { header: 'LAST REPORT', value: (r) => r.lastReportAt },
     ], rowsOf(d, 'machines'), '(no PC)'),
+  },
+  {
+    words: ['machines', 'report'], args: ['machine'], options: {}, summary: "a PC's latest disk report and its backups",
+    request: (a) => ({ method: 'GET', path: `/machines/${segment('machine', a[0])}/report` }), render: renderReport,
   },
   {
     words: ['readiness'], args: [], options: {}, summary: "the server's readiness checklist",

@@ -19,6 +19,12 @@ function confirmOnTty(): ((q: string) => Promise<boolean>) | null {
   };
 }
 
+// `clonage actions ls | head -1`: a reader that went away is not an error worth a stack trace
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(process.exitCode ?? 0);
+});
+
 void runCli(process.argv.slice(2), {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),

@@ -77,6 +77,22 @@ describe('clonage CLI against the real shell', () => {
     return { started: first, done };
   };
 
+  /**
+   * An invocation on a terminal: script(1) gives it a pseudo-terminal and types `input`. The command
+   * string is constant; the arguments come through the environment as plain words (checked).
+   */
+  const onTty = (args: string[], input: string): Promise<Run> => {
+    if (!args.every((a) => /^[\w.,-]+$/.test(a))) throw new Error(`not a plain word in ${args.join(' ')}`);
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: path.join(work, 'home'), CLONAGE_URL: `${shell.url}${API}`, CLONAGE_TOKEN: tech,
+      COLUMNS: '80', CLI_NODE: process.execPath, CLI_BIN: bin, CLI_ARGS: args.join(' ') };
+    return new Promise((resolve) => {
+      const child = execFile('script', ['-qec', 'set -f; exec "$CLI_NODE" "$CLI_BIN" $CLI_ARGS', '/dev/null'], { env, timeout: 60_000 }, (e, stdout, stderr) => {
+        resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr });
+      });
+      child.stdin!.end(input);
+    });
+  };
+
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'clonage-cli-'));
     fs.mkdirSync(path.join(work, 'home'));
@@ -145,6 +161,23 @@ describe('clonage CLI against the real shell', () => {
     expect(JSON.parse(end.stdout.trim().split('\n')[0]).state).toBe('cancelled');
     // cancelling twice is a conflict the server explains
     expect(await cli(['actions', 'cancel', again.id, '--lang', 'en'])).toMatchObject({ code: 6, stdout: '', stderr: expect.stringMatching(/^clonage: .+\n$/) });
+  }, 120_000);
+
+  test('on a terminal: a clone asks before overwriting disks (no → nothing sent, yes → created); watch draws bars in place', async () => {
+    const clone = ['actions', 'create', '--type', 'clone', '--parc', 'salle101', '--emitter', 's101-pc05', '--machines', 's101-pc06', '--json'];
+    const no = await onTty(clone, 'n\n');
+    expect(no.stdout).toContain('clone overwrites the disks of PCs s101-pc06 of parc salle101 (except s101-pc05). Continue? [y/N]');
+    expect(no.stdout).toContain('clonage: cancelled: nothing was sent');
+    expect(no.code).toBe(2);
+    expect(JSON.parse((await cli(['actions', 'ls', '--state', 'pending', '--json'])).stdout).filter((a: { type: string }) => a.type === 'clone')).toEqual([]);
+    const yes = await onTty(clone, 'y\n');
+    expect(yes.code).toBe(0);
+    const id: string = JSON.parse(yes.stdout.slice(yes.stdout.indexOf('{'))).action.id;
+    expect((await cli(['actions', 'cancel', id])).code).toBe(0);
+    const watched = await onTty(['actions', 'watch', id], '');
+    expect(watched.code).toBe(8);
+    expect(watched.stdout).toMatch(new RegExp(`\x1b\\[2Kaction ${id}: cancelled\r?\n\x1b\\[2Ks101-pc05 +\\[-+\\] +(-|\\d+%) cancelled`));
+    expect(watched.stdout).toContain(`action ${id} cancelled: 0/2 PCs succeeded`);
   }, 120_000);
 
   test('schedules: create, list, pause, resume, delete', async () => {

@@ -50,6 +50,7 @@ describe('clonage command line → API request', () => {
     [['schedules', 'rm', 's1'], { method: 'DELETE', path: '/schedules/s1' }],
     [['parcs', 'ls'], { method: 'GET', path: '/parcs' }],
     [['machines', 'ls', 'salle101'], { method: 'GET', path: '/parcs/salle101/machines' }],
+    [['machines', 'report', 's101-pc01'], { method: 'GET', path: '/machines/s101-pc01/report' }],
     [['readiness'], { method: 'GET', path: '/readiness' }],
   ])('%j', (argv, expected) => {
     expect(requestOf(argv)).toEqual(expected);

@@ -11,7 +11,7 @@ import { OPENAPI_DOCUMENT } from '../../src/http/api/openapi';
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- walking a JSON document
 const doc = OPENAPI_DOCUMENT as unknown as Json;
 
-const SAMPLE_ARG: Record<string, string> = { id: 'a_x1', parc: 'salle101', name: 'master' };
+const SAMPLE_ARG: Record<string, string> = { id: 'a_x1', parc: 'salle101', name: 'master', machine: 's101-pc01' };
 const SAMPLE_OPTION: Record<string, string> = {
   type: 'clone', state: 'running', status: 'running', parc: 'salle101', emitter: 's101-pc01', machines: 's101-pc02', disk: 'sda', image: 'img',
   compression: 'zstd', at: '2026-12-04T07:30', cron: '0 7 * * 1-5', machine: 's101-pc01', from: '2026-12-01', to: '2026-12-03',

@@ -47,6 +47,14 @@ describe('clonage output', () => {
       render('actions show', { action: ACTION }),
       render('actions cancel', { action: { ...ACTION, state: 'cancelled', targets: [] } }),
       render('schedules pause', { schedule: { id: 's1' } }),
+      render('machines report', {
+        name: 's101-pc01', mac: '52:54:00:12:00:0b',
+        report: { id: 9, createdAt: '2026-12-03T09:00:00.000Z', parsed: { disks: [{ name: 'sda', sizeBytes: 21_474_836_480, label: 'gpt', bus: 'sata', model: 'QEMU HARDDISK', removable: false, auto: true, sectorSize: 512, partitions: [
+          { name: 'sda1', sizeBytes: 536_870_912, fs: 'vfat', label: 'EFI', usedBytes: 33_554_432 }, { name: 'sda2', sizeBytes: 20_000_000_000, fs: 'ntfs', label: null, usedBytes: null }] }],
+        storePartitions: [], storeImages: [], skippedLines: 0 } },
+        history: [], backups: [{ id: 3, image: 'image_20261203', status: 'succeeded', store: 'server', createdAt: '2026-12-03T10:00:00.000Z', sizeBytes: 5_368_709_120 }],
+      }),
+      render('machines report', { name: 'cdi-pc01', mac: '52:54:00:12:00:20', report: null, history: [], backups: [] }),
     ];
     expectGolden('cli/tables.txt', out.join('\n====\n'));
   });
