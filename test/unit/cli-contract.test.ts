@@ -2,8 +2,11 @@
  * The CLI and the API cannot drift apart: every request a `clonage` command sends (every flag
  * set) names a route and method of the served OpenAPI document, with its path ids matching the
  * document's patterns, only declared query parameters, and only body fields of the route's
- * request schema. `--set` is left out: it passes wizard fields through on purpose.
+ * request schema. `--set` is left out: it passes wizard fields through on purpose. And the CLI is
+ * a client like any script: it imports nothing of the module or the shell (it compiles alone).
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { parseCommandLine } from '../../src/cli/args';
 import { COMMANDS, type CommandSpec } from '../../src/cli/commands';
 import { OPENAPI_DOCUMENT } from '../../src/http/api/openapi';
@@ -67,4 +70,17 @@ describe('clonage ↔ OpenAPI document', () => {
       if (!['set', 'status', 'yes', 'confirm-last'].includes(name)) expect([c.words.join(' '), name, name in SAMPLE_OPTION]).toEqual([c.words.join(' '), name, true]);
     }
   });
+});
+
+test('src/cli imports only node and its own files', () => {
+  const dir = path.resolve(__dirname, '../../src/cli');
+  const outside: string[] = [];
+  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
+    const src = fs.readFileSync(path.join(dir, f), 'utf8');
+    for (const [, a, b] of src.matchAll(/^(?:import|export)\b[^;]*?\sfrom\s+['"]([^'"]+)['"]|\b(?:require|import)\(\s*['"]([^'"]+)['"]/gm)) {
+      const spec = a ?? b;
+      if (!(spec.startsWith('./') && !spec.includes('/', 2)) && !spec.startsWith('node:')) outside.push(`${f} → ${spec}`);
+    }
+  }
+  expect(outside).toEqual([]);
 });
