@@ -34,7 +34,7 @@ LIB_PKGS=(libc6 zlib1g liblzma5 liblz4-1 libzstd1 libfdisk1 libsmartcols1 libblk
   libtinfo6 libreadline8 libncursesw6 libext2fs2 libcom-err2 libssl3 libntfs-3g89 libgcc-s1)
 # Files taken from the unpacked packages: path in the package -> same path in the initrd.
 TOOLS=(bin/busybox usr/bin/udp-sender usr/bin/udp-receiver usr/bin/zstd sbin/sfdisk sbin/blkid
-  sbin/e2fsck sbin/resize2fs bin/ntfs-3g usr/sbin/partclone.extfs usr/sbin/partclone.ntfs
+  sbin/e2fsck sbin/resize2fs bin/ntfs-3g bin/ntfs-3g.probe usr/sbin/partclone.extfs usr/sbin/partclone.ntfs
   usr/sbin/partclone.fat usr/sbin/partclone.dd usr/sbin/partclone.restore usr/sbin/partclone.info)
 # Names the partclone front-ends expect, as symlinks to the real binaries.
 TOOL_LINKS=(usr/sbin/partclone.ext2:partclone.extfs usr/sbin/partclone.ext3:partclone.extfs

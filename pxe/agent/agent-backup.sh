@@ -32,6 +32,9 @@ backup_to_store() {
   wait_block_device "$disk" || fail_with "$EXIT_NO_DISK" "disk $J_DISK not found or not a block device" || return
   dsize=$(disk_size "$disk")
   sfdisk -d "$disk" > "$WORK/table.sfdisk" 2> "$WORK/sfdisk.err" || fail_with "$EXIT_REFUSED" "no partition table on $J_DISK" || return
+  # A hibernated NTFS or a dirty ext: refused before anything is stored (agent-clone.sh).
+  sed -n 's|^\([^ ]*\) : start= *\([0-9]*\), size= *\([0-9]*\), type=\([^,]*\).*|\1 \2 \3 \4|p' "$WORK/table.sfdisk" > "$WORK/parts.check"
+  check_partitions_readable "$WORK/parts.check" || return
   open_store rw "$WORK/table.sfdisk" || fail_with "$EXIT_REFUSED" "$REFUSAL: nothing written" || return
   [ -z "$SP_NAME" ] || log "storage partition $SP_NAME mounted: it is not backed up"
   ss=$(sed -n 's/^sector-size: *\([0-9]*\)$/\1/p' "$WORK/table.sfdisk"); is_number "$ss" 5 || ss=512

@@ -32,6 +32,52 @@ clone_tool_of() { # fs table-type
   esac
 }
 
+# A filesystem that may be copied now, or the reason in French for the page (ASCII: the result
+# form keeps no accents), saying what to do. partclone copies a hibernated NTFS (Windows fast
+# startup, or hibernation: the clones would resume another PC's memory) and an ext whose journal
+# still has to be replayed without a word: both are refused here, before anything is written.
+# NTFS: ntfs-3g.probe (14 hibernated, 15 unclean: fast startup, 13 inconsistent). ext: the
+# superblock's state (1 valid, 2 errors) and its needs_recovery flag (incompat 0x4).
+fs_unreadable() { # name fs
+  local dev=$DEV_DIR/$1 magic state incompat rc
+  case "$2" in
+    ntfs)
+      command -v ntfs-3g.probe > /dev/null 2>&1 || { log "$1: no ntfs-3g.probe here, hibernation not checked"; return 0; }
+      ntfs-3g.probe --readwrite "$dev" > "$WORK/probe.err" 2>&1
+      rc=$?
+      case "$rc" in
+        0) return 0 ;;
+        13|14|15) sed -n '1,3p' "$WORK/probe.err" >> "$LOG"
+          echo "$1 (NTFS) : Windows est en veille prolongee ou a ete arrete avec le demarrage rapide (ou le volume est a verifier, ntfs-3g.probe $rc). Redemarrer Windows (Demarrer, Redemarrer : pas Arreter) ou desactiver le demarrage rapide, ou lancer chkdsk, puis relancer : rien n a ete ecrit"
+          return 1 ;;
+        *) log "$1: ntfs-3g.probe exit $rc, left to partclone"; return 0 ;;
+      esac ;;
+    ext2|ext3|ext4)
+      magic=$(od -An -tu2 -j1080 -N2 "$dev" 2> /dev/null | tr -d ' ')
+      state=$(od -An -tu2 -j1082 -N2 "$dev" 2> /dev/null | tr -d ' ')
+      incompat=$(od -An -tu4 -j1120 -N4 "$dev" 2> /dev/null | tr -d ' ')
+      [ "$magic" = 61267 ] && is_number "$state" 5 && is_number "$incompat" 10 || return 0   # not read: partclone says
+      [ $((state & 1)) = 1 ] && [ $((state & 2)) = 0 ] && [ $((incompat & 4)) = 0 ] && return 0
+      log "$1: ext state $state, incompat flags $incompat (needs_recovery is 4)"
+      echo "$1 ($2) : systeme de fichiers non demonte proprement ou marque en erreur (journal a rejouer). Demarrer ce Linux et l arreter proprement, ou lancer e2fsck, puis relancer : rien n a ete ecrit"
+      return 1 ;;
+  esac
+  return 0
+}
+
+# Every partition of a `path start size type` list readable (fs_unreadable), before anything is
+# written or stored; FAIL_MSG says which one and what to do.
+check_partitions_readable() { # entries-file
+  local path start size type fs why
+  while read -r path start size type <&3; do
+    path=${path##*/}
+    fs=$(blkid -o value -s TYPE "$DEV_DIR/$path" 2> /dev/null | head -n 1)
+    case "$fs" in ''|*[!a-z0-9_]*) fs=unknown ;; esac
+    case "$type" in 5|f|F|85) continue ;; esac
+    why=$(fs_unreadable "$path" "$fs") || { fail_with "$EXIT_REFUSED" "$why"; return; }
+  done 3< "$1"
+}
+
 # Before udp-sender starts: the table, the boot area and one line per partition -> $WORK/c.plan.
 # A disk without a partition table is one raw part (mode whole).
 clone_plan() {
@@ -49,6 +95,7 @@ clone_plan() {
   n=$(awk 'NR == 1 || $2 < m { m = $2 } END { print m + 0 }' "$WORK/c.entries")
   [ $((n * C_SS)) -le 1048576 ] || n=$((1048576 / C_SS))
   [ "$n" -gt 0 ] && dd if="$disk" of="$WORK/c.head" bs="$C_SS" count="$n" 2> /dev/null
+  check_partitions_readable "$WORK/c.entries" || return
   while read -r path start size type; do
     path=${path##*/}
     valid_disk_part "$path" "${path##*[!0-9]}" || fail_with "$EXIT_REFUSED" "bad partition name $path in the table of $J_DISK" || return

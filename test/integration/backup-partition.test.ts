@@ -170,6 +170,21 @@ if (skipReason) console.warn(`backup to a storage partition SKIPPED: ${skipReaso
     expect(rows()).toEqual(rowsBefore);
   }, 300000);
 
+  test('a dirty ext4 (journal to replay): the backup is refused before anything is stored, in French, saying what to do', async () => {
+    execFileSync('debugfs', ['-w', '-R', 'feature needs_recovery', disk.part(1)], { stdio: 'ignore' });
+    try {
+      const before = onStore((d) => fs.readdirSync(d).sort());
+      const rowsBefore = rows();
+      const r = await h.runJob('backup', { disk: 'sda', compression: 'zstd', image: 'img_dirty', store: 'partition' }, devDir);
+      expect([r.code, r.target.state]).toEqual([1, 'failed']);
+      expect(String(r.target.message)).toMatch(/^backup failed: sda1 .ext4. : systeme de fichiers non demonte proprement ou marque en erreur .journal a rejouer.\. Demarrer ce Linux et l arreter proprement, ou lancer e2fsck, puis relancer : rien n a ete ecrit$/);
+      expect(onStore((d) => fs.readdirSync(d).sort())).toEqual(before);   // no image, no staging directory
+      expect(rows()).toEqual(rowsBefore);
+    } finally {
+      execFileSync('debugfs', ['-w', '-R', 'feature -needs_recovery', disk.part(1)], { stdio: 'ignore' });
+    }
+  }, 300000);
+
   describe('an NTFS storage partition, and choosing it', () => {
     let disk2: LoopDisk;
     let dev2: string;

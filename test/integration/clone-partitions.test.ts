@@ -183,4 +183,39 @@ describeNs('clone by partition: used blocks, tables, per-stream SHA-256', () => 
     expect(fs.readFileSync(back).equals(fs.readFileSync(efi))).toBe(true);
     expect(loops.withMount(dst1.part(3), 'ext4', true, (d) => sumFiles(d, Object.keys(sums)))).toEqual(sums);
   }, 240000);
+
+  test('a hibernated NTFS (Windows fast startup) or a dirty ext4 on the emitter: refused before anything is sent, in French, saying what to do', async () => {
+    const src = loops.attach('dirty-src', 64, 'label: dos\n,24M,7\n,,83\n');
+    run('mkntfs', ['-q', '-F', '-Q', src.part(1)]);
+    // The hibernation file as Windows leaves it: hiberfil.sys in the root, starting with HIBR.
+    loops.withMount(src.part(1), 'ntfs', false, (d) => fs.writeFileSync(path.join(d, 'hiberfil.sys'), Buffer.concat([Buffer.from('HIBR'), Buffer.alloc(8188)])));
+    run('mkfs.ext4', ['-q', '-F', src.part(2)]);
+    run('debugfs', ['-w', '-R', 'feature needs_recovery', src.part(2)]);   // a journal left to replay
+    const devs = devDirOf('dirty-s', src, 2);
+    const dst = loops.attach('dirty-dst', 64);
+    const dstDev = devDirOf('dirty-r', dst, 2);
+    const tok = () => randomBytes(32).toString('base64url');
+    const refused = async (id: string, port: number) => {
+      const t = [tok(), tok()];
+      const common = { disk: 'sda', port, compression: 'zstd', auto_reboot: 'always' };
+      server.addJob(`${id}_s`, t[0], { job: `${id}_s`, role: 'sender', min_receivers: 1, min_wait: 0, max_wait: 10, ...common });
+      server.addJob(`${id}_r`, t[1], { job: `${id}_r`, role: 'receiver', start_timeout: 5, ...common });
+      const r = startAgent(net.hosts[1], dstDev, `${id}_r`, t[1]);
+      const s = startAgent(net.hosts[0], devs, `${id}_s`, t[0]);
+      const [rs, rr] = await Promise.all([s.done, r.done]);
+      expect(rs.code).toBe(1);
+      expect(rr.code).toBe(1);
+      expect(server.callsOf(`${id}_s`, 'log')[0]?.body ?? '').not.toMatch(/udp-sender exited/);   // never started
+      expect(readBytes(dst.file, 0, 64 * MIB).equals(Buffer.alloc(64 * MIB))).toBe(true);   // nothing written
+      return server.callsOf(`${id}_s`, 'result')[0].form;
+    };
+    expect(await refused('jh', 9106)).toMatchObject({ status: 'failed', exit_code: '6',
+      message: expect.stringMatching(/^sender failed: sda1 _NTFS_ : Windows est en veille prolongee ou a ete arrete avec le demarrage rapide.*Redemarrer Windows .*rien n a ete ecrit$/) });
+    // Windows restarted: no hibernation left (ntfs-3g's remove_hiberfile), the ext4 still dirty.
+    const mnt = fs.mkdtempSync(path.join(tmp, 'hib-'));
+    run('ntfs-3g', ['-o', 'remove_hiberfile', src.part(1), mnt]);
+    run('umount', [mnt]);
+    expect(await refused('jd', 9108)).toMatchObject({ status: 'failed', exit_code: '6',
+      message: expect.stringMatching(/^sender failed: sda2 _ext4_ : systeme de fichiers non demonte proprement ou marque en erreur.*lancer e2fsck, puis relancer : rien n a ete ecrit$/) });
+  }, 240000);
 });
