@@ -11,10 +11,8 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Mac } from '../src/common/domain/mac';
-import { register } from '../src/index';
-import { RecordingWaker } from '../test/helpers/actions-fixtures';
-import { NOTHING_BLOCKS } from '../test/helpers/fakes';
-import { createFakeHost, FakeClock, fakeHostApp, listen, type FakeMachine } from '../test/helpers/fake-host';
+import { createFakeHost, FakeClock, type FakeMachine } from '../test/helpers/fake-host';
+import { startTestModule } from '../test/helpers/test-module';
 import { interleaved, round } from './bench-stats';
 
 class RealClock extends FakeClock {
@@ -55,8 +53,8 @@ export async function runLivePageBench(opts: LivePageBenchOptions = {}): Promise
   const host = createFakeHost({ lab: { bench: machines }, clock: new RealClock() });
   host.db.pragma('synchronous = NORMAL'); // as the shell opens it (src/shell/open-database.ts)
   host.settings.set('agent.addressCheck', 'fetcher'); // the load comes from loopback, not the reserved addresses
-  const module = await register(host, { waker: new RecordingWaker(), blocker: NOTHING_BLOCKS, tickMs: 0, heartbeatMs: 15_000 });
-  const { server, base } = await listen(fakeHostApp(host));
+  const m = await startTestModule({ heartbeatMs: 15_000 }, host);
+  const { module, base } = m;
   try {
     const fields: [string, string][] = [['type', 'clone'], ['parc', 'bench'], ['emitter', machines[0].name],
       ...machines.slice(1).map((m): [string, string] => ['machine', m.name]), ['disk', 'sda'], ['confirm', '1']];
@@ -105,10 +103,7 @@ export async function runLivePageBench(opts: LivePageBenchOptions = {}): Promise
       },
     };
   } finally {
-    await module.stop();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-    host.cleanup();
+    await m.stop();
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark in one run, results in var/bench/results.json and a Markdown
  * report (docs/benchmarks.md is a committed copy of one run). Figures are ratios measured in the
- * same run on the same machine. Select with BENCH=tftp,http,pages,reports,dhcp-seed,live-page,clone (default: all).
+ * same run on the same machine. Select with BENCH=tftp,http,http-boot,pages,reports,dhcp-seed,live-page,clone (default: all).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +12,7 @@ import { runPagesBench } from './pages-bench';
 import { runReportParseBench } from './report-parse-bench';
 import { runDhcpSeedBench } from './dhcp-seed-bench';
 import { runLivePageBench } from './live-page-bench';
+import { runHttpBootBench } from './http-boot-bench';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
     { name: 'reports', run: () => runReportParseBench() },
     { name: 'dhcp-seed', run: () => runDhcpSeedBench() },
     { name: 'live-page', run: () => runLivePageBench() },
+    { name: 'http-boot', run: () => runHttpBootBench() },
   ];
   if (fs.existsSync(path.join(__dirname, 'clone-bench.js'))) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

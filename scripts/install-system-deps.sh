@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that the test suites drive for real:
 # slapd (directory tests), dnsmasq (DHCP config validation + namespace DHCP), udpcast,
-# TFTP clients (tftp-hpa, atftp, curl) and tftpd-hpa (benchmark reference), samba/smbclient,
+# TFTP clients (tftp-hpa, atftp, curl), tftpd-hpa and nginx-light (benchmark references), samba/smbclient,
 # QEMU + iPXE ROMs + pxelinux (PXE end-to-end), chromium (page tests), and the tools the
 # boot environment builder unpacks (busybox-static, partclone, zstd ...).
 # Boot loaders the module copies into its boot root (docs/boot.md): pxelinux + syslinux-common
@@ -14,7 +14,7 @@ PKGS=(
   slapd ldap-utils
   dnsmasq-base
   udpcast
-  tftp-hpa atftp curl tftpd-hpa
+  tftp-hpa atftp curl tftpd-hpa nginx-light
   samba smbclient
   qemu-system-x86 ipxe-qemu qemu-utils
   pxelinux syslinux-common syslinux-utils

@@ -133,6 +133,7 @@ export class BootService {
 
   /** Re-copies loaders and toolkits into the boot root (after a toolkit install or removal). */
   async refreshBootRoot(): Promise<BootRootReport> {
+    this.deps.toolkits.refresh();
     this.lastReport = await assembleBootRoot(this.bootRoot, this.deps.toolkits.bootFiles());
     if (this.tftp) this.applyPxeOptions();
     return this.lastReport;

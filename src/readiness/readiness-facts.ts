@@ -10,7 +10,8 @@ import type { ModuleSettings } from '../settings/module-settings';
 import type { ReadinessFacts, ToolkitFact } from './readiness';
 
 export interface ReadinessSources {
-  readonly toolkits: { list(): readonly ToolkitFact[] };
+  /** Read again from disk for every readiness check (a boot environment built while the service runs shows at once). */
+  readonly toolkits: { refresh(): readonly ToolkitFact[] };
   readonly settings: ModuleSettings;
   /** Per firmware mode (BootService.readiness().modes). */
   readonly bootModes: () => ReadinessFacts['bootModes'];
@@ -45,7 +46,7 @@ export async function gatherReadinessFacts(s: ReadinessSources): Promise<Readine
     dhcp = null;
   }
   return {
-    toolkits: s.toolkits.list().map((t) => ({ name: t.name, runsJobs: t.runsJobs })),
+    toolkits: s.toolkits.refresh().map((t) => ({ name: t.name, runsJobs: t.runsJobs })),
     jobToolkit: s.settings.jobToolkit(),
     bootModes: s.bootModes(),
     tftpPort: s.tftpPort(),

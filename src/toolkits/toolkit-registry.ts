@@ -50,11 +50,30 @@ export function entryRunnable(entry: MaintenanceEntry, t: { readonly runsJobs: b
 /**
  * Installed boot environments under the module's data dir: one folder per toolkit holding its
  * kernel, its initrd and a manifest. A folder whose files are missing is not installed.
+ *
+ * Read once and kept: every iPXE script and menu asks for the installed toolkits, and reading
+ * the manifests on each request cost a PC's boot several synchronous disk reads (issue 15). What
+ * changes the folder calls refresh(): the toolkit installer (through BootService.refreshBootRoot)
+ * at every install and removal; a boot environment built by `npm run toolkit:build` while the
+ * service runs is seen at its next start, as the TFTP boot root is.
  */
 export class ToolkitRegistry {
+  private cached: readonly InstalledToolkit[] | null = null;
+
   constructor(readonly dir: string) {}
 
   list(): InstalledToolkit[] {
+    this.cached ??= this.readAll();
+    return [...this.cached];
+  }
+
+  /** Reads the folder again (after an install or a removal); returns what is installed now. */
+  refresh(): InstalledToolkit[] {
+    this.cached = null;
+    return this.list();
+  }
+
+  private readAll(): InstalledToolkit[] {
     if (!fs.existsSync(this.dir)) return [];
     const out: InstalledToolkit[] = [];
     for (const name of fs.readdirSync(this.dir).sort()) {

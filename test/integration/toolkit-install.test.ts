@@ -32,7 +32,8 @@ describe('toolkit installer', () => {
   const registry = new ToolkitRegistry(dir);
   const installer = new ToolkitInstaller({
     toolkitsDir: dir, moduleRoot: path.resolve(__dirname, '../..'), clock: { now: () => new Date() }, logger: memoryLogger(),
-    onChange: async () => void changes++, buildScript: FAKE_BUILD,
+    // as BootService.refreshBootRoot does: the registry reads the folder again
+    onChange: async () => { changes++; registry.refresh(); }, buildScript: FAKE_BUILD,
   });
 
   beforeAll(async () => {

@@ -1,5 +1,6 @@
 import express from 'express';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -137,6 +138,16 @@ describe('GET /boot/files/:toolkit/:file', () => {
   it('serves the initrd', async () => {
     const res = await fetch(`${base}/boot/files/bootenv/initrd.img`);
     expect(await res.text()).toBe('INITRD');
+  });
+
+  it('reads boot files in 256 KiB pieces, not the stream default of 64 KiB (issue 15)', async () => {
+    const open = jest.spyOn(fs, 'createReadStream');
+    try {
+      expect((await fetch(`${base}/boot/files/bootenv/vmlinuz`)).status).toBe(200);
+      expect(open).toHaveBeenCalledWith(expect.stringMatching(/vmlinuz$/), expect.objectContaining({ highWaterMark: 256 * 1024 }));
+    } finally {
+      open.mockRestore();
+    }
   });
 
   it.each([

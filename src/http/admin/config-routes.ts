@@ -109,7 +109,7 @@ export function registerConfigRoutes(host: HostContext, toolkits: ToolkitRegistr
   r.post('/config/job-toolkit', admin, web.verifyCsrf, (req: Request, res: Response, next: NextFunction) => {
     const name = String((req.body ?? {}).jobToolkit ?? '');
     const t = requestT(web, req);
-    if (!toolkits.list().some((tk) => tk.name === name && tk.runsJobs)) {
+    if (!toolkits.refresh().some((tk) => tk.name === name && tk.runsJobs)) {
       res.status(400);
       render(req, res, { jobToolkit: t('config.jobToolkit.error') }).catch(next);
       return;

@@ -34,6 +34,8 @@ export const BOOT_BASE_PATH = '/boot';
 /** The only file names served: a toolkit folder may hold other things (checksums, manifests). */
 const SERVED_FILES = new Set(['vmlinuz', 'initrd.img']);
 
+const READ_CHUNK = 256 * 1024;
+
 /** The boot router, mounted at BOOT_BASE_PATH. */
 export function bootRouter(deps: HttpBootDeps): Router {
   const root = path.resolve(deps.toolkitsDir);
@@ -91,7 +93,11 @@ export function bootRouter(deps: HttpBootDeps): Router {
       }
       res.setHeader('Content-Type', 'application/octet-stream');
       // send (behind res.sendFile) answers Range requests with 206 and If-Range/ETag correctly.
-      res.sendFile(`${toolkit}/${file}`, { root, dotfiles: 'deny', acceptRanges: true, lastModified: true, maxAge: 0 }, (err) => {
+      // Reads of 256 KiB instead of the stream default of 64 KiB: a quarter of the reads and
+      // socket writes per initrd (issue 15 bench: 50 PCs at once), 12.5 MiB for 50 downloads.
+      // (send hands its options to fs.createReadStream; the type does not list highWaterMark)
+      const sendOptions = { root, dotfiles: 'deny' as const, acceptRanges: true, lastModified: true, maxAge: 0, highWaterMark: READ_CHUNK };
+      res.sendFile(`${toolkit}/${file}`, sendOptions, (err) => {
         if (!err) return;
         const code = (err as NodeJS.ErrnoException).code;
         if (res.headersSent || code === 'ECONNABORTED' || code === 'ECONNRESET') return;
