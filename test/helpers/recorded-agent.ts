@@ -124,6 +124,21 @@ export class RecordedAgent {
     return this.result(status, exitCode, status === 'succeeded' ? `${tool} ok` : `${tool} exit ${exitCode}`);
   }
 
+  /** A backup job's upload of one image file (PUT …/image/{file}, its SHA-256 in X-Sha256), as agent-http.sh sends it. */
+  async putImageFile(file: string, data: Buffer, sha256: string): Promise<void> {
+    const res = await fetch(`${this.moduleUrl}/api/agent/jobs/${encodeURIComponent(this.jobId)}/image/${encodeURIComponent(file)}`, {
+      method: 'PUT', body: data, signal: AbortSignal.timeout(AGENT_CALL_TIMEOUT_MS),
+      headers: { 'x-clonage-session': this.session ?? '', 'content-type': 'application/octet-stream', 'x-sha256': sha256 },
+    });
+    this.calls.push({ call: `PUT /image/${file}`, status: res.status });
+    if (res.status !== 201) throw new AgentCallError(`${this.name} PUT /image/${file}`, res.status, await res.text());
+  }
+
+  /** POST …/image/commit with the agent's line manifest: the server verifies and records the image. */
+  async commitImage(manifest: string): Promise<string> {
+    return this.call('POST', '/image/commit', manifest, 200);
+  }
+
   private async call(method: 'GET' | 'POST', path: string, body: URLSearchParams | string | undefined, expected: number): Promise<string> {
     const url = `${this.moduleUrl}/api/agent/jobs/${encodeURIComponent(this.jobId)}${path}`;
     const headers: Record<string, string> = path === '' ? { authorization: `Bearer ${this.token}` } : { 'x-clonage-session': this.session ?? '' };
