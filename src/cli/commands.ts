@@ -121,6 +121,10 @@ function renderReport(data: unknown): string {
   return `${head}\n${layout}\n${backups}`;
 }
 
+/** `image 3 s101-pc01/master protected`: what the server says the image now is. */
+const imageLine = (what: string, image: unknown) =>
+  `image ${cell(get(image, 'id'))} ${cell(get(image, 'machine'))}/${cell(get(image, 'name'))} ${what}\n`;
+
 const done = (what: string) => (data: unknown) => {
   const id = get(get(data, 'schedule') ?? data, 'id');
   return `${what}${id !== undefined ? ` ${String(id)}` : ''}\n`;
@@ -166,22 +170,22 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     words: ['images', 'rm'], args: ['id'], options: pick('confirm-last'), summary: 'delete an image',
     request: (a, v) => ({ method: 'DELETE', path: `/images/${segment('id', a[0])}${v['confirm-last'] ? '?confirmLast=1' : ''}` }),
-    render: () => 'image deleted\n',
+    render: (d) => imageLine('deleted', get(d, 'deleted')),
   },
   {
     words: ['images', 'rename'], args: ['id', 'name'], options: {}, summary: 'rename an image',
     request: (a) => ({ method: 'POST', path: `/images/${segment('id', a[0])}/rename`, body: { name: argument('name', a[1]) } }),
-    render: () => 'image renamed\n',
+    render: (d) => imageLine('renamed', get(d, 'image')),
   },
   {
     words: ['images', 'protect'], args: ['id'], options: {}, summary: 'keep an image from retention and deletion',
     request: (a) => ({ method: 'POST', path: `/images/${segment('id', a[0])}/protect`, body: { protected: true } }),
-    render: () => 'image protected\n',
+    render: (d) => imageLine('protected', get(d, 'image')),
   },
   {
     words: ['images', 'unprotect'], args: ['id'], options: {}, summary: 'remove the protection of an image',
     request: (a) => ({ method: 'POST', path: `/images/${segment('id', a[0])}/protect`, body: { protected: false } }),
-    render: () => 'image unprotected\n',
+    render: (d) => imageLine('unprotected', get(d, 'image')),
   },
   {
     words: ['schedules', 'ls'], args: [], options: {}, summary: 'list schedules',

@@ -7,6 +7,7 @@
 import type { CliConfig } from './config';
 import { call, failure, headers, target, unreachable, type Fetch } from './client';
 import { CliError, EXIT, type ExitCode } from './exit-codes';
+import { get } from './render';
 import { mergeUpdate, outcome, outcomeWords, plainLines, SseParser, ttyFrame, watchView, type PlainMemory, type WatchView } from './progress';
 
 export interface WatchIo {
@@ -120,7 +121,7 @@ export async function watchAction(cfg: CliConfig, id: string, eventsPath: string
     if (!v) throw new CliError(EXIT.server, `the answer for action ${id} has no state (is --url the API base?)`);
     const final = outcome(v);
     if (final !== null) {
-      display.show(v, JSON.stringify(data));
+      display.show(v, JSON.stringify(get(data, 'action') ?? data)); // same shape as a stream message
       display.end(v);
       return final;
     }

@@ -47,6 +47,8 @@ describe('clonage output', () => {
       render('actions show', { action: ACTION }),
       render('actions cancel', { action: { ...ACTION, state: 'cancelled', targets: [] } }),
       render('schedules pause', { schedule: { id: 's1' } }),
+      render('images rm', { deleted: { id: 3, machine: 's101-pc01', name: 'image_20261203', protected: false } }),
+      render('images rename', { image: { id: 3, machine: 's101-pc01', name: 'master' } }),
       render('machines report', {
         name: 's101-pc01', mac: '52:54:00:12:00:0b',
         report: { id: 9, createdAt: '2026-12-03T09:00:00.000Z', parsed: { disks: [{ name: 'sda', sizeBytes: 21_474_836_480, label: 'gpt', bus: 'sata', model: 'QEMU HARDDISK', removable: false, auto: true, sectorSize: 512, partitions: [
