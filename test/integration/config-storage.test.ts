@@ -48,8 +48,8 @@ describe('configuration page: image storage and SMB share', () => {
   test('the page says per firmware mode which loader chain is offered (the set-up installed them all)', async () => {
     const admin = await login('admin');
     const page = (await admin.get('/modules/clonage/config')).text;
-    expect(page).toMatch(/<tr data-mode="bios" data-ready="true"><td>BIOS<\/td><td>pxelinux \(<code>pxelinux\.0<\/code>\)/);
-    expect(page).toMatch(/<tr data-mode="uefi" data-ready="true"><td>UEFI<\/td><td>secureboot \(<code>bootx64\.efi<\/code>\)/);
+    expect(page).toMatch(/<tr data-mode="bios" data-ready="true"><td>BIOS<\/td><td data-chain="pxelinux">pxelinux \(syslinux\) \(<code>pxelinux\.0<\/code>\)/);
+    expect(page).toMatch(/<tr data-mode="uefi" data-ready="true"><td>UEFI<\/td><td data-chain="secureboot">shim, GRUB et noyau signés \(<code>bootx64\.efi<\/code>\)/);
     expect(shell.logLines.some((l) => l.includes('"msg":"boot service started"') && l.includes('"missing":[]'))).toBe(true);
   });
 

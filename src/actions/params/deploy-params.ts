@@ -66,10 +66,13 @@ export async function deploySourceChoices(
   sources: DeploySources | undefined,
   allowed: 'all' | readonly string[],
   machines: { machines(parcs: readonly string[], allowed: 'all' | readonly string[]): Promise<readonly { readonly mac: Mac | null }[]> },
+  /** The option's text in the reader's language (date and size formatted per locale); default: a neutral one. */
+  labelOf: (r: { name: string; image: string; createdAt: string; sizeBytes?: number | null }) => string =
+  (r) => `${r.name} — ${r.image} (${r.createdAt.slice(0, 16).replace('T', ' ')})`,
 ): Promise<{ value: string; label: string }[]> {
   const list = sources?.list?.() ?? [];
   const own = allowed === 'all' ? null : new Set((await machines.machines(allowed, allowed)).map((m) => m.mac?.toString()));
   return list
     .filter((r) => own === null || own.has(r.mac))
-    .map((r) => ({ value: `${r.mac}/${r.image}`, label: `${r.name} — ${r.image} (${r.createdAt.slice(0, 16).replace('T', ' ')})` }));
+    .map((r) => ({ value: `${r.mac}/${r.image}`, label: labelOf(r) }));
 }

@@ -81,7 +81,10 @@ export function registerActionRoutes(deps: ActionRouteDeps): void {
       machines: [],
       selection: sel,
       fields: sel.type ? FIELDS_OF[sel.type] : [],
-      deploySources: sel.type === 'deploy' ? await deploySourceChoices(deps.sources, await web.parcsOf(user(req), 'parc_can_clone'), inventory) : [],
+      deploySources: sel.type === 'deploy'
+        ? await deploySourceChoices(deps.sources, await web.parcsOf(user(req), 'parc_can_clone'), inventory,
+          (r) => i18n.t('wizard.restore.otherOption', { machine: r.name, image: r.image, when: i18n.fmt.when(r.createdAt), size: i18n.fmt.size(r.sizeBytes ?? null) }))
+        : [],
       restoreImages,
       warnings: [],
       canRecur: canRecur(sel.type),

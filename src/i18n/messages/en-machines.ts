@@ -81,4 +81,8 @@ export const enMachines: Readonly<Record<keyof typeof frMachines, string>> = {
   'compression.lzop': 'lzop',
   'table.dos': 'MBR (DOS)',
   'table.gpt': 'GPT',
+
+  'chain.pxelinux': 'pxelinux (syslinux)',
+  'chain.secureboot': 'signed shim, GRUB and kernel',
+  'chain.ipxe': 'iPXE',
 };

@@ -82,4 +82,8 @@ export const frMachines = {
   'compression.lzop': 'lzop',
   'table.dos': 'MBR (DOS)',
   'table.gpt': 'GPT',
+
+  'chain.pxelinux': 'pxelinux (syslinux)',
+  'chain.secureboot': 'shim, GRUB et noyau signés',
+  'chain.ipxe': 'iPXE',
 };
