@@ -7,6 +7,8 @@ import Ajv2020 from 'ajv/dist/2020';
 import { apiRouter, type ApiDeps } from '../../src/http/api/api-router';
 import { OPENAPI_DOCUMENT } from '../../src/http/api/openapi';
 import { mountedRoutes } from '../helpers/api-client';
+import { ACTION_BODY_FIELDS } from '../../src/http/api/api-action-routes';
+import { ACTION_TYPES } from '../../src/actions/model/action-types';
 
 function documentedRoutes(): string[] {
   const out: string[] = [];
@@ -36,5 +38,11 @@ describe('OpenAPI document', () => {
     const error = ajv.getSchema('openapi#/components/schemas/Error')!;
     expect(error({ error: { code: 'not_found', message: 'x' } })).toBe(true);
     expect(error({ error: { code: 'oops', message: 'x' } })).toBe(false);
+  });
+
+  test('the action body it documents is the one the API reads: the wizard\'s fields and types', () => {
+    const request = OPENAPI_DOCUMENT.components.schemas.ActionRequest;
+    expect(Object.keys(request.properties).sort()).toEqual([...ACTION_BODY_FIELDS].sort());
+    expect([...(request.properties.type as { enum: readonly string[] }).enum].sort()).toEqual([...ACTION_TYPES].sort());
   });
 });
