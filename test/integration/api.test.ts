@@ -92,6 +92,15 @@ describe('REST API', () => {
     expect(en.body.error.fields.disk).toMatch(/is not a whole disk/);
     const other = await call('POST', '/actions', { token: tech, json: { type: 'report', parc: 'cdi', machines: ['cdi-pc01'] } });
     expect(other.status).toBe(403);
+    // dryRun: the wizard's step 4 (its summary, in the caller's language), nothing stored
+    const count = () => shell.db.prepare('SELECT COUNT(*) AS n FROM clonage_actions').get();
+    const before = count();
+    const dry = await call('POST', '/actions?dryRun=1', { token: tech, json: { type: 'report', parc: 'salle101', machines: ['s101-pc01'] }, headers: { 'accept-language': 'en' } });
+    expect(dry.status).toBe(200);
+    expect(dry.body.summary).toEqual(expect.arrayContaining([{ label: 'Action', value: 'Hardware report' }, { label: 'Computers', value: 's101-pc01' }]));
+    expect((await call('POST', '/actions?dryRun=1', { token: tech, json: { type: 'report', parc: 'salle101', machines: ['nosuch'] } })).status).toBe(400);
+    expect((await call('POST', '/actions?dryRun=yes', { token: tech, json: { type: 'report', parc: 'salle101', machines: ['s101-pc01'] } })).body.error.field).toBe('dryRun');
+    expect(count()).toEqual(before);
     const start = new Date(Date.now() + 3_600_000).toISOString();
     const created = await call('POST', '/actions', { token: tech, json: { type: 'report', parc: 'salle101', machines: ['s101-pc01', 's101-pc02'], start: 'at', start_at: start } });
     expect(created.status).toBe(201);

@@ -10,7 +10,8 @@ import { ACTION_ID_PATTERN } from '../../agent/job-identity';
 import { listActions, parseActionListFilter, type ActionListRow } from '../../consult/action-list';
 import type { ActionView } from '../../actions/model/action-view';
 import type { ActionInput } from '../../actions/params/action-request';
-import { FIELDS_OF, inputFromForm, PARAM_FIELDS } from '../admin/wizard-form';
+import { FIELDS_OF, inputFromForm, PARAM_FIELDS, summaryOf } from '../admin/wizard-form';
+import { pageI18n } from '../../i18n/page-i18n';
 import type { ActionType } from '../../actions/model/action-types';
 import { shownEvents } from '../admin/sse-stream';
 import { apiUser } from './token-auth';
@@ -76,7 +77,16 @@ export function registerApiActionRoutes(api: Router, deps: ApiDeps): void {
   });
 
   api.post('/actions', async (req, res) => {
-    const created = await actions.create(apiUser(res), actionInputOf(req.body as Record<string, unknown>));
+    const dryRun = req.query.dryRun;
+    if (dryRun !== undefined && dryRun !== '1') throw new InputError('dryRun: 1 or absent', 'dryRun', msg('api.badQuery', { field: 'dryRun' }));
+    const input = actionInputOf(req.body as Record<string, unknown>);
+    if (dryRun === '1') {
+      // the wizard's step 4: checked, nothing stored, what would happen in the caller's language
+      const { t, fmt } = pageI18n(web.locale(req));
+      res.json({ summary: summaryOf(await actions.validate(apiUser(res), input), t, (d) => fmt.when(d.toISOString())) });
+      return;
+    }
+    const created = await actions.create(apiUser(res), input);
     if (created.kind === 'schedule') {
       const schedule = (await deps.schedules.list(apiUser(res))).find((s) => s.id === created.id);
       res.status(201).json({ schedule });

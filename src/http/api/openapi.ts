@@ -68,9 +68,10 @@ export const OPENAPI_DOCUMENT = {
         parameters: [query('type', 'action type'), query('state', 'pending | running | finished'), query('parc', 'parc name'), query('machine', 'machine name'),
           query('from', 'YYYY-MM-DD'), query('to', 'YYYY-MM-DD')],
       }),
-      post: op('Create an action (or a recurring schedule with start: cron)', {
+      post: op('Create an action (or a recurring schedule with start: cron); with dryRun=1 only check it', {
+        200: json(object({ summary: arrayOf(object({ label: str, value: str })) }), 'dryRun=1: valid, nothing stored; the wizard’s summary'),
         201: json({ oneOf: [object({ action: ref('Action') }), object({ schedule: ref('Schedule') })] }, 'Created'),
-      }, { requestBody: body(ref('ActionRequest')) }),
+      }, { requestBody: body(ref('ActionRequest')), parameters: [query('dryRun', '1: check only, store nothing', { enum: ['1'] })] }),
     },
     '/actions/{id}': { get: op('One action with its targets and events', { 200: json(object({ action: ref('Action') })) }, { parameters: [ACTION_ID] }) },
     '/actions/{id}/events': {
