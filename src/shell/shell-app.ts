@@ -246,8 +246,18 @@ async function authenticate(deps: ShellAppDeps, login: string, password: string)
 const MODULE_API = /^\/modules\/[^/?]+\/api\/v\d+(\/|\?|$)/;
 
 /** The body parsers of pages and PC calls (form fields are text), skipped for a module's REST API. */
+/**
+ * The admin forms' parsers: sized for a module's largest form (the clonage wizard's 2,000
+ * machines, checked up to twice that so the module answers with its own field error): a form
+ * past these is refused with 413 before any module sees it.
+ */
+export const FORM_LIMITS = { bytes: 512 * 1024, parameters: 5000 } as const;
+
 function formParsers(): RequestHandler[] {
-  const parsers: RequestHandler[] = [express.urlencoded({ extended: false, limit: '256kb' }), express.json({ limit: '256kb' }), textFieldsOnly];
+  const parsers: RequestHandler[] = [
+    express.urlencoded({ extended: false, limit: FORM_LIMITS.bytes, parameterLimit: FORM_LIMITS.parameters }),
+    express.json({ limit: FORM_LIMITS.bytes }), textFieldsOnly,
+  ];
   return parsers.map((p) => (req, res, next) => (MODULE_API.test(req.originalUrl) ? next() : p(req, res, next)));
 }
 

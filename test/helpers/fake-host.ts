@@ -20,6 +20,7 @@ import { Hostname } from '../../src/common/domain/hostname';
 import { Ipv4 } from '../../src/common/domain/ipv4';
 import { Mac } from '../../src/common/domain/mac';
 import { memoryLogger } from './memory-logger';
+import { FORM_LIMITS } from '../../src/shell/shell-app';
 import manifest from '../../module.json';
 
 export class FakeClock implements Clock {
@@ -213,7 +214,7 @@ export function createFakeHost(opts: { dbFile?: string; lab?: Record<string, Fak
 /** An express app with the shell's body parsing and the module router at its mount path. */
 export function fakeHostApp(host: HostContext): Express {
   const app = express();
-  app.use(express.urlencoded({ extended: false, limit: '256kb' }));
+  app.use(express.urlencoded({ extended: false, limit: FORM_LIMITS.bytes, parameterLimit: FORM_LIMITS.parameters })); // as the shell
   app.use(host.web.mountPath, host.web.router);
   return app;
 }

@@ -8,6 +8,7 @@ import { ForbiddenError, InputError } from '../../common/domain/errors';
 import { parseParcName } from '../../common/domain/hostname';
 import type { Machine } from '../../inventory/machine-inventory';
 import { parseActionParams } from './action-params';
+import { ACTION_FORM_LIMITS, MAX_TARGETS } from './limits';
 import type { ParamDefaults } from './clone-params';
 import {
   ACTION_TYPES,
@@ -47,7 +48,7 @@ export interface MachineSource {
   machines(parcNames: readonly string[], allowed: 'all' | readonly string[]): Promise<Machine[]>;
 }
 
-export const MAX_TARGETS = 500;
+export { MAX_TARGETS, ACTION_FORM_LIMITS };
 const MAX_AHEAD_DAYS = 366;
 /** A start time slightly in the past is a form filled in slowly, not a mistake. */
 const PAST_TOLERANCE_MS = 5 * 60_000;

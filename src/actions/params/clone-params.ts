@@ -15,6 +15,7 @@ import {
   type CloneParams,
 } from '../model/action-types';
 import { FieldErrorCollector } from './field-errors';
+import { MAX_TARGETS } from './limits';
 import type { Store } from './store-params';
 import { msg } from '../../i18n/module-messages';
 
@@ -77,7 +78,7 @@ export const BUILTIN_DEFAULTS: ParamDefaults = {
 
 /** Wait times are bounded: a day at most, which no real clone needs and no udpcast argument overflows. */
 export const MAX_WAIT_MINUTES = 24 * 60;
-export const MAX_RECEIVERS = 500;
+export const MAX_RECEIVERS = MAX_TARGETS;
 
 /** Whole disks only: SCSI/SATA, IDE, virtio, NVMe namespaces, eMMC/SD. Partitions are not cloned alone. */
 export const DISK_PATTERN = /^(?:(?:sd|hd|vd)[a-z]|nvme\d{1,2}n\d{1,2}|mmcblk\d{1,2})$/;

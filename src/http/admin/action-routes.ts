@@ -9,6 +9,7 @@ import { InputError, NotFoundError } from '../../common/domain/errors';
 import type { ActionService } from '../../actions/engine/action-service';
 import type { Scheduler } from '../../actions/engine/scheduler';
 import { paramDefaultsFrom } from '../../actions/params/action-params';
+import { ACTION_FORM_LIMITS } from '../../actions/params/limits';
 import { deploySourceChoices, type DeploySources } from '../../actions/params/deploy-params';
 import { AdminDefaults } from './admin-defaults';
 import { ModuleSettings } from '../../settings/module-settings';
@@ -57,7 +58,7 @@ export function registerActionRoutes(deps: ActionRouteDeps): void {
   const base = web.mountPath;
   const clone = web.requireRight('parc_can_clone');
   // The shell parses forms already; a host that does not still gets bounded parsing here.
-  const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 1200 });
+  const form = express.urlencoded({ extended: false, limit: ACTION_FORM_LIMITS.bytes, parameterLimit: ACTION_FORM_LIMITS.parameters });
   const post = [clone, form, web.verifyCsrf];
   const user = (req: Request) => userOf(web, req);
 
