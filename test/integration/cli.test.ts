@@ -3,7 +3,7 @@
  * the real shell's REST API with tokens made on the "Jetons d'API" page. A report action on the
  * demo parc is created, watched to its end while two PCs (the agent protocol played over HTTP,
  * recorded-agent.ts) run it, one failing: watch exits 7 (partial); its failed PC is retried and
- * cancelled (watch exits 8). Plus lists, schedules, --json, --lang, and the exit codes of a bad
+ * cancelled (watch exits 8). Plus lists, images, schedules, --json, --lang, and the exit codes of a bad
  * flag (2), a bad or unreadable token (3), a foreign parc (3), an unknown id (4), a refused field (6).
  */
 import { execFile, spawn } from 'node:child_process';
@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { API, tokenFor } from '../helpers/api-client';
+import { addImage } from '../helpers/library-fixtures';
 import { RecordedAgent, waitForArmedJobs } from '../helpers/recorded-agent';
 import { APP_ROOT, startTestShell, type TestShell } from '../helpers/test-shell';
 
@@ -118,6 +119,23 @@ describe('clonage CLI against the real shell', () => {
     expect(['ok', 'warn', 'bad']).toContain(JSON.parse(readiness.stdout).overall);
     expect(await cli(['images', 'ls'])).toEqual({ code: 0, stdout: '(no image)\n', stderr: '' });
     expect(JSON.parse((await cli(['images', 'ls', '--json'])).stdout)).toEqual([]);
+  });
+
+  test('images: ls, rename, protect, rm; the last good image needs --confirm-last (exit 6 with the server\'s reason)', async () => {
+    const a = addImage(shell, '52:54:00:12:00:0b', 's101-pc01', 'img_a', '2026-11-01T18:30:00.000Z');
+    const b = addImage(shell, '52:54:00:12:00:0b', 's101-pc01', 'img_b', '2026-11-08T18:30:00.000Z');
+    const ls = await cli(['images', 'ls', '--machine', 's101-pc01']);
+    expect(ls.stdout).toMatch(new RegExp(`^${a}\\s+s101-pc01\\s+img_a\\s+2026-11-01T18:30:00.000Z\\s+117.7 MiB\\s+server\\s+server\\s+no$`, 'm'));
+    expect(await cli(['images', 'rename', String(a), 'img_renamed'])).toEqual({ code: 0, stdout: `image ${a} s101-pc01/img_renamed renamed\n`, stderr: '' });
+    expect((await cli(['images', 'rename', String(a), '../x'])).code).toBe(6);
+    expect((await cli(['images', 'protect', String(b)])).stdout).toBe(`image ${b} s101-pc01/img_b protected\n`);
+    expect(JSON.parse((await cli(['images', 'ls', '--json'])).stdout).find((i: { id: number }) => i.id === b).protected).toBe(true);
+    expect((await cli(['images', 'unprotect', String(b)])).code).toBe(0);
+    expect((await cli(['images', 'rm', String(a)])).code).toBe(0);
+    const last = await cli(['images', 'rm', String(b), '--lang', 'en']);
+    expect(last).toMatchObject({ code: 6, stdout: '', stderr: expect.stringMatching(/last good image of s101-pc01/) });
+    expect(await cli(['images', 'rm', String(b), '--confirm-last'])).toEqual({ code: 0, stdout: `image ${b} s101-pc01/img_b deleted\n`, stderr: '' });
+    expect(await cli(['images', 'ls'])).toEqual({ code: 0, stdout: '(no image)\n', stderr: '' });
   });
 
   test('create a report action, watch it to its end while two PCs run it (one fails): exit 7; retry the failed PC, cancel, watch: exit 8', async () => {
