@@ -19,7 +19,7 @@ import path from 'node:path';
 import { BootPlanStore } from '../../src/boot/boot-plan-store';
 import { PageClient } from '../helpers/browserless-client';
 import { USERS, type TestShell } from '../helpers/test-shell';
-import { Lab, makeEspDisk, startLabShell, waitFor, type Vm } from './lib/lab';
+import { type Lab, makeEspDisk, startUefiLab, waitFor, type Vm } from './lib/lab';
 
 const WORK = path.resolve(__dirname, '..', '..', 'test-artifacts', 'e2e-uefi');
 const PC = { name: 's101-pc01', mac: '52:54:00:12:00:0b' };
@@ -43,14 +43,7 @@ describe('UEFI PC with Secure Boot on: shim → network GRUB → signed kernel',
   };
 
   beforeAll(async () => {
-    const bootenv = process.env.CLONAGE_BOOTENV;
-    if (!bootenv) throw new Error('CLONAGE_BOOTENV: run through scripts/e2e.sh');
-    fs.rmSync(WORK, { recursive: true, force: true });
-    lab = Lab.create(WORK);
-    shell = await startLabShell(bootenv);
-    plans = new BootPlanStore(shell.db, { now: () => new Date() });
-    // EDK2 must not be told "PXEClient" by force (PXE-E16); the module's own options are enough.
-    await lab.startDnsmasq(shell.dhcp.api.configPath, { forcePxeClient: false });
+    ({ lab, shell, plans } = await startUefiLab(WORK));
     const disk = path.join(WORK, `${PC.name}.img`);
     makeEspDisk(disk, 32, MARKER);
     vm = lab.addVm(PC.mac, disk, 512, 'uefi-sb');

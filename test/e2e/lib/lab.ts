@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { BootPlanStore } from '../../../src/boot/boot-plan-store';
 import { startTestShell, type TestShell } from '../../helpers/test-shell';
 
 /**
@@ -82,6 +83,10 @@ export class Vm {
         '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
         '-drive', `if=pflash,format=raw,unit=1,file=${this.varsFile(fw)}`,
         '-device', `virtio-net-pci,netdev=n0,mac=${this.opts.mac},romfile=,bootindex=1`,
+        // Network boot over IPv4 only, as school PCs are usually set: when the network boot
+        // hands back (iPXE `exit 1`), OVMF would otherwise try PXE over IPv6 and HTTP boot over
+        // IPv6 (a timeout each) before the disk.
+        '-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=no', '-fw_cfg', 'name=opt/org.tianocore/IPv6Support,string=no',
         '-drive', `file=${this.opts.disk},format=raw,if=none,id=d0,cache=unsafe`, '-device', 'virtio-blk-pci,drive=d0,bootindex=2',
       ];
     this.proc = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -310,6 +315,21 @@ export async function startLabShell(bootenv: string, moduleSettings: Record<stri
       beforeStart: (dataDir) => fs.cpSync(bootenv, path.join(dataDir, 'modules/clonage/toolkits/clonage'), { recursive: true }),
     },
   );
+}
+
+/**
+ * The lab of the UEFI suites: an empty `workDir`, the bridge, the real shell as PXE server with the
+ * boot environment of scripts/e2e.sh, and dnsmasq with the module's configuration as it is. EDK2
+ * must not be told "PXEClient" by force (PXE-E16): the module's own options are enough.
+ */
+export async function startUefiLab(workDir: string): Promise<{ lab: Lab; shell: TestShell; plans: BootPlanStore }> {
+  const bootenv = process.env.CLONAGE_BOOTENV;
+  if (!bootenv) throw new Error('CLONAGE_BOOTENV: run through scripts/e2e.sh');
+  fs.rmSync(workDir, { recursive: true, force: true });
+  const lab = Lab.create(workDir);
+  const shell = await startLabShell(bootenv);
+  await lab.startDnsmasq(shell.dhcp.api.configPath, { forcePxeClient: false });
+  return { lab, shell, plans: new BootPlanStore(shell.db, { now: () => new Date() }) };
 }
 
 /** What a run leaves for a reader in its artifacts folder: the shell's log and every target row. */
