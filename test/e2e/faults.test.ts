@@ -11,16 +11,16 @@
  *    cut: on this small disk it is often the boot area, head.bin, before the partition's piece.)
  * 2. The same during a restore's write phase (the disk wiped first): the PC rides it out and the
  *    restore ends good, every file byte-identical.
- * 3. The PC powered off in its restore's write phase: the server fails it at the active silence
+ * 3. The image store on a small tmpfs during a backup: 507 to the agent, the backup fails with
+ *    the French reason on the action page, the previous image stays intact and listed, nothing new
+ *    is recorded, staging is removed, the pages still answer.
+ * 4. A corrupted stored piece: the restore is refused before anything is written (the disk file
+ *    unchanged, byte for byte), exit 7 with the piece named; the PC boots its disk again.
+ * 5. The PC powered off in its restore's write phase: the server fails it at the active silence
  *    limit (1 minute here) and keeps the PC off its partly written disk: the action page says so
  *    in French; at its next network boot the PC gets the DISQUE INCOMPLET menu, never the local
  *    disk (no chain.c32), and restarts by itself a minute later (reboot.c32); "relancer les postes
- *    en échec" from the page then restores it whole.
- * 4. A corrupted stored piece: the restore is refused before anything is written (the disk file
- *    unchanged, byte for byte), exit 7 with the piece named; the PC boots its disk again.
- * 5. The image store on a small tmpfs during a backup: 507 to the agent, the backup fails with
- *    the French reason on the action page, the previous image stays intact and listed, nothing new
- *    is recorded, staging is removed, the pages still answer.
+ *    en échec" from the page arms a job that replaces that plan, and the PC takes it.
  *
  * Every scenario asserts its final state, the reason shown, an upper bound on the time to reach
  * it (a correctness bound under TCG, not a speed figure; the times are in timings.json) and that
@@ -180,7 +180,67 @@ describe('faults with a QEMU PC: server restarts, a PC powered off, a corrupted 
     expect(backups()).toEqual([{ image: IMAGE, status: 'succeeded' }]);
   }, 1_800_000);
 
-  test('3. restore: the PC powered off while writing: failed at the silence limit, kept off its disk (DISQUE INCOMPLET), relaunched from the page: whole', async () => {
+  test('3. a full image store (a small tmpfs): the backup fails with the French reason, the previous image intact and listed, the server serving', async () => {
+    const root = path.dirname(machineDir());
+    const imageFiles = () => Object.fromEntries(fs.readdirSync(path.join(machineDir(), IMAGE)).map((f) => [f, sha256Of(path.join(machineDir(), IMAGE, f))]));
+    const kept = imageFiles();
+    const used = fs.readdirSync(path.join(machineDir(), IMAGE)).reduce((n, f) => n + fs.statSync(path.join(machineDir(), IMAGE, f)).size, 0);
+    // The store on a filesystem with room for the image it holds and 16 MiB more: the new backup
+    // (48 MiB of random data) cannot fit, and the server keeps its 512 MiB reserve anyway.
+    const aside = `${root}.aside`;
+    fs.renameSync(root, aside);
+    fs.mkdirSync(root);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${Math.ceil((used + (16 << 20)) / 4096) * 4096}`, 'clonage-faults-store', root]);
+    try {
+      fs.cpSync(aside, root, { recursive: true });
+      const { id, page } = await schedule('backup', { compression: 'zstd', image: `${IMAGE}-2` });
+      vm.start();
+      await finished(id, 600_000, 'storeFullFailedMs');
+      const t = target(id);
+      expect([actionState(id), t.state, t.exitCode]).toEqual(['failed', 'failed', 8]);
+      expect(t.message).toMatch(/HTTP 507: server storage/);
+      const shown = await admin.get(page);
+      expect(shown.text).toContain('le stockage d’images du serveur est plein');
+      expect(backups()).toEqual([{ image: IMAGE, status: 'succeeded' }]);
+      expect(imageFiles()).toEqual(kept);
+      await waitFor('staging removed', () => staging().length === 0, 30_000);
+      const library = await admin.get(`${BASE}/images`);
+      expect([library.status, library.text.includes(IMAGE)]).toEqual([200, true]);
+      await vm.waitExit(180_000);
+    } finally {
+      execFileSync('umount', [root]);
+      fs.rmdirSync(root);
+      fs.renameSync(aside, root);
+    }
+  }, 1_800_000);
+  test('4. a corrupted stored piece: refused before anything is written, the piece named; the disk unchanged', async () => {
+    const m = JSON.parse(fs.readFileSync(path.join(machineDir(), IMAGE, 'manifest.json'), 'utf8')) as ImageManifest;
+    const piece = path.join(machineDir(), IMAGE, m.partitions.flatMap((p) => p.chunks.map((c) => c.file)).at(-1)!);
+    const good = fs.readFileSync(piece);
+    const bad = Buffer.from(good);
+    bad[bad.length >> 1] ^= 0xff; // same size: only the SHA-256 tells
+    fs.writeFileSync(piece, bad);
+    try {
+      const before = sha256Of(diskFile);
+      const { id, page } = await schedule('restore', { image: IMAGE });
+      vm.start();
+      await finished(id, 600_000, 'corruptPieceRefusedMs');
+      const t = target(id);
+      expect([actionState(id), t.state, t.exitCode]).toEqual(['failed', 'failed', 7]);
+      expect(t.message).toContain(`image file ${path.basename(piece)} is missing or corrupt`);
+      expect(t.message).toContain('nothing written');
+      const shown = await admin.get(page);
+      expect(shown.text).toContain('un fichier de l’image manque ou ne correspond pas (taille ou SHA-256) : rien n’a été écrit');
+      expect(shown.text).not.toContain('disque écrit en partie');
+      await vm.waitExit(180_000);
+      expect(sha256Of(diskFile)).toBe(before);
+      expect(planKind()).toBe('local');
+    } finally {
+      fs.writeFileSync(piece, good);
+    }
+  }, 1_800_000);
+
+  test('5. restore: the PC powered off while writing: failed at the silence limit, kept off its disk (DISQUE INCOMPLET), relaunched from the page: the PC takes the new job', async () => {
     wipeDisk();
     const { id, page } = await schedule('restore', { image: IMAGE });
     vm.start();
@@ -218,73 +278,16 @@ describe('faults with a QEMU PC: server restarts, a PC powered off, a corrupted 
     const retryId = new URL(relaunched.location!, shell.url).pathname.split('/').pop()!;
     expect(retryId).not.toBe(id);
     await waitFor('the relaunched plan armed', () => plans().listArmed().some((p) => p.mac.toString() === PC.mac && p.plan.kind === 'job'), 60_000);
+    // The PC, restarted (its screen says it does so by itself every minute), leaves the
+    // incomplete-disk menu for the new job: the plan is consumed, the target runs. (That a
+    // restore then writes the disk whole is scenario 2; the suite stops here to save minutes.)
+    const relaunchAt = Date.now();
     vm.start();
-    await finished(retryId, 900_000, 'relaunchedRestoreMs');
-    expect({ state: actionState(retryId), why: actionState(retryId) === 'succeeded' ? '' : why(retryId) }).toEqual({ state: 'succeeded', why: '' });
-    await vm.waitExit(180_000);
-    expect(diskFiles()).toEqual(files);
-    expect(planKind()).toBe('local');
-    console.log(`PC powered off mid-restore: failed ${Math.round(timings.poweredOffToFailedMs / 1000)} s after the power-off (${Math.round((Date.now() - offAt) / 1000)} s until restored whole)`);
-  }, 2_400_000);
-
-  test('4. a corrupted stored piece: refused before anything is written, the piece named; the disk unchanged', async () => {
-    const m = JSON.parse(fs.readFileSync(path.join(machineDir(), IMAGE, 'manifest.json'), 'utf8')) as ImageManifest;
-    const piece = path.join(machineDir(), IMAGE, m.partitions.flatMap((p) => p.chunks.map((c) => c.file)).at(-1)!);
-    const good = fs.readFileSync(piece);
-    const bad = Buffer.from(good);
-    bad[bad.length >> 1] ^= 0xff; // same size: only the SHA-256 tells
-    fs.writeFileSync(piece, bad);
-    try {
-      const before = sha256Of(diskFile);
-      const { id, page } = await schedule('restore', { image: IMAGE });
-      vm.start();
-      await finished(id, 600_000, 'corruptPieceRefusedMs');
-      const t = target(id);
-      expect([actionState(id), t.state, t.exitCode]).toEqual(['failed', 'failed', 7]);
-      expect(t.message).toContain(`image file ${path.basename(piece)} is missing or corrupt`);
-      expect(t.message).toContain('nothing written');
-      const shown = await admin.get(page);
-      expect(shown.text).toContain('code de sortie 7');
-      expect(shown.text).not.toContain('disque écrit en partie');
-      await vm.waitExit(180_000);
-      expect(sha256Of(diskFile)).toBe(before);
-      expect(planKind()).toBe('local');
-    } finally {
-      fs.writeFileSync(piece, good);
-    }
+    await waitFor('the relaunched job fetched', () => target(retryId).state === 'running', 300_000, 1000);
+    timings.relaunchedJobFetchedMs = Date.now() - relaunchAt;
+    expect(plans().get(Mac.parse(PC.mac))).toBeNull();
+    await vm.kill();
+    console.log(`PC powered off mid-restore: failed ${Math.round(timings.poweredOffToFailedMs / 1000)} s after the power-off (${Math.round((Date.now() - offAt) / 1000)} s until its relaunched job ran)`);
   }, 1_800_000);
 
-  test('5. a full image store (a small tmpfs): the backup fails with the French reason, the previous image intact and listed, the server serving', async () => {
-    const root = path.dirname(machineDir());
-    const imageFiles = () => Object.fromEntries(fs.readdirSync(path.join(machineDir(), IMAGE)).map((f) => [f, sha256Of(path.join(machineDir(), IMAGE, f))]));
-    const kept = imageFiles();
-    const used = fs.readdirSync(path.join(machineDir(), IMAGE)).reduce((n, f) => n + fs.statSync(path.join(machineDir(), IMAGE, f)).size, 0);
-    // The store on a filesystem with room for the image it holds and 16 MiB more: the new backup
-    // (48 MiB of random data) cannot fit, and the server keeps its 512 MiB reserve anyway.
-    const aside = `${root}.aside`;
-    fs.renameSync(root, aside);
-    fs.mkdirSync(root);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${Math.ceil((used + (16 << 20)) / 4096) * 4096}`, 'clonage-faults-store', root]);
-    try {
-      fs.cpSync(aside, root, { recursive: true });
-      const { id, page } = await schedule('backup', { compression: 'zstd', image: `${IMAGE}-2` });
-      vm.start();
-      await finished(id, 600_000, 'storeFullFailedMs');
-      const t = target(id);
-      expect([actionState(id), t.state, t.exitCode]).toEqual(['failed', 'failed', 8]);
-      expect(t.message).toMatch(/HTTP 507: server storage/);
-      const shown = await admin.get(page);
-      expect(shown.text).toContain('le stockage d’images du serveur est plein');
-      expect(backups()).toEqual([{ image: IMAGE, status: 'succeeded' }]);
-      expect(imageFiles()).toEqual(kept);
-      await waitFor('staging removed', () => staging().length === 0, 30_000);
-      const library = await admin.get(`${BASE}/images`);
-      expect([library.status, library.text.includes(IMAGE)]).toEqual([200, true]);
-      await vm.waitExit(180_000);
-    } finally {
-      execFileSync('umount', [root]);
-      fs.rmdirSync(root);
-      fs.renameSync(aside, root);
-    }
-  }, 1_800_000);
 });
