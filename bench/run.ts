@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark in one run, results in var/bench/results.json and a Markdown
  * report (docs/benchmarks.md is a committed copy of one run). Figures are ratios measured in the
- * same run on the same machine. Select with BENCH=tftp,http,http-boot,pages,reports,dhcp-seed,live-page,clone (default: all).
+ * same run on the same machine. Select with BENCH=tftp,http,http-boot,pages,reports,dhcp-seed,live-page,clone,clone-partitions (default: all).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,6 +13,7 @@ import { runReportParseBench } from './report-parse-bench';
 import { runDhcpSeedBench } from './dhcp-seed-bench';
 import { runLivePageBench } from './live-page-bench';
 import { runHttpBootBench } from './http-boot-bench';
+import { runClonePartitionsBench } from './clone-partitions-bench';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
     { name: 'dhcp-seed', run: () => runDhcpSeedBench() },
     { name: 'live-page', run: () => runLivePageBench() },
     { name: 'http-boot', run: () => runHttpBootBench() },
+    { name: 'clone-partitions', run: () => runClonePartitionsBench() },
   ];
   if (fs.existsSync(path.join(__dirname, 'clone-bench.js'))) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
