@@ -159,7 +159,7 @@ describe('UEFI PCs: clone, backup and restore with Secure Boot on (shim → GRUB
     console.log(`e2e-uefi-clone: ${Math.round((Date.now() - started) / 1000)} s`);
   });
 
-  test('Secure Boot on: clone pc01 → pc02 + pc03 from the admin pages, byte-identical, each PC reports "Secure Boot: on"', async () => {
+  test('Secure Boot on: clone pc01 → pc02 + pc03 from the admin pages, byte-identical but the NTFS backup boot sector, each PC reports "Secure Boot: on"', async () => {
     const id = await clone('pc01', ['pc02', 'pc03']);
     expect(sha256File(disk('pc01'))).toBe(original);
     for (const k of ['pc02', 'pc03'] as const) expect([k, differsFromOriginal(disk(k))]).toEqual([k, { size: true, differsAt: -1 }]);
