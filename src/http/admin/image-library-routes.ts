@@ -3,16 +3,16 @@
  * second, explicit confirmation), rename, protect from retention. parc_can_clone, and only images
  * of machines in the user's parcs (403 otherwise); every POST checks CSRF and redirects (PRG).
  */
-import express, { type Request, type Response } from 'express';
+import type { Request, Response } from 'express';
 import type { HostContext } from '../../host/contract';
 import { ConflictError, InputError, NotFoundError } from '../../common/domain/errors';
 import type { ImageLibrary } from '../../images/image-library';
 import { parseRetention } from '../../images/retention';
 import type { MachineInventory } from '../../inventory/machine-inventory';
 import { translateRef, type ModuleTranslate } from '../../i18n/module-messages';
-import { requestT, withPageI18n } from '../../i18n/page-i18n';
+import { requestT } from '../../i18n/page-i18n';
 import { visibleMacs } from './visible-macs';
-import { userOf, wrap } from './admin-kit';
+import { clonePages, userOf, wrap } from './admin-kit';
 import { ModuleSettings } from '../../settings/module-settings';
 
 
@@ -31,12 +31,7 @@ export function retentionInWords(t: ModuleTranslate, value: unknown): string {
 
 export function registerImageLibraryRoutes(deps: { host: HostContext; library: ImageLibrary; inventory: MachineInventory }): void {
   const { host, library, inventory } = deps;
-  const web = withPageI18n(host.web);
-  const r = web.router;
-  const base = web.mountPath;
-  const clone = web.requireRight('parc_can_clone');
-  const form = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 20 });
-  const post = [clone, form, web.verifyCsrf];
+  const { web, r, base, clone, post } = clonePages(host, { limit: '8kb', fields: 20 });
   const back = (req: Request, res: Response, flash: string) => res.redirect(303, `${base}/images?flash=${web.flash(req, flash)}`);
   /** A refusal the admin can act on (last image, in use, bad name): said on the list, translated. */
   const refused = (req: Request, res: Response, e: unknown) => {

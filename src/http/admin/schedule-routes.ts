@@ -3,20 +3,15 @@
  * words, next runs, creator and last result; pause, resume, delete (confirmed in the page).
  * parc_can_clone; a schedule outside the user's parcs is 403; POSTs check CSRF and redirect.
  */
-import express, { type Request, type Response } from 'express';
+import type { Request, Response } from 'express';
 import type { HostContext } from '../../host/contract';
 import type { ScheduleAdmin } from '../../actions/engine/schedule-admin';
 import { cronInWords } from '../../actions/params/cron-words';
-import { requestT, withPageI18n } from '../../i18n/page-i18n';
-import { userOf, wrap } from './admin-kit';
+import { requestT } from '../../i18n/page-i18n';
+import { clonePages, userOf, wrap } from './admin-kit';
 
 export function registerScheduleRoutes(host: HostContext, admin: ScheduleAdmin): void {
-  const web = withPageI18n(host.web);
-  const r = web.router;
-  const base = web.mountPath;
-  const clone = web.requireRight('parc_can_clone');
-  const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 });
-  const post = [clone, form, web.verifyCsrf];
+  const { web, r, base, clone, post } = clonePages(host, { limit: '4kb', fields: 10 });
   const back = (req: Request, res: Response, flash: string) => res.redirect(303, `${base}/schedules?flash=${web.flash(req, flash)}`);
 
   r.get('/schedules', clone, wrap(async (req, res) => {

@@ -4,21 +4,16 @@
  * A system admin sees every admin's tokens and may revoke any (someone left the school).
  * parc_can_clone; POSTs check CSRF; the page is never cached (it may hold a fresh token).
  */
-import express, { type Request, type Response } from 'express';
+import type { Request, Response } from 'express';
 import type { HostContext } from '../../host/contract';
 import { InputError } from '../../common/domain/errors';
 import { translateRef } from '../../i18n/module-messages';
-import { requestT, withPageI18n } from '../../i18n/page-i18n';
+import { requestT } from '../../i18n/page-i18n';
 import type { ApiTokens } from '../api/api-tokens';
-import { userOf } from './admin-kit';
+import { clonePages, userOf } from './admin-kit';
 
 export function registerTokenRoutes(host: HostContext, tokens: ApiTokens): void {
-  const web = withPageI18n(host.web);
-  const r = web.router;
-  const base = web.mountPath;
-  const clone = web.requireRight('parc_can_clone');
-  const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 });
-  const post = [clone, form, web.verifyCsrf];
+  const { web, r, base, clone, post } = clonePages(host, { limit: '4kb', fields: 10 });
   const isAdmin = (req: Request) => web.can(userOf(web, req), 'system_is_admin');
 
   async function page(req: Request, res: Response, extra: { created?: { label: string; token: string }; error?: string; label?: string } = {}) {
