@@ -13,7 +13,7 @@ import type { Logger } from '../../host/contract';
 import type { AgentJobs } from '../../agent/agent-jobs';
 import { MAX_AGENT_TEXT_BYTES } from '../../agent/agent-jobs';
 import { SESSION_HEADER } from '../../agent/agent-caller';
-import { agentCaller, pcRouter } from './pc-router';
+import { agentCaller, MAX_PC_FORM_FIELDS, pcRouter } from './pc-router';
 import { imageStatusOf } from './image-routes';
 
 /** What the routes call: AgentJobs (src/agent/agent-jobs.ts). */
@@ -36,7 +36,7 @@ export interface AgentRouterOptions {
 /** The agent router, mounted at AGENT_BASE_PATH. */
 export function agentRouter(api: AgentApi, logger: Logger, opts: AgentRouterOptions = {}): Router {
   const text = express.text({ type: 'text/*', limit: MAX_AGENT_TEXT_BYTES, defaultCharset: 'utf-8' });
-  const form = express.urlencoded({ extended: false, limit: FORM_LIMIT, parameterLimit: 20 });
+  const form = express.urlencoded({ extended: false, limit: FORM_LIMIT, parameterLimit: MAX_PC_FORM_FIELDS });
   return pcRouter('agent', logger, (r) => {
     if (opts.images) r.use('/jobs/:job/image', opts.images);
 

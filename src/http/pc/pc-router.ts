@@ -59,12 +59,23 @@ export function pcErrorLine(message: string): string {
  * A router for PC calls named `name` in the logs: `mount` adds the routes, between the frame's
  * first middleware (no-store, body bound) and its last (404, error=…).
  */
+/** The most fields a PC's form carries (the agent's result has the most, well under this). */
+export const MAX_PC_FORM_FIELDS = 20;
+
+const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null;
+
 export function pcRouter(name: string, logger: Logger, mount: (r: Router) => void, opts: PcRouterOptions = {}): Router {
   const r = express.Router({ mergeParams: opts.mergeParams ?? false });
   r.use((req, res, next) => {
     res.set('Cache-Control', 'no-store');
     if (opts.maxBodyBytes !== undefined && Number(req.get('content-length') ?? 0) > opts.maxBodyBytes) {
       res.status(413).type('text/plain').send(pcErrorLine('request body too large'));
+      return;
+    }
+    // A host may parse forms before the module with its own, larger limits (the standalone shell
+    // accepts the wizard's thousands of fields): a PC's form stays small whoever parsed it.
+    if (isObject(req.body) && Object.keys(req.body).length > MAX_PC_FORM_FIELDS) {
+      res.status(413).type('text/plain').send(pcErrorLine('too many form fields'));
       return;
     }
     next();
