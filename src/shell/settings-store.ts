@@ -1,6 +1,7 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import type { SettingsStore } from '../host/contract';
 import { migrate } from '../common/store/migrations';
+import { prepared } from '../common/store/prepared';
 import { SecretBox } from './secret-box';
 
 /** The settings a module marks secret (manifest `secretSettings`) and the box that seals them. */
@@ -18,11 +19,8 @@ export interface SecretSettings {
  * clear (an install from before) or sealed with a rotated-out key is sealed again.
  */
 export class SqliteSettingsStore implements SettingsStore {
-  /** Prepared once: a page reads dozens of settings per request. */
-  private readonly sql: { get: Statement; set: Statement; delete: Statement; all: Statement };
-
   constructor(
-    db: Database,
+    private readonly db: Database,
     private readonly owner: string,
     defaults: Readonly<Record<string, unknown>>,
     private readonly secrets: SecretSettings | null = null,
@@ -34,12 +32,6 @@ export class SqliteSettingsStore implements SettingsStore {
         sql: 'CREATE TABLE shell_settings (owner TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (owner, key))',
       },
     ]);
-    this.sql = {
-      get: db.prepare('SELECT value FROM shell_settings WHERE owner = ? AND key = ?'),
-      set: db.prepare('INSERT INTO shell_settings (owner, key, value) VALUES (?, ?, ?) ON CONFLICT(owner, key) DO UPDATE SET value = excluded.value'),
-      delete: db.prepare('DELETE FROM shell_settings WHERE owner = ? AND key = ?'),
-      all: db.prepare('SELECT key, value FROM shell_settings WHERE owner = ? ORDER BY key'),
-    };
     const seed = db.prepare('INSERT OR IGNORE INTO shell_settings (owner, key, value) VALUES (?, ?, ?)');
     db.transaction(() => {
       for (const [k, v] of Object.entries(defaults)) seed.run(owner, k, this.encode(k, v));
@@ -59,7 +51,7 @@ export class SqliteSettingsStore implements SettingsStore {
   }
 
   private reseal(key: string): void {
-    const row = this.sql.get.get(this.owner, key) as { value: string } | undefined;
+    const row = prepared(this.db, 'SELECT value FROM shell_settings WHERE owner = ? AND key = ?').get(this.owner, key) as { value: string } | undefined;
     if (!row || !this.secrets) return;
     const v: unknown = JSON.parse(row.value);
     if (typeof v !== 'string' || v === '' || (SecretBox.isSealed(v) && this.secrets.box.isCurrent(v))) return;
@@ -67,7 +59,7 @@ export class SqliteSettingsStore implements SettingsStore {
   }
 
   get<T>(key: string): T | undefined {
-    const row = this.sql.get.get(this.owner, key) as { value: string } | undefined;
+    const row = prepared(this.db, 'SELECT value FROM shell_settings WHERE owner = ? AND key = ?').get(this.owner, key) as { value: string } | undefined;
     return row ? (this.decode(key, row.value) as T) : undefined;
   }
 
@@ -77,15 +69,15 @@ export class SqliteSettingsStore implements SettingsStore {
   }
 
   set(key: string, value: unknown): void {
-    this.sql.set.run(this.owner, key, this.encode(key, value));
+    prepared(this.db, 'INSERT INTO shell_settings (owner, key, value) VALUES (?, ?, ?) ON CONFLICT(owner, key) DO UPDATE SET value = excluded.value').run(this.owner, key, this.encode(key, value));
   }
 
   delete(key: string): void {
-    this.sql.delete.run(this.owner, key);
+    prepared(this.db, 'DELETE FROM shell_settings WHERE owner = ? AND key = ?').run(this.owner, key);
   }
 
   all(): Record<string, unknown> {
-    const rows = this.sql.all.all(this.owner) as { key: string; value: string }[];
+    const rows = prepared(this.db, 'SELECT key, value FROM shell_settings WHERE owner = ? ORDER BY key').all(this.owner) as { key: string; value: string }[];
     return Object.fromEntries(rows.map((r) => [r.key, this.decode(r.key, r.value)]));
   }
 }

@@ -7,7 +7,8 @@
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
+import { prepared } from '../../src/common/store/prepared';
 import type { Shell } from '../../src/shell/shell';
 import { SqliteSettingsStore } from '../../src/shell/settings-store';
 import type { Clock, SettingsStore } from '../../src/host/contract';
@@ -98,21 +99,10 @@ export const SNAPSHOT_TABLES = [
   'clonage_emitter_preparations', 'shell_settings', 'shell_modules', 'dhcp_reservations', 'dhcp_pxe_options',
 ];
 
-const statementsByDb = new WeakMap<Database, Record<string, Statement>>();
-/** Prepared once per database: the hostile suites take a snapshot around every request. */
-function snapshotStatements(db: Database): Record<string, Statement> {
-  let s = statementsByDb.get(db);
-  if (!s) {
-    s = Object.fromEntries(SNAPSHOT_TABLES.map((t) => [t, db.prepare(`SELECT * FROM ${t} ORDER BY rowid`)]));
-    statementsByDb.set(db, s);
-  }
-  return s;
-}
-
 /** Every row of the tables a request could change, plus the generated dnsmasq files. */
 export function snapshot(shell: Shell & { dataDir: string }): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const t of SNAPSHOT_TABLES) out[t] = snapshotStatements(shell.db)[t].all();
+  for (const t of SNAPSHOT_TABLES) out[t] = prepared(shell.db, `SELECT * FROM ${t} ORDER BY rowid`).all();
   for (const f of ['dnsmasq.conf', 'dnsmasq.hosts']) out[f] = fs.readFileSync(path.join(shell.dataDir, f), 'utf8');
   for (const d of ['modules/clonage/toolkits', 'modules/clonage/netlogon', 'modules/clonage/images']) {
     const dir = path.join(shell.dataDir, d);
